@@ -1,0 +1,284 @@
+//! The waiter hook: the one way goro-chan (and everything built on it) blocks.
+//!
+//! Channels, `select!`, `WaitGroup`, join handles and the `sync` package all
+//! need the same three things from whoever runs them: *who am I* (an
+//! [`Unparker`] another party can use to wake me), *block me* (park, optionally
+//! until a deadline) and *wake them* ([`Unparker::unpark`]). This module
+//! defines that interface once, with a default implementation for plain OS
+//! threads, and lets a runtime install its own ([`install`]): the goro runtime
+//! installs one that parks the calling *coroutine* and frees its worker thread.
+//! Because the decision is made per call (a thread that is not running a
+//! coroutine always gets the thread implementation), threads and coroutines
+//! can block on the same channel at the same time.
+//!
+//! # The protocol
+//!
+//! [`park`] takes a `validate` callback. The callback runs *after* the caller
+//! has been marked as waiting — for a coroutine, on the worker's own stack
+//! after the switch (Go's `gopark(unlockf)`); for a thread, right before it
+//! blocks in the kernel. If `validate` returns `false` the caller does not
+//! sleep. A waker that runs between the callback and the sleep is not lost:
+//! both implementations keep a wake-up *token* (like
+//! [`std::thread::park`]): an `unpark` that finds its target not yet asleep is
+//! remembered and makes the next park return at once.
+//!
+//! Consequences every caller must respect:
+//!
+//! 1. **Spurious returns.** `park` may return without an `unpark` aimed at
+//!    this wait (a stale token from an earlier wait, a timer that raced with a
+//!    wake-up). Callers re-check their own condition in a loop.
+//! 2. **Register, then validate.** A waiter publishes its [`Unparker`]
+//!    (obtained with [`current`]) where wakers will find it, then parks with a
+//!    `validate` that re-reads the condition. Wakers change the condition
+//!    first, then call `unpark`. Either the validate sees the change, or the
+//!    unpark comes after the mark and is kept as a token.
+//! 3. **No lock held across a park.** `validate` may release a lock (it runs
+//!    on the same OS thread that took it), but nothing may be held from before
+//!    the park to after it.
+//!
+//! # Alternatives rejected
+//!
+//! * *Generation-checked wake-ups* (an unpark that only counts for one
+//!   particular wait) would remove spurious returns, but every caller already
+//!   has a condition to loop on, and tokens make thread and coroutine
+//!   implementations identical.
+//! * *A trait object for the hook*: a static table of two `fn` pointers costs
+//!   the same and cannot be half-installed.
+//! * `Unparker` is a newtype over [`std::task::Waker`] rather than a bespoke
+//!   raw vtable: the standard type already is a `Send + Sync` clonable
+//!   (data, vtable) pair, and it lets async code be woken the same way.
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Wake, Waker};
+use std::time::Instant;
+
+use crate::loom::thread;
+
+/// A handle that wakes one parked party: a coroutine or an OS thread.
+///
+/// Obtained with [`current`]; cheap to clone (a reference count). Waking a
+/// party that is not parked leaves it a token: its next [`park`] returns at
+/// once.
+///
+/// ```
+/// use goro_chan::waiter;
+/// let me = waiter::current();
+/// let t = std::thread::spawn(move || me.unpark());
+/// // Returns once the other thread has unparked us (or spuriously: loop on a
+/// // condition in real code).
+/// waiter::park("example", None, || true);
+/// t.join().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Unparker {
+    waker: Waker,
+}
+
+impl Unparker {
+    /// Wraps a waker. The runtime builds coroutine unparkers this way.
+    pub fn from_waker(waker: Waker) -> Self {
+        Unparker { waker }
+    }
+
+    /// Wakes the party this handle refers to.
+    #[inline]
+    pub fn unpark(&self) {
+        self.waker.wake_by_ref();
+    }
+
+    /// Wakes the party, consuming the handle (saves a reference-count
+    /// round trip).
+    #[inline]
+    pub fn unpark_into(self) {
+        self.waker.wake();
+    }
+
+    /// Whether both handles wake the same party.
+    pub fn same_party(&self, other: &Unparker) -> bool {
+        self.waker.will_wake(&other.waker)
+    }
+
+    /// The underlying waker.
+    pub fn as_waker(&self) -> &Waker {
+        &self.waker
+    }
+}
+
+impl fmt::Debug for Unparker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unparker").finish_non_exhaustive()
+    }
+}
+
+/// How a runtime blocks the callers it runs. See [`install`].
+#[derive(Clone, Copy)]
+pub struct Hook {
+    /// The running coroutine's unparker, or `None` when the caller is not a
+    /// coroutine of this runtime (it then gets the thread implementation).
+    pub current: fn() -> Option<Unparker>,
+    /// Parks the running coroutine: marks it waiting, runs `validate` (after
+    /// the mark), and unless it returned `false` sleeps until unparked or
+    /// until `deadline`. Returns `false` without doing anything when the
+    /// caller is not a coroutine of this runtime.
+    pub park: fn(
+        reason: &'static str,
+        deadline: Option<Instant>,
+        validate: &mut dyn FnMut() -> bool,
+    ) -> bool,
+}
+
+static HOOK: OnceLock<Hook> = OnceLock::new();
+static HOOK_SET: AtomicBool = AtomicBool::new(false);
+
+/// Installs the runtime's hook. Only one runtime per process can install
+/// one; a second call returns `false` and changes nothing.
+pub fn install(hook: Hook) -> bool {
+    let mut installed = false;
+    HOOK.get_or_init(|| {
+        installed = true;
+        hook
+    });
+    if installed {
+        HOOK_SET.store(true, Ordering::Release);
+    }
+    installed
+}
+
+#[inline]
+fn hook() -> Option<&'static Hook> {
+    if HOOK_SET.load(Ordering::Acquire) {
+        HOOK.get()
+    } else {
+        None
+    }
+}
+
+struct ThreadWake(thread::Thread);
+
+impl Wake for ThreadWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+crate::loom::thread_local! {
+    static THREAD_UNPARKER: Unparker =
+        Unparker::from_waker(Waker::from(std::sync::Arc::new(ThreadWake(thread::current()))));
+}
+
+/// The caller's own unparker: the running coroutine's when called on one,
+/// otherwise the calling thread's.
+#[inline]
+pub fn current() -> Unparker {
+    if let Some(h) = hook() {
+        if let Some(u) = (h.current)() {
+            return u;
+        }
+    }
+    THREAD_UNPARKER.with(|u| u.clone())
+}
+
+/// Blocks the caller (a coroutine parks, a thread sleeps) until unparked,
+/// until `deadline` passes, or spuriously; see the module docs for the
+/// protocol. `validate` runs after the caller is marked waiting; if it
+/// returns `false` the call returns without sleeping. `reason` names the wait
+/// in diagnostics ("chan receive", "sync.Mutex.Lock", ...).
+#[inline]
+pub fn park(reason: &'static str, deadline: Option<Instant>, validate: impl FnOnce() -> bool) {
+    let mut validate = Some(validate);
+    let mut v = move || validate.take().is_some_and(|f| f());
+    if let Some(h) = hook() {
+        if (h.park)(reason, deadline, &mut v) {
+            return;
+        }
+    }
+    park_thread(deadline, &mut v);
+}
+
+fn park_thread(deadline: Option<Instant>, validate: &mut dyn FnMut() -> bool) {
+    match deadline {
+        None => {
+            if validate() {
+                thread::park();
+            }
+        }
+        Some(d) => {
+            let now = Instant::now();
+            if d > now && validate() {
+                park_timeout(d - now);
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn park_timeout(d: std::time::Duration) {
+    std::thread::park_timeout(d);
+}
+
+#[cfg(loom)]
+fn park_timeout(_: std::time::Duration) {
+    // loom has no clock; models only use untimed parks, and a spurious
+    // return is always allowed.
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    #[test]
+    fn token_survives_unpark_before_park() {
+        let me = current();
+        me.unpark();
+        // Must return at once: the token is kept.
+        park("test", None, || true);
+    }
+
+    #[test]
+    fn validate_false_does_not_sleep() {
+        park("test", None, || false);
+    }
+
+    #[test]
+    fn deadline_returns() {
+        let t = Instant::now();
+        let d = t + Duration::from_millis(20);
+        while Instant::now() < d {
+            park("test", Some(d), || true);
+        }
+        assert!(t.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn cross_thread_wake() {
+        let flag = Arc::new(AtomicUsize::new(0));
+        let me = current();
+        let f2 = flag.clone();
+        let h = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5));
+            f2.store(1, Ordering::Release);
+            me.unpark_into();
+        });
+        while flag.load(Ordering::Acquire) == 0 {
+            park("test", None, || flag.load(Ordering::Acquire) == 0);
+        }
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn same_party() {
+        let a = current();
+        let b = current();
+        assert!(a.same_party(&b));
+        let other = std::thread::spawn(current).join().unwrap();
+        assert!(!a.same_party(&other));
+    }
+}

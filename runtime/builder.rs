@@ -1,0 +1,85 @@
+//! `Builder`: spawn a coroutine with a name, a stack size or pinned to its
+//! first worker.
+
+use crate::g::JoinHandle;
+use crate::g::stack::{MAX_STACK_SIZE, MIN_STACK_SIZE};
+use crate::sched;
+
+/// Configures a coroutine before spawning it (std's `thread::Builder`).
+///
+/// ```
+/// let h = goro::Builder::new()
+///     .name("parser")
+///     .stack_size(1 << 20)
+///     .spawn(|| goro::current().unwrap().name().map(String::from));
+/// assert_eq!(h.join().unwrap().as_deref(), Some("parser"));
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a Builder does nothing until `spawn` is called"]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+    pinned: bool,
+}
+
+impl Builder {
+    /// A builder with the defaults: no name, the runtime's stack size
+    /// (`GORO_STACK_SIZE`, default 256 KiB), not pinned.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names the coroutine (shown in panics, overflow reports and
+    /// [`crate::Coroutine::name`]). Default: no name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Usable stack bytes, rounded up to whole pages. Memory is committed
+    /// only as the stack is touched, so generous sizes are cheap. Default:
+    /// the runtime's (`GORO_STACK_SIZE`, 256 KiB unless set).
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` is below 16 KiB or above 1 GiB.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        assert!(
+            (MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&bytes),
+            "goro::Builder::stack_size: {bytes} bytes is outside {} KiB ..= {} MiB",
+            MIN_STACK_SIZE >> 10,
+            MAX_STACK_SIZE >> 20
+        );
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Pins the coroutine to the worker thread that first runs it: it never
+    /// migrates, so thread-local state stays valid across blocking calls.
+    /// A pinned coroutine keeps its thread even if GOMAXPROCS shrinks below
+    /// it. Default: `false`.
+    pub fn pinned(mut self, pinned: bool) -> Self {
+        self.pinned = pinned;
+        self
+    }
+
+    /// Spawns the coroutine.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime has to start and its configuration is invalid (see
+    /// [`crate::init`]).
+    #[track_caller]
+    pub fn spawn<F, T>(self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        sched::spawn(
+            f,
+            self.name.map(String::into_boxed_str),
+            self.stack_size,
+            sched::pin_value(self.pinned),
+        )
+    }
+}

@@ -1,0 +1,495 @@
+//! The coroutine (Go's G): one heap allocation per `go!`, holding the header
+//! the scheduler works with, the closure to run and, once it finishes, its
+//! result.
+//!
+//! ```text
+//!  Task<F, T> (one allocation, #[repr(C)])
+//!  +-----------------------------+
+//!  | Header                      |  state word, refcount, join bits, id, name,
+//!  |   vtable -> run/read/free   |  stack size, pin, the Coro once it runs
+//!  +-----------------------------+
+//!  | stage: Pending(F) | Running | Done(Result<T, Panic>) | Taken
+//!  +-----------------------------+
+//! ```
+//!
+//! The scheduler sees only `Header` (through [`GRef`]); code that knows `F`
+//! and `T` lives behind the vtable, like tokio's task cell.
+//!
+//! # References
+//!
+//! `refs` counts owners of the allocation:
+//!
+//! * the **run reference**, created at spawn and dropped when the coroutine
+//!   finishes. It travels with the right to run: in a run queue, in a
+//!   worker's hands, and while the coroutine is `WAITING` it is held by the
+//!   state word itself (the worker `forget`s it at park; the unpark that wins
+//!   `WAITING → RUNNABLE` takes it back with [`GRef::from_raw`]). A coroutine
+//!   nobody ever wakes therefore stays allocated, like a leaked goroutine; it
+//!   is never unwound from under its owner.
+//! * the [`JoinHandle`](crate::JoinHandle), until it is joined or dropped;
+//! * every [`Unparker`](goro_chan::waiter::Unparker) (a `Waker` whose data is
+//!   the header) and every timer entry.
+//!
+//! # Stage access rules
+//!
+//! 1. `Pending → Running`: only the trampoline, on the coroutine's first run
+//!    (it moves `F` onto the coroutine stack). Or `fail`, on the worker, if
+//!    no stack could be had (then it never runs).
+//! 2. `Running → Done`: only the trampoline, before it sets `COMPLETE`.
+//! 3. `Done → Taken`: only the join handle, after it observed `COMPLETE`
+//!    with acquire ordering.
+//! 4. Drop: whoever drops the last reference.
+//!
+//! # Join bits
+//!
+//! | bit          | set by            | meaning |
+//! |--------------|-------------------|---------|
+//! | `COMPLETE`   | trampoline / fail | the output is stored |
+//! | `PANICKED`   | trampoline / fail | ... and it is a panic |
+//! | `JOIN_WAKER` | joiner            | `join_waker` holds the joiner's unparker |
+//! | `DETACHED`   | handle drop       | nobody will join |
+//!
+//! `join_waker` is written only by the joiner before it sets `JOIN_WAKER`,
+//! and read only by the completer after it saw `JOIN_WAKER` in the value it
+//! replaced. A panic is reported on stderr by whichever of completion and
+//! detach comes second, so an unjoined panic is never silent.
+
+pub(crate) mod alloc;
+pub(crate) mod coro;
+pub(crate) mod join;
+pub(crate) mod stack;
+pub(crate) mod state;
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, Location};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use goro_chan::waiter::Unparker;
+
+use self::coro::{Coro, YielderPtr};
+use self::state::GState;
+pub use join::{JoinHandle, Panic};
+
+/// `pin` value: the coroutine may run anywhere.
+pub(crate) const NOT_PINNED: usize = usize::MAX;
+/// `pin` value: pin to whichever worker runs it first.
+pub(crate) const PIN_ON_FIRST_RUN: usize = usize::MAX - 1;
+
+pub(crate) const COMPLETE: u8 = 1;
+pub(crate) const PANICKED: u8 = 2;
+pub(crate) const JOIN_WAKER: u8 = 4;
+pub(crate) const DETACHED: u8 = 8;
+
+/// Per-coroutine data the scheduler needs; first field of every task.
+pub(crate) struct Header {
+    pub(crate) state: GState,
+    refs: AtomicUsize,
+    pub(crate) join: AtomicU8,
+    vtable: &'static Vtable,
+    pub(crate) id: u64,
+    pub(crate) name: Option<Box<str>>,
+    /// Usable stack bytes (already rounded).
+    pub(crate) stack_size: usize,
+    /// `NOT_PINNED`, `PIN_ON_FIRST_RUN`, or the worker it is bound to.
+    pub(crate) pin: AtomicUsize,
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// Bumped to cancel the pending park timer (see `time`).
+    pub(crate) timer_seq: AtomicU64,
+    /// Which worker's heap holds the pending park timer.
+    pub(crate) timer_home: AtomicUsize,
+    /// The context; `None` until the first run and after the last. Touched
+    /// only by the coroutine's runner (state rule 1).
+    pub(crate) coro: UnsafeCell<Option<Coro>>,
+    /// Set by the trampoline; used only by code running on this coroutine.
+    pub(crate) yielder: UnsafeCell<YielderPtr>,
+    /// Why it is parked ("chan receive", ...); written by its runner at park.
+    pub(crate) wait_reason: UnsafeCell<&'static str>,
+    /// See "Join bits".
+    pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
+}
+
+// SAFETY: the `UnsafeCell` fields are accessed under the rules in the module
+// docs and in `state.rs` (one runner at a time; join waker guarded by the join
+// bits); everything else is atomic or immutable after construction.
+unsafe impl Sync for Header {}
+
+struct Vtable {
+    /// Runs the closure on the coroutine and completes it (stage rules 1-2).
+    run: unsafe fn(NonNull<Header>),
+    /// Completes without running: drops the closure, stores the panic.
+    fail: unsafe fn(NonNull<Header>, Panic),
+    /// Moves the output into `*mut Option<Result<T, Panic>>` (rule 3).
+    read: unsafe fn(NonNull<Header>, *mut ()),
+    /// A printable message of the stored panic, for the unjoined report.
+    panic_message: unsafe fn(NonNull<Header>) -> String,
+    /// Frees the allocation (rule 4).
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F, T> {
+    Pending(F),
+    Running,
+    Done(Result<T, Panic>),
+    Taken,
+}
+
+#[repr(C)]
+struct Task<F, T> {
+    header: Header,
+    stage: UnsafeCell<Stage<F, T>>,
+}
+
+/// What `spawn` needs besides the closure.
+pub(crate) struct SpawnOpts {
+    pub(crate) id: u64,
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) stack_size: usize,
+    pub(crate) pin: usize,
+    pub(crate) location: &'static Location<'static>,
+}
+
+/// Allocates a coroutine for `f`. Returns the run reference and the join
+/// handle (refcount 2).
+pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> (GRef, JoinHandle<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let layout = std::alloc::Layout::new::<Task<F, T>>();
+    let raw = alloc::alloc_task(layout).cast::<Task<F, T>>();
+    let task = Task {
+        header: Header {
+            state: GState::new(),
+            refs: AtomicUsize::new(2),
+            join: AtomicU8::new(0),
+            vtable: &Vtable {
+                run: run::<F, T>,
+                fail: fail::<F, T>,
+                read: read::<F, T>,
+                panic_message: panic_message::<F, T>,
+                dealloc: dealloc::<F, T>,
+            },
+            id: opts.id,
+            name: opts.name,
+            stack_size: opts.stack_size,
+            pin: AtomicUsize::new(opts.pin),
+            spawned_at: opts.location,
+            timer_seq: AtomicU64::new(0),
+            timer_home: AtomicUsize::new(0),
+            coro: UnsafeCell::new(None),
+            yielder: UnsafeCell::new(std::ptr::null()),
+            wait_reason: UnsafeCell::new(""),
+            join_waker: UnsafeCell::new(None),
+        },
+        stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),
+    };
+    // SAFETY: `raw` is a fresh block with the layout of Task<F, T>.
+    unsafe { raw.as_ptr().write(task) };
+    let raw = raw.cast::<Header>();
+    (GRef(raw), JoinHandle::from_raw(raw))
+}
+
+/// # Safety
+/// `h` is the header of a live `Task<F, T>` being run by its trampoline.
+unsafe fn run<F: FnOnce() -> T, T>(h: NonNull<Header>) {
+    // SAFETY: caller contract; the header is the first field (repr(C)).
+    let task = unsafe { h.cast::<Task<F, T>>().as_ref() };
+    // SAFETY: stage rule 1: only the trampoline, once.
+    let stage = unsafe { &mut *task.stage.get() };
+    let Stage::Pending(f) = std::mem::replace(stage, Stage::Running) else {
+        unreachable!("coroutine started twice")
+    };
+    let out =
+        std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| Panic::new(p, &task.header));
+    let panicked = out.is_err();
+    // SAFETY: stage rule 2.
+    unsafe { *task.stage.get() = Stage::Done(out) };
+    // SAFETY: the output is stored.
+    unsafe { complete(h, panicked) };
+}
+
+/// # Safety
+/// `h` is a live `Task<F, T>` that never ran and never will.
+unsafe fn fail<F, T>(h: NonNull<Header>, p: Panic) {
+    // SAFETY: caller contract; stage rule 1 (the closure is dropped here).
+    let task = unsafe { h.cast::<Task<F, T>>().as_ref() };
+    // SAFETY: as above.
+    unsafe { *task.stage.get() = Stage::Done(Err(p)) };
+    // SAFETY: the output is stored.
+    unsafe { complete(h, true) };
+}
+
+/// Publishes the output: sets the join bits, wakes a joiner, reports an
+/// unjoined panic.
+///
+/// # Safety
+/// The stage is `Done` and this is the only call for this task.
+unsafe fn complete(h: NonNull<Header>, panicked: bool) {
+    // SAFETY: the header is live (we hold the run reference).
+    let hdr = unsafe { h.as_ref() };
+    let bits = COMPLETE | if panicked { PANICKED } else { 0 };
+    let prev = hdr.join.fetch_or(bits, Ordering::AcqRel);
+    if prev & JOIN_WAKER != 0 {
+        // SAFETY: join-bit rule: the joiner wrote the waker before setting
+        // JOIN_WAKER, which we observed; it will not touch it again.
+        if let Some(u) = unsafe { (*hdr.join_waker.get()).take() } {
+            u.unpark_into();
+        }
+    }
+    if panicked && prev & DETACHED != 0 {
+        // SAFETY: output stored (COMPLETE) and nobody else reads it (detached).
+        report_unjoined(hdr, &unsafe { (hdr.vtable.panic_message)(h) });
+    }
+}
+
+pub(crate) fn report_unjoined(h: &Header, msg: &str) {
+    eprintln!(
+        "goro: coroutine {} panicked and nobody joined it: {msg}",
+        describe(h)
+    );
+}
+
+/// "17 (name) spawned at src/main.rs:3:5"
+pub(crate) fn describe(h: &Header) -> String {
+    match &h.name {
+        Some(n) => format!("{} ({n}) spawned at {}", h.id, h.spawned_at),
+        None => format!("{} spawned at {}", h.id, h.spawned_at),
+    }
+}
+
+/// # Safety
+/// `h` is a `Task<F, T>` whose join bits show `COMPLETE`, observed with
+/// acquire ordering by the caller, and the caller is its join handle.
+unsafe fn read<F, T>(h: NonNull<Header>, out: *mut ()) {
+    // SAFETY: caller contract (stage rule 3).
+    let task = unsafe { h.cast::<Task<F, T>>().as_ref() };
+    // SAFETY: as above.
+    let stage = unsafe { &mut *task.stage.get() };
+    if let Stage::Done(r) = std::mem::replace(stage, Stage::Taken) {
+        // SAFETY: the join handle passes a pointer to its own
+        // `Option<Result<T, Panic>>`.
+        unsafe { *(out as *mut Option<Result<T, Panic>>) = Some(r) };
+    }
+}
+
+/// # Safety
+/// As for `read`, but only borrows.
+unsafe fn panic_message<F, T>(h: NonNull<Header>) -> String {
+    // SAFETY: caller contract.
+    let task = unsafe { h.cast::<Task<F, T>>().as_ref() };
+    // SAFETY: COMPLETE was observed; nobody takes the output concurrently.
+    match unsafe { &*task.stage.get() } {
+        Stage::Done(Err(p)) => p
+            .message()
+            .unwrap_or("<non-string panic payload>")
+            .to_string(),
+        _ => String::new(),
+    }
+}
+
+/// # Safety
+/// The last reference to `h` was just dropped.
+unsafe fn dealloc<F, T>(h: NonNull<Header>) {
+    let p = h.cast::<Task<F, T>>();
+    // SAFETY: allocated and initialised by `new_task`; no references remain,
+    // so we drop the contents and then give the block back.
+    unsafe {
+        std::ptr::drop_in_place(p.as_ptr());
+        alloc::free_task(p.cast(), std::alloc::Layout::new::<Task<F, T>>());
+    }
+}
+
+/// Adds a reference.
+#[inline]
+pub(crate) fn inc_ref(h: NonNull<Header>) {
+    // SAFETY: the caller holds a reference, so the header is live.
+    let old = unsafe { h.as_ref() }.refs.fetch_add(1, Ordering::Relaxed);
+    if old > isize::MAX as usize {
+        std::process::abort();
+    }
+}
+
+/// Drops a reference, freeing the task with the last one.
+#[inline]
+pub(crate) fn dec_ref(h: NonNull<Header>) {
+    // SAFETY: the caller owns the reference it gives up, so the header is live.
+    let hdr = unsafe { h.as_ref() };
+    if hdr.refs.fetch_sub(1, Ordering::Release) == 1 {
+        std::sync::atomic::fence(Ordering::Acquire);
+        let dealloc = hdr.vtable.dealloc;
+        // SAFETY: that was the last reference.
+        unsafe { dealloc(h) };
+    }
+}
+
+/// An owned reference to a coroutine (usually its run reference).
+pub(crate) struct GRef(NonNull<Header>);
+
+// SAFETY: a counted pointer to a `Header`, which is `Sync`; moving it to
+// another thread moves one reference count, like `Arc<Header>`. The task's
+// closure and output are `Send` (bounds on `new_task`) and its coroutine is
+// `Send` (see `coro.rs`).
+unsafe impl Send for GRef {}
+
+impl GRef {
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: we own a reference, so the header is live.
+        unsafe { self.0.as_ref() }
+    }
+    #[inline]
+    pub(crate) fn as_ptr(&self) -> NonNull<Header> {
+        self.0
+    }
+    /// Gives up ownership without dropping the reference.
+    #[inline]
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        ManuallyDrop::new(self).0
+    }
+    /// Takes back a reference given up with `into_raw` (or held by the state
+    /// word for a `WAITING` coroutine).
+    ///
+    /// # Safety
+    /// The caller owns one reference to `h` that nobody else will use.
+    #[inline]
+    pub(crate) unsafe fn from_raw(h: NonNull<Header>) -> GRef {
+        GRef(h)
+    }
+    /// A new reference to the same coroutine.
+    #[inline]
+    pub(crate) fn clone_ref(&self) -> GRef {
+        inc_ref(self.0);
+        GRef(self.0)
+    }
+
+    /// Runs the coroutine's closure as its body (called on its own stack).
+    ///
+    /// # Safety
+    /// Called once, by the trampoline, on this coroutine's stack.
+    pub(crate) unsafe fn run_body(h: NonNull<Header>, y: YielderPtr) {
+        // SAFETY: runner-only fields, and the caller is the runner.
+        unsafe {
+            *h.as_ref().yielder.get() = y;
+            (h.as_ref().vtable.run)(h)
+        }
+    }
+
+    /// Completes a coroutine that will never run (no stack).
+    pub(crate) fn fail(&self, p: Panic) {
+        // SAFETY: called by its runner before the first run.
+        unsafe { (self.header().vtable.fail)(self.0, p) }
+    }
+
+    /// An unparker whose wake-up makes this coroutine runnable.
+    pub(crate) fn unparker(&self) -> Unparker {
+        inc_ref(self.0);
+        // SAFETY: the data pointer carries the reference just taken; the
+        // vtable functions follow RawWaker's contract (see below).
+        Unparker::from_waker(unsafe {
+            Waker::from_raw(RawWaker::new(self.0.as_ptr() as *const (), &WAKER_VTABLE))
+        })
+    }
+}
+
+impl Drop for GRef {
+    #[inline]
+    fn drop(&mut self) {
+        dec_ref(self.0);
+    }
+}
+
+// The waker vtable: data is a `*const Header` owning one reference.
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+fn header_of(data: *const ()) -> NonNull<Header> {
+    NonNull::new(data as *mut Header).expect("waker data is a header")
+}
+fn waker_clone(data: *const ()) -> RawWaker {
+    inc_ref(header_of(data));
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+fn waker_wake(data: *const ()) {
+    waker_wake_by_ref(data);
+    waker_drop(data);
+}
+fn waker_wake_by_ref(data: *const ()) {
+    let h = header_of(data);
+    // SAFETY: the waker owns a reference, so the header is live.
+    if unsafe { h.as_ref() }.state.unpark() {
+        // We won WAITING → RUNNABLE: take the run reference back from the
+        // state word (module docs, "References") and schedule it.
+        // SAFETY: the run reference of a WAITING coroutine belongs to the
+        // unpark that wins the transition, which is us.
+        crate::sched::schedule(unsafe { GRef::from_raw(h) }, crate::sched::Hint::Next);
+    }
+}
+fn waker_drop(data: *const ()) {
+    dec_ref(header_of(data));
+}
+
+/// A handle to a coroutine for introspection: its id and name.
+///
+/// Obtained with [`crate::current`] or [`crate::JoinHandle::coroutine`].
+///
+/// ```
+/// goro::run(|| {
+///     let me = goro::current().expect("on a coroutine");
+///     assert_eq!(me.name(), Some("main"));
+/// });
+/// ```
+pub struct Coroutine {
+    g: GRef,
+}
+
+impl Coroutine {
+    pub(crate) fn new(g: GRef) -> Self {
+        Coroutine { g }
+    }
+    /// Process-unique id, starting at 1 (Go's goroutine id).
+    pub fn id(&self) -> u64 {
+        self.g.header().id
+    }
+    /// The name given with [`crate::Builder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.g.header().name.as_deref()
+    }
+    /// Where it was spawned.
+    pub fn spawn_location(&self) -> &'static Location<'static> {
+        self.g.header().spawned_at
+    }
+    /// Usable bytes of its stack.
+    pub fn stack_size(&self) -> usize {
+        self.g.header().stack_size
+    }
+    /// Whether it is pinned to one worker thread.
+    pub fn is_pinned(&self) -> bool {
+        self.g.header().pin.load(Ordering::Relaxed) != NOT_PINNED
+    }
+}
+
+impl Clone for Coroutine {
+    fn clone(&self) -> Self {
+        Coroutine::new(self.g.clone_ref())
+    }
+}
+
+impl std::fmt::Debug for Coroutine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coroutine")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+/// Converts a panic payload to a message, if it is a string.
+pub(crate) fn payload_message(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(|s| s.as_str()))
+}

@@ -1,0 +1,241 @@
+//! goro: Go's concurrency model for Rust.
+//!
+//! Stackful coroutines spawned with [`go!`] run on a work-stealing M:N
+//! scheduler over a `GOMAXPROCS`-sized pool of OS threads. Blocking
+//! operations (joins, [`sync::WaitGroup`], and the channels and `select!` of
+//! the `goro-chan` crate) park the *coroutine* and free its worker thread;
+//! called from a plain OS thread they block the thread, so threads and
+//! coroutines can talk freely.
+//!
+//! ```
+//! use goro::sync::WaitGroup;
+//!
+//! let total = goro::run(|| {
+//!     let wg = WaitGroup::new();
+//!     let handles: Vec<_> = (0..1000u64).map(|i| wg.go(move || i * i)).collect();
+//!     wg.wait();
+//!     handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+//! });
+//! assert_eq!(total, (0..1000u64).map(|i| i * i).sum());
+//! ```
+//!
+//! # Layers (each only uses the ones below it)
+//!
+//! | module      | what it holds |
+//! |-------------|---------------|
+//! | `g`         | the coroutine: its allocation, state word, context switch (the only corosensei user), stacks, join handles |
+//! | `sched`     | workers, run queues, stealing, idle protocol, park / ready |
+//! | `time`      | runtime clock and per-worker timer heaps, polled from the idle path |
+//! | [`sync`]    | `WaitGroup` (more of Go's `sync` to come), built on park / ready |
+//!
+//! Read `docs/design.md` for the design and `docs/safety.md` for the rule
+//! every user must follow: **do not hold a `!Send` value (an `Rc`, a
+//! `thread_local!` reference, a `std::sync::MutexGuard`) across a blocking
+//! call**; coroutines migrate between threads there.
+
+#![warn(missing_docs)]
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "goro supports Linux only (it needs madvise guard pages, SIGSEGV on an alternate stack and, later, epoll); \
+     build for a *-linux-* target"
+);
+
+mod loom;
+
+#[cfg(not(loom))]
+mod builder;
+#[cfg(not(loom))]
+mod config;
+#[cfg(not(loom))]
+mod g;
+#[cfg(not(loom))]
+mod overflow;
+#[cfg(not(loom))]
+mod sched;
+#[cfg(not(loom))]
+mod time;
+
+#[cfg(loom)]
+#[path = "g/state.rs"]
+#[allow(dead_code)]
+mod g_state_loom;
+
+pub mod sync;
+
+#[cfg(not(loom))]
+pub use api::*;
+
+#[cfg(not(loom))]
+mod api {
+    pub use crate::builder::Builder;
+    pub use crate::config::{ConfigError, MAX_PROCS};
+    pub use crate::g::{Coroutine, JoinHandle, Panic};
+    pub use crate::sched::park::yield_now;
+    /// The waiter hook every blocking call goes through: park the caller
+    /// (coroutine or thread) and wake it with an [`waiter::Unparker`].
+    /// Build your own blocking primitives on it.
+    pub use goro_chan::waiter;
+
+    use crate::config::parse_procs;
+    use crate::sched::{self, rt, worker};
+
+    /// Spawns a coroutine running `f` and returns its [`JoinHandle`].
+    ///
+    /// `go!(f)` is [`spawn`]`(f)`; use [`Builder`] for a name, a stack size
+    /// or pinning. Outside [`run`] it starts the runtime on first use.
+    ///
+    /// ```
+    /// let h = goro::go!(|| "hello from a coroutine");
+    /// assert_eq!(h.join().unwrap(), "hello from a coroutine");
+    /// ```
+    #[macro_export]
+    macro_rules! go {
+        ($f:expr) => {
+            $crate::spawn($f)
+        };
+    }
+
+    /// Spawns a coroutine running `f`; see [`go!`].
+    ///
+    /// # Panics
+    ///
+    /// If the runtime has to start and `GOMAXPROCS` or `GORO_STACK_SIZE` is
+    /// invalid (the message names the variable).
+    #[track_caller]
+    pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        sched::spawn(f, None, None, sched::pin_value(false))
+    }
+
+    /// Runs `f` as the main coroutine and returns its result, blocking the
+    /// calling thread until it finishes. Called on a coroutine, it just calls
+    /// `f`.
+    ///
+    /// Other coroutines keep running after `f` returns (the runtime lives as
+    /// long as the process, as in Go); join them if you need their results.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the panic is resumed on the caller), or if the runtime
+    /// cannot start (see [`init`]).
+    ///
+    /// ```
+    /// let n = goro::run(|| {
+    ///     let h = goro::go!(|| 40);
+    ///     h.join().unwrap() + 2
+    /// });
+    /// assert_eq!(n, 42);
+    /// ```
+    #[track_caller]
+    pub fn run<F, T>(f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if worker::current().is_some() {
+            return f();
+        }
+        match Builder::new().name("main").spawn(f).join() {
+            Ok(v) => v,
+            Err(p) => p.resume(),
+        }
+    }
+
+    /// Starts the runtime now, reporting a bad configuration as an error
+    /// instead of a panic. Idempotent. Other entry points call it
+    /// implicitly.
+    ///
+    /// ```
+    /// goro::init().expect("valid GOMAXPROCS and GORO_STACK_SIZE");
+    /// assert!(goro::maxprocs() >= 1);
+    /// ```
+    pub fn init() -> Result<(), ConfigError> {
+        sched::init().map(|_| ())
+    }
+
+    /// The number of worker threads (GOMAXPROCS).
+    pub fn maxprocs() -> usize {
+        rt().nprocs.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Changes the number of worker threads and returns the previous value
+    /// (Go's `runtime.GOMAXPROCS(n)`). Takes effect at each worker's next
+    /// scheduling point; coroutines queued on retired workers move to the
+    /// others; pinned coroutines keep their thread.
+    ///
+    /// # Errors
+    ///
+    /// If `n` is 0 or more than [`MAX_PROCS`].
+    ///
+    /// ```
+    /// let before = goro::set_maxprocs(3).unwrap();
+    /// assert_eq!(goro::maxprocs(), 3);
+    /// goro::set_maxprocs(before).unwrap();
+    /// assert!(goro::set_maxprocs(0).is_err());
+    /// ```
+    pub fn set_maxprocs(n: usize) -> Result<usize, ConfigError> {
+        let n = parse_procs("GOMAXPROCS", &n.to_string())?;
+        Ok(rt().set_procs(n))
+    }
+
+    /// The number of coroutines that exist: spawned and not yet finished,
+    /// parked ones included (Go's `runtime.NumGoroutine`).
+    pub fn num_goroutine() -> usize {
+        rt().num_goroutine()
+    }
+
+    /// The running coroutine, or `None` on a plain thread.
+    ///
+    /// ```
+    /// assert!(goro::current().is_none());
+    /// let id = goro::go!(|| goro::current().unwrap().id()).join().unwrap();
+    /// assert!(id >= 1);
+    /// ```
+    pub fn current() -> Option<Coroutine> {
+        let (_, h) = worker::current()?;
+        // SAFETY: the running coroutine's header is live; `clone_ref` takes
+        // a reference of its own for the handle.
+        let g = std::mem::ManuallyDrop::new(unsafe { crate::g::GRef::from_raw(h) });
+        Some(Coroutine::new(g.clone_ref()))
+    }
+
+    /// The index of the worker thread running the caller (`0..GOMAXPROCS`),
+    /// or `None` on a plain thread. A coroutine may be on a different worker
+    /// after any blocking call unless it is pinned.
+    #[inline(never)]
+    pub fn worker_index() -> Option<usize> {
+        worker::ctx().map(|c| c.index)
+    }
+
+    /// Pins the running coroutine to its current worker thread: it will not
+    /// migrate again until [`unlock_os_thread`] (Go's `LockOSThread`). Use it
+    /// around code that keeps thread-local state across blocking calls.
+    /// Returns `false` on a plain thread (which never migrates anyway).
+    pub fn lock_os_thread() -> bool {
+        match worker::current() {
+            Some((ctx, h)) => {
+                // SAFETY: the running coroutine's header is live.
+                unsafe { h.as_ref() }
+                    .pin
+                    .store(ctx.index, std::sync::atomic::Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Undoes [`lock_os_thread`] (and the pinning of a [`Builder::pinned`]
+    /// coroutine): the coroutine may migrate again.
+    pub fn unlock_os_thread() {
+        if let Some((_, h)) = worker::current() {
+            // SAFETY: the running coroutine's header is live.
+            unsafe { h.as_ref() }
+                .pin
+                .store(crate::g::NOT_PINNED, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}

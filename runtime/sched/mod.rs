@@ -1,0 +1,474 @@
+//! The scheduler: GOMAXPROCS workers running coroutines from work-stealing
+//! run queues (Go's M+P, fused: goro has no system calls that block a
+//! worker, so a worker never needs to hand its queue to another thread).
+//!
+//! # Run queues
+//!
+//! Each worker slot has
+//!
+//! * `runnext`: one coroutine to run next. Spawns and wake-ups made on a
+//!   worker go here (the previous occupant moves to the local queue), so a
+//!   message-passing pair keeps trading one worker and its caches (Go's
+//!   `runnext`). A worker takes at most [`RUNNEXT_STREAK`] coroutines in a
+//!   row from it before serving its local queue, so a ping-pong pair cannot
+//!   starve the rest.
+//! * a local FIFO (crossbeam-deque `Worker`), stolen from by others, half at
+//!   a time, through its `Stealer`;
+//! * an inbox for coroutines *pinned* to this worker (they never enter
+//!   stealable queues).
+//!
+//! plus one global `Injector` for work made off the workers (plain threads)
+//! and for queues drained by a retiring worker. Every 61st scheduling tick a
+//! worker serves the global queue first, so it cannot starve.
+//!
+//! # Idle workers: spinning and sleeping (Go's protocol)
+//!
+//! A worker out of work first *spins*: it tries to steal, from every other
+//! worker in random order, four rounds, the last also taking `runnext` from
+//! a victim that has been stuck on one coroutine for a few microseconds. At
+//! most half the busy workers spin at once. A spinner that finds work stops
+//! spinning and, if it was the last spinner, wakes another (the `wakep`
+//! chain), because where there was one runnable coroutine there are often
+//! more.
+//!
+//! A worker that finds nothing goes to *sleep*: it stops spinning, puts
+//! itself on the idle list, and **then** looks at every queue once more; it
+//! only parks if they are all empty. Making work runnable ends with
+//! [`Runtime::wakep`]: if no worker is spinning and one is idle, wake one
+//! (it starts as a spinner). The recheck after publishing "I am idle",
+//! against the producer's check after publishing work, both `SeqCst`, is
+//! what makes a lost wake-up impossible for work pushed to the global queue.
+//! Work pushed to a worker's own queue is not fenced: if that wake-up is
+//! missed, the pushing worker runs the coroutine itself; only parallelism is
+//! lost, never progress (Go makes the same trade).
+//!
+//! Sleeping is `std::thread::park` (a futex); an idle worker never wakes on
+//! a period. One idle worker at a time sleeps with a timeout, until the next
+//! timer (see `time/mod.rs`).
+//!
+//! # Changing GOMAXPROCS at run time
+//!
+//! Slots for [`MAX_PROCS`] workers exist from the start; threads are started
+//! on demand. Shrinking to `n` lets workers `>= n` notice at their next
+//! scheduling point: they move their queued coroutines to the global queue
+//! and sleep, still serving their pinned inbox (a pinned coroutine keeps its
+//! thread, like Go's `LockOSThread`). Growing wakes or starts them.
+//!
+//! # Alternatives rejected
+//!
+//! * One global queue (simple, but every spawn and wake-up contends on it).
+//! * Waking a worker per spawn (a futex call per `go!`); spinners absorb
+//!   bursts instead.
+//! * Timed polling for idle workers (wastes CPU and adds latency).
+
+pub(crate) mod park;
+pub(crate) mod worker;
+
+use std::collections::VecDeque;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+};
+use std::sync::{Mutex, Once, OnceLock};
+use std::thread::Thread;
+
+use crossbeam_deque::{Injector, Stealer};
+use crossbeam_utils::CachePadded;
+
+use crate::config::{Config, ConfigError, MAX_PROCS};
+use crate::g::stack::{StackPool, round_size};
+use crate::g::{self, GRef, Header, JoinHandle, NOT_PINNED, SpawnOpts};
+use crate::time::{SlotTimers, Timers};
+
+/// Most coroutines a worker takes from `runnext` in a row.
+pub(crate) const RUNNEXT_STREAK: u32 = 16;
+/// Ids handed to a worker at a time (so spawning does not share a counter).
+const ID_BATCH: u64 = 256;
+
+/// Where a newly runnable coroutine should go.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Hint {
+    /// The current worker's `runnext` (spawn, wake-up).
+    Next,
+    /// The back of the current worker's queue (yield).
+    Back,
+}
+
+/// Spawn and exit counts, kept per worker so `go!` shares no cache line.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) spawned: AtomicU64,
+    pub(crate) exited: AtomicU64,
+}
+
+/// What other threads may see and touch of a worker.
+pub(crate) struct Slot {
+    pub(crate) stealer: OnceLock<Stealer<GRef>>,
+    pub(crate) runnext: CachePadded<AtomicPtr<Header>>,
+    pub(crate) pinned: Mutex<VecDeque<GRef>>,
+    pub(crate) pinned_len: AtomicUsize,
+    pub(crate) thread: OnceLock<Thread>,
+    /// Set by `wakep` before unparking: "you were woken as a spinner".
+    pub(crate) woken: AtomicBool,
+    /// Scheduling ticks, for the runnext-steal heuristic.
+    pub(crate) tick: AtomicU32,
+    pub(crate) timers: SlotTimers,
+    pub(crate) counters: CachePadded<Counters>,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot {
+            stealer: OnceLock::new(),
+            runnext: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+            pinned: Mutex::new(VecDeque::new()),
+            pinned_len: AtomicUsize::new(0),
+            thread: OnceLock::new(),
+            woken: AtomicBool::new(false),
+            tick: AtomicU32::new(0),
+            timers: SlotTimers::new(),
+            counters: CachePadded::new(Counters::default()),
+        }
+    }
+
+    pub(crate) fn unpark(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    /// Takes the `runnext` coroutine (owner or thief).
+    pub(crate) fn take_runnext(&self) -> Option<GRef> {
+        if self.runnext.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        let p = self.runnext.swap(ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: a non-null runnext holds a run reference, which the swap
+        // transferred to us.
+        NonNull::new(p).map(|h| unsafe { GRef::from_raw(h) })
+    }
+
+    /// Whether a thief would find anything here.
+    fn has_stealable(&self) -> bool {
+        self.stealer.get().is_some_and(|s| !s.is_empty())
+            || !self.runnext.load(Ordering::Relaxed).is_null()
+    }
+
+    pub(crate) fn pop_pinned(&self) -> Option<GRef> {
+        if self.pinned_len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut q = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
+        let g = q.pop_front();
+        self.pinned_len.store(q.len(), Ordering::Release);
+        g
+    }
+}
+
+/// The runtime: one per process, started on first use.
+pub(crate) struct Runtime {
+    pub(crate) config: Config,
+    pub(crate) injector: Injector<GRef>,
+    pub(crate) slots: Box<[Slot]>,
+    /// Target worker count (GOMAXPROCS).
+    pub(crate) nprocs: AtomicUsize,
+    /// Worker threads started so far (slots `0..nstarted` have threads).
+    pub(crate) nstarted: AtomicUsize,
+    pub(crate) nspinning: AtomicUsize,
+    idle: Mutex<Vec<usize>>,
+    pub(crate) nidle: AtomicUsize,
+    resize: Mutex<()>,
+    pub(crate) stacks: StackPool,
+    pub(crate) timers: Timers,
+    next_id: AtomicU64,
+    /// Spawns made off the workers, and exits (none happen off the workers).
+    foreign: CachePadded<Counters>,
+}
+
+static RT: OnceLock<Runtime> = OnceLock::new();
+static START: Once = Once::new();
+
+/// The runtime, started with the environment's configuration if needed.
+///
+/// # Panics
+/// If `GOMAXPROCS` or `GORO_STACK_SIZE` is invalid (the message names it).
+#[inline]
+pub(crate) fn rt() -> &'static Runtime {
+    match RT.get() {
+        Some(r) => r,
+        None => match init() {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        },
+    }
+}
+
+/// Starts the runtime if it is not running yet.
+#[cold]
+pub(crate) fn init() -> Result<&'static Runtime, ConfigError> {
+    if let Some(r) = RT.get() {
+        return Ok(r);
+    }
+    let config = Config::from_env()?;
+    let r = RT.get_or_init(|| Runtime::new(config));
+    START.call_once(|| {
+        park::install_hook();
+        crate::g::stack::page_size();
+        crate::overflow::install_handler();
+        r.ensure_started(r.nprocs.load(Ordering::SeqCst));
+    });
+    Ok(r)
+}
+
+impl Runtime {
+    fn new(config: Config) -> Self {
+        Runtime {
+            config,
+            injector: Injector::new(),
+            slots: (0..MAX_PROCS).map(|_| Slot::new()).collect(),
+            nprocs: AtomicUsize::new(config.procs),
+            nstarted: AtomicUsize::new(0),
+            nspinning: AtomicUsize::new(0),
+            idle: Mutex::new(Vec::with_capacity(MAX_PROCS)),
+            nidle: AtomicUsize::new(0),
+            resize: Mutex::new(()),
+            stacks: StackPool::new(),
+            timers: Timers::new(),
+            next_id: AtomicU64::new(1),
+            foreign: CachePadded::new(Counters::default()),
+        }
+    }
+
+    /// Starts worker threads so that at least `n` exist.
+    fn ensure_started(&'static self, n: usize) {
+        let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
+        let have = self.nstarted.load(Ordering::Acquire);
+        for i in have..n {
+            worker::start(self, i);
+            self.nstarted.store(i + 1, Ordering::Release);
+        }
+    }
+
+    /// Changes the worker count; returns the previous one.
+    pub(crate) fn set_procs(&'static self, n: usize) -> usize {
+        let prev = {
+            let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
+            self.nprocs.swap(n, Ordering::SeqCst)
+        };
+        if n < prev {
+            // Retiring workers must not stay on the idle list.
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.retain(|&i| i < n);
+            self.nidle.store(idle.len(), Ordering::SeqCst);
+            drop(idle);
+            for s in &self.slots[n..prev] {
+                s.unpark();
+            }
+        } else {
+            self.ensure_started(n);
+            for s in &self.slots[prev..n] {
+                s.unpark();
+            }
+        }
+        prev
+    }
+
+    /// Wakes an idle worker as a spinner if there is work and nobody is
+    /// looking for it. `fenced`: the caller published work somewhere other
+    /// than its own queues (see module docs).
+    #[inline]
+    pub(crate) fn wakep(&self, fenced: bool) {
+        if fenced {
+            fence(Ordering::SeqCst);
+        }
+        if self.nidle.load(Ordering::SeqCst) == 0 || self.nspinning.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        self.wakep_slow();
+    }
+
+    #[cold]
+    fn wakep_slow(&self) {
+        if self
+            .nspinning
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        match self.pop_idle() {
+            Some(i) => {
+                self.slots[i].woken.store(true, Ordering::SeqCst);
+                self.slots[i].unpark();
+            }
+            None => {
+                self.nspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Wakes one idle worker, not as a spinner (it will find the timer
+    /// sleeper role free and take it).
+    pub(crate) fn wake_for_timers(&self) {
+        match self.timers.sleeper() {
+            Some(i) => self.slots[i].unpark(),
+            None => {
+                if let Some(i) = self.pop_idle() {
+                    self.slots[i].unpark();
+                }
+            }
+        }
+    }
+
+    fn pop_idle(&self) -> Option<usize> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let i = idle.pop()?;
+        self.nidle.store(idle.len(), Ordering::SeqCst);
+        Some(i)
+    }
+
+    /// Puts worker `i` on the idle list unless it has been retired.
+    pub(crate) fn push_idle(&self, i: usize) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if i >= self.nprocs.load(Ordering::SeqCst) {
+            return false;
+        }
+        idle.push(i);
+        self.nidle.store(idle.len(), Ordering::SeqCst);
+        true
+    }
+
+    /// Takes worker `i` off the idle list; `false` if it was not on it
+    /// (somebody woke it).
+    pub(crate) fn remove_idle(&self, i: usize) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(pos) = idle.iter().position(|&x| x == i) else {
+            return false;
+        };
+        idle.swap_remove(pos);
+        self.nidle.store(idle.len(), Ordering::SeqCst);
+        true
+    }
+
+    /// Whether any queue a worker could take from is non-empty.
+    pub(crate) fn has_work(&self, me: usize) -> bool {
+        if !self.injector.is_empty() || self.slots[me].pinned_len.load(Ordering::SeqCst) != 0 {
+            return true;
+        }
+        let n = self.nstarted.load(Ordering::Acquire);
+        self.slots[..n].iter().any(Slot::has_stealable) || self.timers.maybe_due()
+    }
+
+    /// Puts a pinned coroutine in its worker's inbox and wakes that worker.
+    fn push_pinned(&self, w: usize, g: GRef) {
+        let s = &self.slots[w];
+        let mut q = s.pinned.lock().unwrap_or_else(|e| e.into_inner());
+        q.push_back(g);
+        s.pinned_len.store(q.len(), Ordering::Release);
+        drop(q);
+        s.unpark();
+    }
+
+    fn next_id(&self, n: u64) -> u64 {
+        self.next_id.fetch_add(n, Ordering::Relaxed)
+    }
+
+    /// Live coroutines: spawned minus exited.
+    pub(crate) fn num_goroutine(&self) -> usize {
+        let n = self.nstarted.load(Ordering::Acquire);
+        let counters = || {
+            self.slots[..n]
+                .iter()
+                .map(|s| &*s.counters)
+                .chain(std::iter::once(&*self.foreign))
+        };
+        let exited: u64 = counters().map(|c| c.exited.load(Ordering::Acquire)).sum();
+        let spawned: u64 = counters().map(|c| c.spawned.load(Ordering::Acquire)).sum();
+        spawned.saturating_sub(exited) as usize
+    }
+}
+
+/// Makes `g` runnable. `g` must be the coroutine's run reference and its
+/// state must be `RUNNABLE` (state rule 1).
+#[inline]
+pub(crate) fn schedule(g: GRef, hint: Hint) {
+    let pin = g.header().pin.load(Ordering::Relaxed);
+    let rt = rt();
+    if pin < MAX_PROCS {
+        rt.push_pinned(pin, g);
+        return;
+    }
+    match worker::ctx() {
+        Some(ctx) if ctx.is_active() => {
+            ctx.push_local(g, hint);
+            rt.wakep(false);
+        }
+        _ => {
+            rt.injector.push(g);
+            rt.wakep(true);
+        }
+    }
+}
+
+/// Wakes the coroutine `g` refers to (any reference); schedules it if it
+/// was parked.
+#[inline]
+pub(crate) fn unpark(g: &GRef) {
+    if g.header().state.unpark() {
+        // We won WAITING → RUNNABLE, so the run reference the state word held
+        // is ours now (g/mod.rs, "References").
+        inc_run_ref_and_schedule(g.as_ptr());
+    }
+}
+
+#[inline]
+fn inc_run_ref_and_schedule(h: NonNull<Header>) {
+    // SAFETY: the run reference of a WAITING coroutine belongs to the unpark
+    // that won the transition, which is our caller.
+    schedule(unsafe { GRef::from_raw(h) }, Hint::Next);
+}
+
+/// Spawns a coroutine.
+#[track_caller]
+pub(crate) fn spawn<F, T>(
+    f: F,
+    name: Option<Box<str>>,
+    stack_size: Option<usize>,
+    pin: usize,
+) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let rt = rt();
+    let ctx = worker::ctx();
+    let id = match ctx {
+        Some(c) => c.next_id(rt),
+        None => rt.next_id(1),
+    };
+    let stack_size = stack_size.map_or(rt.config.stack_size, round_size);
+    let opts = SpawnOpts {
+        id,
+        name,
+        stack_size,
+        pin,
+        location: std::panic::Location::caller(),
+    };
+    let (g, handle) = g::new_task(f, opts);
+    let counters = match ctx {
+        Some(c) => &*c.slot.counters,
+        None => &*rt.foreign,
+    };
+    counters.spawned.fetch_add(1, Ordering::Relaxed);
+    schedule(g, Hint::Next);
+    handle
+}
+
+/// `pin` value for a spawn.
+pub(crate) fn pin_value(pinned: bool) -> usize {
+    if pinned {
+        g::PIN_ON_FIRST_RUN
+    } else {
+        NOT_PINNED
+    }
+}

@@ -1,0 +1,125 @@
+//! Park and yield for the running coroutine, and the waiter hook that makes
+//! every goro-chan wait (channels, WaitGroup, join, sync) park coroutines.
+//!
+//! Go's `gopark(unlockf)` / `goready`: [`park_current`] switches to the
+//! worker with a callback; the worker marks the coroutine `PARKING`, runs the
+//! callback there (after the mark, so a waker can already find it), then
+//! commits to `WAITING` unless a wake-up came meanwhile (`g/state.rs`).
+//! Waking is [`crate::sched::unpark`] through the coroutine's `Waker`.
+//!
+//! A deadline arms a timer in the worker's heap from inside the callback
+//! (so it exists only if the coroutine really parks) and is cancelled when
+//! the coroutine runs again.
+
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::time::Instant;
+
+use goro_chan::waiter::{self, Hook, Unparker};
+
+use super::worker;
+use crate::g::coro::{self, Switch};
+use crate::g::{GRef, Header};
+use crate::time;
+
+/// Installs goro's implementation of the goro-chan waiter hook.
+pub(crate) fn install_hook() {
+    waiter::install(Hook {
+        current: current_unparker,
+        park: hook_park,
+    });
+}
+
+fn current_unparker() -> Option<Unparker> {
+    let (_, h) = worker::current()?;
+    // SAFETY: the running coroutine's header is live (its worker holds the
+    // run reference), and `unparker` takes its own reference.
+    let g = std::mem::ManuallyDrop::new(unsafe { GRef::from_raw(h) });
+    Some(g.unparker())
+}
+
+fn hook_park(
+    reason: &'static str,
+    deadline: Option<Instant>,
+    validate: &mut dyn FnMut() -> bool,
+) -> bool {
+    let Some((_, h)) = worker::current() else {
+        debug_assert!(
+            worker::ctx().is_none(),
+            "goro: blocking call on a worker's own stack (inside a park callback?); this blocks the worker thread"
+        );
+        return false;
+    };
+    park_current(h, reason, deadline, validate);
+    true
+}
+
+/// Parks the running coroutine `h`: see the module docs. Returns when woken,
+/// when `deadline` passes, spuriously, or at once if `validate` says so.
+pub(crate) fn park_current(
+    h: NonNull<Header>,
+    reason: &'static str,
+    deadline: Option<Instant>,
+    validate: &mut dyn FnMut() -> bool,
+) {
+    // SAFETY: `h` is the running coroutine (we are on its stack), so its
+    // header is live.
+    let hdr = unsafe { h.as_ref() };
+    if hdr.state.take_token() {
+        return;
+    }
+    let when = deadline.map(time::instant_ns);
+    if when.is_some_and(|w| w <= time::now_ns()) {
+        return;
+    }
+    let armed = Cell::new(false);
+    let mut cb = || {
+        if !validate() {
+            return false;
+        }
+        if let Some(w) = when {
+            // On the worker's stack, same thread as the switch: this is the
+            // worker that will commit the park.
+            let ctx = worker::ctx().expect("park callbacks run on a worker");
+            ctx.arm_park_timer(h, w);
+            armed.set(true);
+        }
+        true
+    };
+    let cb_ref: &mut (dyn FnMut() -> bool + '_) = &mut cb;
+    // SAFETY: only the lifetime is erased. The worker calls the callback only
+    // while this coroutine is PARKING (state rule 2), i.e. before this frame
+    // is resumed and returns, so the closure outlives every call.
+    let cb_ptr: *mut (dyn FnMut() -> bool + 'static) = unsafe { std::mem::transmute(cb_ref) };
+    // SAFETY: runner-only fields; we are the runner.
+    unsafe { *hdr.wait_reason.get() = reason };
+    // SAFETY: the trampoline stored this coroutine's yielder before running
+    // user code; we are on this coroutine.
+    unsafe { coro::suspend(*hdr.yielder.get(), Switch::Park(cb_ptr)) };
+    // Possibly on another thread now: nothing from before the switch that
+    // refers to a worker is used below (migration rule 3).
+    if armed.get() {
+        time::cancel_park(hdr, |i| &super::rt().slots[i].timers);
+    }
+}
+
+/// Yields the processor: the running coroutine goes to the back of its
+/// worker's queue and others run first (Go's `runtime.Gosched`). On a plain
+/// thread this is `std::thread::yield_now`.
+///
+/// ```
+/// goro::run(|| {
+///     let h = goro::go!(|| 1);
+///     while !h.is_finished() {
+///         goro::yield_now();
+///     }
+/// });
+/// ```
+pub fn yield_now() {
+    match worker::current() {
+        // SAFETY: `h` is the running coroutine; its yielder was stored by
+        // the trampoline and we are on its stack.
+        Some((_, h)) => unsafe { coro::suspend(*h.as_ref().yielder.get(), Switch::Yield) },
+        None => std::thread::yield_now(),
+    }
+}

@@ -1,0 +1,479 @@
+//! A worker thread: finds a runnable coroutine, runs it until it yields,
+//! parks or returns, and repeats. The policy (queues, spinning, sleeping)
+//! is described in `sched/mod.rs`; this file is its implementation.
+//!
+//! # Thread-local access (migration rule 3, `g/coro.rs`)
+//!
+//! A worker's private state ([`Ctx`]) is reached through one thread-local
+//! pointer, read by the `#[inline(never)]` accessor [`ctx`]. Coroutine code
+//! may change threads at every blocking call, and LLVM assumes a function
+//! stays on one thread, so it would happily reuse a TLS address computed
+//! before the switch. Calling an opaque function after every switch defeats
+//! that. Rule: **never keep a `&Ctx` across a switch** — re-fetch it.
+//!
+//! # What runs on which stack
+//!
+//! The loop and park callbacks run on the worker's own (OS thread) stack;
+//! coroutine code runs on its slab stack. `Ctx::execute` is the only place
+//! that switches into a coroutine.
+
+use std::cell::{Cell, RefCell};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{Ordering, fence};
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Steal, Worker};
+
+use super::{Hint, ID_BATCH, RUNNEXT_STREAK, Runtime, Slot};
+use crate::g::coro::{Coro, Switch};
+use crate::g::stack::StackCache;
+use crate::g::state::Commit;
+use crate::g::{GRef, Header, PIN_ON_FIRST_RUN, Panic};
+use crate::time::Entry;
+
+/// A worker's private state. Lives (leaked) as long as its thread, which
+/// never exits; `!Sync`, so only its own thread touches it.
+pub(crate) struct Ctx {
+    pub(crate) index: usize,
+    pub(crate) rt: &'static Runtime,
+    pub(crate) slot: &'static Slot,
+    local: Worker<GRef>,
+    /// The coroutine being run (between resume and its switch back).
+    current: Cell<Option<NonNull<Header>>>,
+    tick: Cell<u32>,
+    streak: Cell<u32>,
+    spinning: Cell<bool>,
+    rng: RefCell<fastrand::Rng>,
+    stacks: RefCell<StackCache>,
+    /// Coroutine ids reserved for this worker: `[next, end)`.
+    ids: Cell<(u64, u64)>,
+    timer_buf: RefCell<Vec<Entry>>,
+}
+
+std::thread_local! {
+    static CTX: Cell<*const Ctx> = const { Cell::new(ptr::null()) };
+}
+
+/// The current thread's worker state, if it is a worker.
+///
+/// `#[inline(never)]` on purpose: see the module docs. Do not hold the
+/// result across a coroutine switch.
+#[inline(never)]
+pub(crate) fn ctx() -> Option<&'static Ctx> {
+    let p = CTX.with(|c| c.get());
+    // SAFETY: a non-null pointer was set by `start` on this thread to a
+    // leaked `Ctx` that is never freed.
+    unsafe { p.as_ref() }
+}
+
+/// The coroutine running on this thread, if any.
+#[inline]
+pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
+    let c = ctx()?;
+    Some((c, c.current.get()?))
+}
+
+/// Aborts the process if a worker's own code panics: the runtime's
+/// invariants would be broken and coroutines would hang silently otherwise.
+struct AbortOnPanic(usize);
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "goro: worker {} panicked outside any coroutine; this is a goro bug; aborting",
+                self.0
+            );
+            std::process::abort();
+        }
+    }
+}
+
+/// Starts the thread of worker `index`.
+pub(crate) fn start(rt: &'static Runtime, index: usize) {
+    let slot = &rt.slots[index];
+    let local = Worker::new_fifo();
+    let _ = slot.stealer.set(local.stealer());
+    let handle = std::thread::Builder::new()
+        .name(format!("goro-worker-{index}"))
+        .spawn(move || {
+            let _abort = AbortOnPanic(index);
+            let _ = slot.thread.set(std::thread::current());
+            crate::overflow::ensure_altstack();
+            let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
+                index,
+                rt,
+                slot,
+                local,
+                current: Cell::new(None),
+                tick: Cell::new(0),
+                streak: Cell::new(0),
+                spinning: Cell::new(false),
+                rng: RefCell::new(fastrand::Rng::with_seed(
+                    0x9e37_79b9_7f4a_7c15 ^ index as u64,
+                )),
+                stacks: RefCell::new(StackCache::new(rt.config.stack_size)),
+                ids: Cell::new((0, 0)),
+                timer_buf: RefCell::new(Vec::new()),
+            }));
+            CTX.with(|c| c.set(ctx));
+            ctx.run();
+        });
+    if let Err(e) = handle {
+        panic!("goro: cannot start worker thread {index}: {e}");
+    }
+}
+
+impl Ctx {
+    /// Whether this worker is within GOMAXPROCS (not retired).
+    #[inline]
+    pub(crate) fn is_active(&self) -> bool {
+        self.index < self.rt.nprocs.load(Ordering::Relaxed)
+    }
+
+    /// The running coroutine, if any (none on the worker's own stack).
+    pub(crate) fn current(&self) -> Option<NonNull<Header>> {
+        self.current.get()
+    }
+
+    pub(crate) fn next_id(&self, rt: &Runtime) -> u64 {
+        let (mut next, mut end) = self.ids.get();
+        if next == end {
+            next = rt.next_id(ID_BATCH);
+            end = next + ID_BATCH;
+        }
+        self.ids.set((next + 1, end));
+        next
+    }
+
+    /// Queues a runnable coroutine on this worker.
+    #[inline]
+    pub(crate) fn push_local(&self, g: GRef, hint: Hint) {
+        match hint {
+            Hint::Next => {
+                let old = self
+                    .slot
+                    .runnext
+                    .swap(g.into_raw().as_ptr(), Ordering::AcqRel);
+                if let Some(old) = NonNull::new(old) {
+                    // SAFETY: runnext held that run reference; the swap gave it to us.
+                    self.local.push(unsafe { GRef::from_raw(old) });
+                }
+            }
+            Hint::Back => self.local.push(g),
+        }
+    }
+
+    fn run(&self) -> ! {
+        loop {
+            let g = self.find_runnable();
+            if self.spinning.get() {
+                self.reset_spinning();
+            }
+            self.execute(g);
+        }
+    }
+
+    fn find_runnable(&self) -> GRef {
+        let rt = self.rt;
+        loop {
+            if !self.is_active() {
+                if let Some(g) = self.retired() {
+                    return g;
+                }
+                continue;
+            }
+            let t = self.tick.get().wrapping_add(1);
+            self.tick.set(t);
+            self.slot.tick.store(t, Ordering::Relaxed);
+
+            if let Some(g) = self.slot.pop_pinned() {
+                return g;
+            }
+            if rt.timers.maybe_due() {
+                self.run_timers();
+            }
+            if t % 61 == 0 {
+                if let Some(g) = self.steal_global() {
+                    return g;
+                }
+            }
+            if let Some(g) = self.pop_local() {
+                return g;
+            }
+            if let Some(g) = self.steal_global() {
+                return g;
+            }
+            if (self.spinning.get() || self.try_spin())
+                && let Some(g) = self.steal_others()
+            {
+                return g;
+            }
+            self.sleep();
+        }
+    }
+
+    fn run_timers(&self) {
+        let n = self.rt.nstarted.load(Ordering::Acquire);
+        let mut buf = self.timer_buf.borrow_mut();
+        self.rt
+            .timers
+            .run_due(self.rt.slots[..n].iter().map(|s| &s.timers), &mut buf);
+    }
+
+    fn pop_local(&self) -> Option<GRef> {
+        if let Some(g) = self.slot.take_runnext() {
+            let s = self.streak.get();
+            if s < RUNNEXT_STREAK || self.local.is_empty() {
+                self.streak.set(s + 1);
+                return Some(g);
+            }
+            // Let the rest of the queue run before this pair goes on.
+            self.local.push(g);
+        }
+        self.streak.set(0);
+        self.local.pop()
+    }
+
+    fn steal_global(&self) -> Option<GRef> {
+        loop {
+            match self.rt.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(g) => return Some(g),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Becomes a spinner if fewer than half the busy workers spin.
+    fn try_spin(&self) -> bool {
+        let rt = self.rt;
+        let busy = rt
+            .nprocs
+            .load(Ordering::Relaxed)
+            .saturating_sub(rt.nidle.load(Ordering::Relaxed));
+        if 2 * rt.nspinning.load(Ordering::Relaxed) >= busy {
+            return false;
+        }
+        rt.nspinning.fetch_add(1, Ordering::SeqCst);
+        self.spinning.set(true);
+        true
+    }
+
+    /// Stops spinning after finding work; the last spinner wakes another
+    /// (there is often more where that came from).
+    fn reset_spinning(&self) {
+        self.spinning.set(false);
+        if self.rt.nspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.rt.wakep(true);
+        }
+    }
+
+    fn steal_others(&self) -> Option<GRef> {
+        let rt = self.rt;
+        let n = rt.nstarted.load(Ordering::Acquire);
+        if n <= 1 {
+            return None;
+        }
+        for round in 0..4 {
+            let start = self.rng.borrow_mut().usize(..n);
+            for k in 0..n {
+                let v = (start + k) % n;
+                if v == self.index {
+                    continue;
+                }
+                let slot = &rt.slots[v];
+                if let Some(st) = slot.stealer.get() {
+                    loop {
+                        match st.steal_batch_and_pop(&self.local) {
+                            Steal::Success(g) => return Some(g),
+                            Steal::Empty => break,
+                            Steal::Retry => std::hint::spin_loop(),
+                        }
+                    }
+                }
+                if round == 3
+                    && let Some(g) = self.steal_runnext(slot)
+                {
+                    return Some(g);
+                }
+            }
+            if let Some(g) = self.steal_global() {
+                return Some(g);
+            }
+        }
+        None
+    }
+
+    /// Takes a victim's `runnext`, but only if the victim has been stuck on
+    /// one coroutine for a few microseconds: usually it is about to run it
+    /// itself, and stealing would split a message-passing pair.
+    fn steal_runnext(&self, victim: &Slot) -> Option<GRef> {
+        if victim.runnext.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        let t0 = victim.tick.load(Ordering::Relaxed);
+        let until = Instant::now() + Duration::from_micros(3);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        if victim.tick.load(Ordering::Relaxed) != t0 {
+            return None;
+        }
+        victim.take_runnext()
+    }
+
+    /// Puts the worker to sleep until there is work (see the module docs of
+    /// `sched` for why the recheck makes this safe).
+    fn sleep(&self) {
+        let rt = self.rt;
+        let was_spinning = self.spinning.replace(false);
+        if was_spinning {
+            rt.nspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        if !rt.push_idle(self.index) {
+            return; // retired meanwhile
+        }
+        fence(Ordering::SeqCst);
+        if rt.has_work(self.index) {
+            if rt.remove_idle(self.index) {
+                if was_spinning {
+                    rt.nspinning.fetch_add(1, Ordering::SeqCst);
+                    self.spinning.set(true);
+                }
+                return;
+            }
+            // Somebody popped us from the idle list to wake us: fall through
+            // to adopt what they set (their unpark token is harmless).
+        } else {
+            match rt.timers.try_sleeper(self.index) {
+                Some(Some(d)) => {
+                    if !d.is_zero() {
+                        std::thread::park_timeout(d);
+                    }
+                    rt.timers.stop_sleeping();
+                }
+                Some(None) => {
+                    std::thread::park();
+                    rt.timers.stop_sleeping();
+                }
+                None => std::thread::park(),
+            }
+        }
+        rt.remove_idle(self.index);
+        if self.slot.woken.swap(false, Ordering::SeqCst) {
+            // `wakep` counted us as a spinner before waking us.
+            self.spinning.set(true);
+        }
+    }
+
+    /// A retired worker (index >= GOMAXPROCS): hand queued work to the
+    /// others, then serve only its pinned inbox until it is needed again.
+    fn retired(&self) -> Option<GRef> {
+        let rt = self.rt;
+        if self.spinning.replace(false) {
+            rt.nspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        let mut moved = false;
+        while let Some(g) = self.slot.take_runnext().or_else(|| self.local.pop()) {
+            rt.injector.push(g);
+            moved = true;
+        }
+        if moved {
+            rt.wakep(true);
+        }
+        if let Some(g) = self.slot.pop_pinned() {
+            return Some(g);
+        }
+        if !self.is_active() {
+            std::thread::park();
+        }
+        None
+    }
+
+    /// Runs `g` until it parks, yields or finishes.
+    fn execute(&self, g: GRef) {
+        let rt = self.rt;
+        // SAFETY: we hold the run reference until we hand it on (to a queue,
+        // to the state word, or by dropping it), and `h` is not used after.
+        let h: &Header = unsafe { g.as_ptr().as_ref() };
+        h.state.start_running();
+        if h.pin.load(Ordering::Relaxed) == PIN_ON_FIRST_RUN {
+            h.pin.store(self.index, Ordering::Relaxed);
+        }
+        // SAFETY: state rule 1: we hold the run reference and the state is
+        // RUNNING, so this worker is the only one touching the context.
+        let slot = unsafe { &mut *h.coro.get() };
+        if slot.is_none() {
+            let taken = self.stacks.borrow_mut().take(&rt.stacks, h.stack_size);
+            match taken {
+                Ok(stack) => {
+                    let p = g.as_ptr();
+                    // SAFETY: the body runs on this coroutine's own stack, once.
+                    *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "goro: cannot allocate a {} KiB stack for coroutine {}: {e}",
+                        h.stack_size >> 10,
+                        crate::g::describe(h)
+                    );
+                    eprintln!("{msg}");
+                    g.fail(Panic::new(Box::new(msg), h));
+                    h.state.finish();
+                    self.slot.counters.exited.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+        let coro = slot.as_mut().expect("coroutine context exists");
+        self.current.set(Some(g.as_ptr()));
+        crate::overflow::enter(coro.guard(), g.as_ptr());
+        loop {
+            match coro.resume() {
+                Some(Switch::Park(cb)) => {
+                    h.state.begin_park();
+                    // SAFETY: state rule 2: the coroutine is PARKING, so its
+                    // stack (where the callback lives) is untouched by anyone
+                    // else until we commit or abort.
+                    let stay = unsafe { (*cb)() };
+                    if !stay {
+                        h.state.abort_park();
+                        continue;
+                    }
+                    match h.state.commit_park() {
+                        Commit::Parked => {
+                            // The run reference now belongs to the state word;
+                            // another worker may already be running `g`.
+                            std::mem::forget(g);
+                            break;
+                        }
+                        Commit::Resume => continue,
+                    }
+                }
+                Some(Switch::Yield) => {
+                    h.state.yield_now();
+                    super::schedule(g, Hint::Back);
+                    break;
+                }
+                None => {
+                    let done = slot.take().expect("finished coroutine has a context");
+                    self.stacks.borrow_mut().give(&rt.stacks, done.into_stack());
+                    h.state.finish();
+                    self.slot.counters.exited.fetch_add(1, Ordering::Relaxed);
+                    drop(g);
+                    break;
+                }
+            }
+        }
+        crate::overflow::leave();
+        self.current.set(None);
+    }
+
+    /// Arms a park timeout for the running coroutine (from a park callback).
+    pub(crate) fn arm_park_timer(&self, h: NonNull<Header>, when: u64) {
+        if crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when) {
+            self.rt.wake_for_timers();
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! GOMAXPROCS: from the environment (good and bad values), at run time, and
+//! the scheduler under one worker and under more workers than cores.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use goro::sync::WaitGroup;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Spawn a mixed workload (nested spawns, joins, WaitGroups, yields) and
+/// check every result; run under 1, 2 and more-than-cores workers.
+#[test]
+fn workload_under_each_worker_count() {
+    common::for_each_procs("workload_under_each_worker_count", LIMIT, || {
+        let want: usize = std::env::var("GOMAXPROCS").unwrap().parse().unwrap();
+        assert_eq!(goro::maxprocs(), want);
+        let workers = Arc::new(Mutex::new(HashSet::new()));
+        let total = goro::run({
+            let workers = workers.clone();
+            move || {
+                let sum = Arc::new(AtomicU64::new(0));
+                let wg = WaitGroup::new();
+                for i in 0..2000u64 {
+                    let (sum, workers) = (sum.clone(), workers.clone());
+                    wg.go(move || {
+                        let inner = goro::go!(move || i * 2);
+                        goro::yield_now();
+                        workers
+                            .lock()
+                            .unwrap()
+                            .insert(goro::worker_index().unwrap());
+                        sum.fetch_add(inner.join().unwrap(), Ordering::Relaxed);
+                    });
+                }
+                wg.wait();
+                sum.load(Ordering::Relaxed)
+            }
+        });
+        assert_eq!(total, 2 * (0..2000u64).sum::<u64>());
+        let seen = workers.lock().unwrap();
+        assert!(
+            seen.iter().all(|&w| w < want),
+            "worker index out of range: {seen:?}"
+        );
+    });
+}
+
+#[test]
+fn default_is_available_parallelism() {
+    const NAME: &str = "default_is_available_parallelism";
+    if common::is_child(NAME) {
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(goro::maxprocs(), cores.min(goro::MAX_PROCS));
+        return;
+    }
+    let out = common::run_child(NAME, &[], LIMIT);
+    assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+}
+
+/// In the child, GOMAXPROCS was removed from the environment, then set to
+/// the bad value given by the parent through GORO_BAD.
+#[test]
+fn bad_gomaxprocs_is_a_clear_error() {
+    const NAME: &str = "bad_gomaxprocs_is_a_clear_error";
+    if common::is_child(NAME) {
+        let e = goro::init().expect_err("a bad GOMAXPROCS must not start the runtime");
+        let msg = e.to_string();
+        assert!(msg.contains("GOMAXPROCS"), "{msg}");
+        assert_eq!(e.var, "GOMAXPROCS");
+        // And the implicit start panics with the same message.
+        let p = std::panic::catch_unwind(|| goro::go!(|| ()).join()).unwrap_err();
+        let pm = p.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(pm.contains("GOMAXPROCS"), "{pm}");
+        println!("ERROR-SEEN: {msg}");
+        return;
+    }
+    for bad in ["abc", "0", "-1", "", "2.5", "100000"] {
+        let out = common::run_child(NAME, &[("GOMAXPROCS", bad)], LIMIT);
+        assert!(
+            out.status.success(),
+            "GOMAXPROCS={bad:?}: {}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        assert!(
+            out.stdout.contains("ERROR-SEEN"),
+            "GOMAXPROCS={bad:?}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn bad_stack_size_env_is_a_clear_error() {
+    const NAME: &str = "bad_stack_size_env_is_a_clear_error";
+    if common::is_child(NAME) {
+        let e = goro::init().unwrap_err();
+        assert_eq!(e.var, "GORO_STACK_SIZE");
+        println!("ERROR-SEEN: {e}");
+        return;
+    }
+    for bad in ["lots", "1K", "5G"] {
+        let out = common::run_child(NAME, &[("GORO_STACK_SIZE", bad)], LIMIT);
+        assert!(
+            out.status.success(),
+            "{bad}: {}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        assert!(out.stdout.contains("ERROR-SEEN"));
+    }
+}
+
+#[test]
+fn stack_size_env_sets_the_default() {
+    const NAME: &str = "stack_size_env_sets_the_default";
+    if common::is_child(NAME) {
+        let size = goro::go!(|| goro::current().unwrap().stack_size())
+            .join()
+            .unwrap();
+        assert_eq!(size, 64 * 1024);
+        return;
+    }
+    let out = common::run_child(NAME, &[("GORO_STACK_SIZE", "64K")], LIMIT);
+    assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+}
+
+/// Shrink and grow the worker count while coroutines are busy; nothing is
+/// lost, and work ends up only on active workers.
+#[test]
+fn set_maxprocs_while_busy() {
+    const NAME: &str = "set_maxprocs_while_busy";
+    if !common::is_child(NAME) {
+        let out = common::run_child(NAME, &[("GOMAXPROCS", "4")], LIMIT);
+        assert!(
+            !out.timed_out && out.status.success(),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        return;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let wg = WaitGroup::new();
+    for _ in 0..64 {
+        let (stop, done) = (stop.clone(), done.clone());
+        wg.go(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let h = goro::go!(|| goro::yield_now());
+                h.join().unwrap();
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    for n in [1, 3, 8, 2, 5, 1, 4] {
+        let before = done.load(Ordering::Relaxed);
+        let prev = goro::set_maxprocs(n).unwrap();
+        assert!(prev >= 1);
+        assert_eq!(goro::maxprocs(), n);
+        // Progress continues under the new count.
+        assert!(common::eventually(Duration::from_secs(20), || done
+            .load(Ordering::Relaxed)
+            > before + 100));
+    }
+    goro::set_maxprocs(2).unwrap();
+    // After settling, coroutines run only on workers 0 and 1.
+    std::thread::sleep(Duration::from_millis(50));
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let probe = WaitGroup::new();
+    for _ in 0..200 {
+        let seen = seen.clone();
+        probe.go(move || {
+            goro::yield_now();
+            seen.lock().unwrap().insert(goro::worker_index().unwrap());
+        });
+    }
+    probe.wait();
+    stop.store(true, Ordering::Relaxed);
+    wg.wait();
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter().all(|&w| w < 2),
+        "ran on a retired worker: {seen:?}"
+    );
+    assert!(goro::set_maxprocs(0).is_err());
+    assert!(goro::set_maxprocs(goro::MAX_PROCS + 1).is_err());
+}
