@@ -152,7 +152,7 @@ fn set_maxprocs_while_busy() {
         let (stop, done) = (stop.clone(), done.clone());
         wg.go(move || {
             while !stop.load(Ordering::Relaxed) {
-                let h = goro::go!(|| goro::yield_now());
+                let h = goro::go!(goro::yield_now);
                 h.join().unwrap();
                 done.fetch_add(1, Ordering::Relaxed);
             }

@@ -214,3 +214,56 @@ fn pinned_keeps_its_thread_when_gomaxprocs_shrinks() {
         assert_eq!(first, last);
     }
 }
+
+/// When the kernel refuses stack memory, the coroutine fails with an error
+/// that names the cause, and the runtime keeps going.
+#[test]
+fn refused_stack_memory_is_a_clear_error() {
+    const NAME: &str = "refused_stack_memory_is_a_clear_error";
+    if !common::is_child(NAME) {
+        let out = common::run_child(NAME, &[], Duration::from_secs(60));
+        assert!(
+            out.status.success() && !out.timed_out,
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("address space"),
+            "stderr:\n{}",
+            out.stderr
+        );
+        return;
+    }
+    goro::init().unwrap();
+    goro::go!(|| ()).join().unwrap();
+    let vm_kib: u64 = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap();
+    let limit = (vm_kib + 16 * 1024) * 1024;
+    // SAFETY: setrlimit with a valid struct; only lowers our own limit.
+    let r = unsafe {
+        libc::setrlimit(
+            libc::RLIMIT_AS,
+            &libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: libc::RLIM_INFINITY,
+            },
+        )
+    };
+    assert_eq!(r, 0);
+    // A new stack size needs a new 64 MiB slab, which no longer fits.
+    let h = goro::Builder::new().stack_size(512 * 1024).spawn(|| 1);
+    let err = h.join().unwrap_err();
+    let msg = err.message().unwrap().to_string();
+    assert!(msg.contains("cannot allocate a 512 KiB stack"), "{msg}");
+    assert!(
+        msg.contains("address space") && msg.contains("vm.max_map_count"),
+        "{msg}"
+    );
+    // Default-size stacks are recycled from the cache: still fine.
+    assert_eq!(goro::go!(|| 7).join().unwrap(), 7);
+}

@@ -180,6 +180,14 @@ pub fn current() -> Unparker {
             return u;
         }
     }
+    thread_unparker()
+}
+
+/// `#[inline(never)]` so that a thread-local address computed here can never
+/// be reused by a caller across a coroutine switch (see goro's
+/// `docs/safety.md`).
+#[inline(never)]
+fn thread_unparker() -> Unparker {
     THREAD_UNPARKER.with(|u| u.clone())
 }
 
@@ -200,6 +208,7 @@ pub fn park(reason: &'static str, deadline: Option<Instant>, validate: impl FnOn
     park_thread(deadline, &mut v);
 }
 
+#[inline(never)]
 fn park_thread(deadline: Option<Instant>, validate: &mut dyn FnMut() -> bool) {
     match deadline {
         None => {

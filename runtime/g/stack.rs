@@ -70,6 +70,8 @@ const SLAB_BYTES: usize = 64 << 20;
 
 /// `MADV_GUARD_INSTALL` (Linux 6.13); not in every libc release yet.
 const MADV_GUARD_INSTALL: libc::c_int = 102;
+/// Guard pages installed per `process_madvise` call.
+const GUARD_BATCH: usize = 256;
 
 /// The system page size.
 pub(crate) fn page_size() -> usize {
@@ -125,15 +127,6 @@ enum GuardMode {
 
 static GUARD_MODE: AtomicU8 = AtomicU8::new(GuardMode::Unknown as u8);
 
-/// Whether guard pages cost no mappings on this kernel (`None`: not yet known).
-pub(crate) fn guards_are_free() -> Option<bool> {
-    match GUARD_MODE.load(Ordering::Relaxed) {
-        1 => Some(true),
-        2 => Some(false),
-        _ => None,
-    }
-}
-
 fn install_guard(lo: usize) -> io::Result<()> {
     let p = page_size();
     let mode = GUARD_MODE.load(Ordering::Relaxed);
@@ -170,6 +163,69 @@ fn install_guard(lo: usize) -> io::Result<()> {
         ));
     }
     Err(e)
+}
+
+/// A pidfd for this process, for `process_madvise` (`None`: unavailable).
+fn self_pidfd() -> Option<libc::c_int> {
+    static FD: std::sync::OnceLock<Option<libc::c_int>> = std::sync::OnceLock::new();
+    *FD.get_or_init(|| {
+        // SAFETY: pidfd_open(getpid(), 0) has no memory-safety preconditions.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+        (fd >= 0).then_some(fd as libc::c_int)
+    })
+}
+
+static BATCH_GUARDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Installs a guard page at each address in `los`. Returns how many of the
+/// leading ones got their guard (all of them, unless the kernel refused
+/// part-way; then an error if not even the first did).
+///
+/// With `MADV_GUARD_INSTALL` the whole batch is one `process_madvise` call
+/// on our own pidfd (accepted for this advice since Linux 6.13); otherwise
+/// one call per page.
+fn install_guards(los: &[usize]) -> io::Result<usize> {
+    let p = page_size();
+    let mut done = 0;
+    if BATCH_GUARDS.load(Ordering::Relaxed)
+        && GUARD_MODE.load(Ordering::Relaxed) != GuardMode::Mprotect as u8
+        && let Some(fd) = self_pidfd()
+    {
+        let iov: Vec<libc::iovec> = los
+            .iter()
+            .map(|&lo| libc::iovec {
+                iov_base: lo as *mut libc::c_void,
+                iov_len: p,
+            })
+            .collect();
+        // SAFETY: every range is the first page of a stack in a private
+        // anonymous mapping we own and nobody uses yet; the iovec array
+        // outlives the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_process_madvise,
+                fd,
+                iov.as_ptr(),
+                iov.len(),
+                MADV_GUARD_INSTALL,
+                0,
+            )
+        };
+        if r > 0 {
+            GUARD_MODE.store(GuardMode::Madvise as u8, Ordering::Relaxed);
+            done = r as usize / p;
+        } else {
+            BATCH_GUARDS.store(false, Ordering::Relaxed);
+        }
+    }
+    for &lo in &los[done..] {
+        match install_guard(lo) {
+            Ok(()) => done += 1,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
 }
 
 fn max_map_count() -> String {
@@ -243,9 +299,11 @@ struct Class {
     total: usize,
     hot: Vec<Stack>,
     cold: Vec<Stack>,
-    /// Unused tail of the newest slab: `[next, end)`.
+    /// Unused tail of the newest slab: `[next, end)`; stacks below
+    /// `guarded` already have their guard page.
     next: usize,
     end: usize,
+    guarded: usize,
 }
 
 impl Class {
@@ -256,6 +314,7 @@ impl Class {
             cold: Vec::new(),
             next: 0,
             end: 0,
+            guarded: 0,
         }
     }
 
@@ -268,9 +327,16 @@ impl Class {
             let bytes = n * self.total;
             self.next = map_slab(bytes)?;
             self.end = self.next + bytes;
+            self.guarded = self.next;
+        }
+        if self.next == self.guarded {
+            // Guard the next few stacks with one system call where possible.
+            let n = ((self.end - self.next) / self.total).min(GUARD_BATCH);
+            let los: Vec<usize> = (0..n).map(|i| self.next + i * self.total).collect();
+            let done = install_guards(&los)?;
+            self.guarded = self.next + done * self.total;
         }
         let lo = self.next;
-        install_guard(lo)?;
         self.next += self.total;
         Ok(Stack {
             lo,
@@ -333,7 +399,8 @@ impl StackPool {
             .give(iter);
     }
 
-    /// (hot, cold) free stacks of the given usable size, for tests and stats.
+    /// (hot, cold) free stacks of the given usable size.
+    #[cfg(test)]
     pub(crate) fn free_counts(&self, usable: usize) -> (usize, usize) {
         let c = self.classes.lock().unwrap_or_else(|e| e.into_inner());
         c.get(&(usable + page_size()))

@@ -81,7 +81,8 @@ impl GState {
         GState(AtomicU32::new(RUNNABLE))
     }
 
-    /// The state (without the token), for diagnostics and assertions.
+    /// The state (without the token).
+    #[cfg(test)]
     pub(crate) fn get(&self) -> u32 {
         self.0.load(Ordering::Acquire) & STATE_MASK
     }

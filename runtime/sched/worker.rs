@@ -131,11 +131,6 @@ impl Ctx {
         self.index < self.rt.nprocs.load(Ordering::Relaxed)
     }
 
-    /// The running coroutine, if any (none on the worker's own stack).
-    pub(crate) fn current(&self) -> Option<NonNull<Header>> {
-        self.current.get()
-    }
-
     pub(crate) fn next_id(&self, rt: &Runtime) -> u64 {
         let (mut next, mut end) = self.ids.get();
         if next == end {
@@ -453,7 +448,19 @@ impl Ctx {
                 }
                 Some(Switch::Yield) => {
                     h.state.yield_now();
-                    super::schedule(g, Hint::Back);
+                    if h.pin.load(Ordering::Relaxed) < crate::config::MAX_PROCS || !self.is_active()
+                    {
+                        super::schedule(g, Hint::Back);
+                    } else {
+                        // Wake a helper only if something besides the yielder
+                        // is waiting here; otherwise we run it again ourselves.
+                        let others = !self.local.is_empty()
+                            || !self.slot.runnext.load(Ordering::Relaxed).is_null();
+                        self.local.push(g);
+                        if others {
+                            rt.wakep(false);
+                        }
+                    }
                     break;
                 }
                 None => {

@@ -1,0 +1,43 @@
+//! `bench [-n N] WORKLOAD`: goro's side of `../shared/bench/compare.py`.
+//!
+//! Prints `metric value unit` lines with exactly the metric names of the Go
+//! reference (`../shared/anchors/go/main.go`), so the two can be compared
+//! line by line. Workloads are written the way the Go ones are: same
+//! counts, same sharing (a WaitGroup shared by reference, as a Go closure
+//! captures `&wg`), same timing boundaries.
+//!
+//! Workloads: `spawn`, `parked`.
+
+mod rt;
+
+fn usage() -> ! {
+    eprintln!("usage: bench [-n N] spawn|parked");
+    std::process::exit(2);
+}
+
+fn main() {
+    let mut n: usize = 1_000_000;
+    let mut workload = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-n" => {
+                n = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            w if workload.is_none() => workload = Some(w.to_string()),
+            _ => usage(),
+        }
+    }
+    if let Err(e) = goro::init() {
+        eprintln!("{e}");
+        std::process::exit(2);
+    }
+    match workload.as_deref() {
+        Some("spawn") => goro::run(move || rt::spawn(n)),
+        Some("parked") => goro::run(move || rt::parked(n)),
+        _ => usage(),
+    }
+}
