@@ -63,6 +63,30 @@ mod g_state_loom;
 
 pub mod sync;
 
+/// Channels (Go's `chan`), from the `goro-chan` crate: [`chan()`](fn@chan)
+/// makes one, [`select!`] waits on several. Everything here parks the
+/// calling coroutine (or blocks a plain thread).
+///
+/// ```
+/// use goro::chan;
+/// goro::run(|| {
+///     let (tx, rx) = chan::<u64>(0);
+///     goro::go!(move || {
+///         for i in 1..=3 {
+///             tx.send(i).unwrap();
+///         }
+///     });
+///     assert_eq!(rx.iter().sum::<u64>(), 6);
+/// });
+/// ```
+pub mod chan {
+    pub use goro_chan::{
+        IntoIter, Iter, Receiver, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation, SendError,
+        SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError, chan, never,
+    };
+}
+pub use goro_chan::{chan, select};
+
 #[cfg(not(loom))]
 pub use api::*;
 

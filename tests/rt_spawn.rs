@@ -177,35 +177,38 @@ fn yield_now_lets_others_run() {
     });
 }
 
+/// Runs alone in a child process: other tests' coroutines would change the
+/// count under it.
 #[test]
 fn num_goroutine_counts_live_coroutines() {
-    common::watchdog("num_goroutine", LIMIT, || {
-        let gate = WaitGroup::new();
-        gate.add(1);
-        let started = WaitGroup::new();
-        let before = goro::num_goroutine();
-        started.add(50);
-        let hs: Vec<_> = (0..50)
-            .map(|_| {
-                let (gate, started) = (gate.clone(), started.clone());
-                goro::go!(move || {
-                    started.done();
-                    gate.wait();
-                })
+    const NAME: &str = "num_goroutine_counts_live_coroutines";
+    if !common::is_child(NAME) {
+        let out = common::run_child(NAME, &[], LIMIT);
+        assert!(out.status.success() && !out.timed_out, "{}\n{}", out.stdout, out.stderr);
+        return;
+    }
+    assert_eq!(goro::num_goroutine(), 0);
+    let gate = WaitGroup::new();
+    gate.add(1);
+    let started = WaitGroup::new();
+    started.add(50);
+    let hs: Vec<_> = (0..50)
+        .map(|_| {
+            let (gate, started) = (gate.clone(), started.clone());
+            goro::go!(move || {
+                started.done();
+                gate.wait();
             })
-            .collect();
-        started.wait();
-        assert!(goro::num_goroutine() >= before + 50);
-        gate.done();
-        for h in hs {
-            h.join().unwrap();
-        }
-        // Exits are counted right after the join wake-up; give them a moment.
-        assert!(common::eventually(
-            Duration::from_secs(5),
-            || goro::num_goroutine() <= before
-        ));
-    });
+        })
+        .collect();
+    started.wait();
+    assert_eq!(goro::num_goroutine(), 50);
+    gate.done();
+    for h in hs {
+        h.join().unwrap();
+    }
+    // Exits are counted right after the join wake-up; give them a moment.
+    assert!(common::eventually(Duration::from_secs(5), || goro::num_goroutine() == 0));
 }
 
 #[test]

@@ -1,13 +1,115 @@
 //! goro-chan: Go-semantics channels and `select!`, independent of any
 //! particular runtime.
 //!
+//! ```
+//! use goro_chan::{chan, select};
+//!
+//! let (tx, rx) = chan::<u32>(0);          // unbuffered: a rendezvous
+//! let producer = std::thread::spawn(move || {
+//!     for i in 0..3 {
+//!         tx.send(i).unwrap();
+//!     }
+//!     // dropping the last sender closes the channel
+//! });
+//! let got: Vec<u32> = rx.iter().collect(); // ends at close
+//! assert_eq!(got, vec![0, 1, 2]);
+//! producer.join().unwrap();
+//! ```
+//!
 //! Everything here blocks through [`waiter`], a small hook with an OS-thread
 //! default; the goro runtime installs a coroutine implementation so that a
 //! blocked coroutine frees its worker thread. The crate contains no
 //! assembly, no context switching and no I/O, so it can be tested with plain
 //! threads and model-checked with loom.
+//!
+//! # Layout
+//!
+//! | module | holds |
+//! |--------|-------|
+//! | `channel` | `Sender`, `Receiver`, `chan()`, `never()`, iterators |
+//! | `array` | the buffered flavor (lock-free ring) |
+//! | `zero` | the unbuffered flavor (rendezvous with direct handoff) |
+//! | `context` | waiting parties, their claim word, wait lists |
+//! | `select` | the claim/complete protocol, the select engine, `Select` |
+//! | `macros` | `select!` |
+//! | [`waiter`] | park / unpark hook |
+//!
+//! Semantics follow Go: a receive on a closed, drained channel returns
+//! `None` at once; a send on a closed channel fails and returns the value
+//! (`SendError(v)`: nothing is lost); closing wakes every blocked party.
+//! Where Go panics (closing twice) goro returns `false`.
 
 #![warn(missing_docs)]
 
+mod array;
+mod channel;
+mod context;
+mod error;
+mod lock;
 mod loom;
+mod macros;
+mod select;
 pub mod waiter;
+mod zero;
+
+pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never};
+pub use error::{
+    RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySelectError, TrySendError,
+};
+pub use select::{Select, SelectedOperation};
+
+/// Items the `select!` macro expands to. Not a stable API.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::select::{Case, SelectedOperation, Timeout, Token, select};
+    use crate::{Receiver, Sender};
+
+    /// `&Receiver<T>` from a receiver or a reference to one.
+    pub trait AsRecv {
+        /// The message type.
+        type Item;
+        /// The receiver.
+        fn as_recv(&self) -> &Receiver<Self::Item>;
+    }
+    impl<T> AsRecv for Receiver<T> {
+        type Item = T;
+        fn as_recv(&self) -> &Receiver<T> {
+            self
+        }
+    }
+    impl<R: AsRecv + ?Sized> AsRecv for &R {
+        type Item = R::Item;
+        fn as_recv(&self) -> &Receiver<R::Item> {
+            (**self).as_recv()
+        }
+    }
+
+    /// `&Sender<T>` from a sender or a reference to one.
+    pub trait AsSend {
+        /// The message type.
+        type Item;
+        /// The sender.
+        fn as_send(&self) -> &Sender<Self::Item>;
+    }
+    impl<T> AsSend for Sender<T> {
+        type Item = T;
+        fn as_send(&self) -> &Sender<T> {
+            self
+        }
+    }
+    impl<S: AsSend + ?Sized> AsSend for &S {
+        type Item = S::Item;
+        fn as_send(&self) -> &Sender<S::Item> {
+            (**self).as_send()
+        }
+    }
+
+    /// See [`AsRecv`].
+    pub fn as_recv<R: AsRecv + ?Sized>(r: &R) -> &Receiver<R::Item> {
+        r.as_recv()
+    }
+    /// See [`AsSend`].
+    pub fn as_send<S: AsSend + ?Sized>(s: &S) -> &Sender<S::Item> {
+        s.as_send()
+    }
+}

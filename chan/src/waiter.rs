@@ -127,6 +127,9 @@ pub struct Hook {
         deadline: Option<Instant>,
         validate: &mut dyn FnMut() -> bool,
     ) -> bool,
+    /// Yields the running coroutine to others on its worker. Returns
+    /// `false` when the caller is not a coroutine of this runtime.
+    pub yield_now: fn() -> bool,
 }
 
 static HOOK: OnceLock<Hook> = OnceLock::new();
@@ -206,6 +209,18 @@ pub fn park(reason: &'static str, deadline: Option<Instant>, validate: impl FnOn
         }
     }
     park_thread(deadline, &mut v);
+}
+
+/// Lets others run: yields the running coroutine (it is requeued), or the
+/// OS thread when not on a coroutine. Used by spin-then-yield loops that
+/// wait for a peer in the middle of a short critical step.
+pub fn yield_now() {
+    if let Some(h) = hook() {
+        if (h.yield_now)() {
+            return;
+        }
+    }
+    thread::yield_now();
 }
 
 #[inline(never)]

@@ -6,12 +6,13 @@
 //! counts, same sharing (a WaitGroup shared by reference, as a Go closure
 //! captures `&wg`), same timing boundaries.
 //!
-//! Workloads: `spawn`, `parked`.
+//! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`.
 
+mod chan;
 mod rt;
 
 fn usage() -> ! {
-    eprintln!("usage: bench [-n N] spawn|parked");
+    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select");
     std::process::exit(2);
 }
 
@@ -38,6 +39,10 @@ fn main() {
     match workload.as_deref() {
         Some("spawn") => goro::run(move || rt::spawn(n)),
         Some("parked") => goro::run(move || rt::parked(n)),
+        Some("skynet") => goro::run(chan::skynet),
+        Some("pingpong") => goro::run(move || chan::pingpong(n)),
+        Some("chan") => goro::run(move || chan::mpmc(n)),
+        Some("select") => goro::run(move || chan::select4(n)),
         _ => usage(),
     }
 }

@@ -49,9 +49,9 @@ use super::stack::Stack;
 pub(crate) enum Switch {
     /// `yield_now`: requeue it.
     Yield,
-    /// Park: the worker marks it `PARKING` and calls the validate callback.
-    /// The pointer is to a closure on the coroutine's own stack; the worker
-    /// may call it only while the coroutine is `PARKING` (state rule 2).
+    /// Park: the worker calls the validate callback, then commits. The
+    /// pointer is to a closure on the coroutine's own stack; the worker may
+    /// call it only before the commit (state rule 2).
     Park(*mut (dyn FnMut() -> bool + 'static)),
 }
 

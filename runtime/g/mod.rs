@@ -23,7 +23,7 @@
 //!   finishes. It travels with the right to run: in a run queue, in a
 //!   worker's hands, and while the coroutine is `WAITING` it is held by the
 //!   state word itself (the worker `forget`s it at park; the unpark that wins
-//!   `WAITING → RUNNABLE` takes it back with [`GRef::from_raw`]). A coroutine
+//!   `WAITING → ACTIVE` takes it back with [`GRef::from_raw`]). A coroutine
 //!   nobody ever wakes therefore stays allocated, like a leaked goroutine; it
 //!   is never unwound from under its owner.
 //! * the [`JoinHandle`](crate::JoinHandle), until it is joined or dropped;
@@ -421,7 +421,7 @@ fn waker_wake_by_ref(data: *const ()) {
     let h = header_of(data);
     // SAFETY: the waker owns a reference, so the header is live.
     if unsafe { h.as_ref() }.state.unpark() {
-        // We won WAITING → RUNNABLE: take the run reference back from the
+        // We won WAITING → ACTIVE: take the run reference back from the
         // state word (module docs, "References") and schedule it.
         // SAFETY: the run reference of a WAITING coroutine belongs to the
         // unpark that wins the transition, which is us.

@@ -389,7 +389,7 @@ impl Runtime {
 }
 
 /// Makes `g` runnable. `g` must be the coroutine's run reference and its
-/// state must be `RUNNABLE` (state rule 1).
+/// state must be `ACTIVE` (state rule 1).
 #[inline]
 pub(crate) fn schedule(g: GRef, hint: Hint) {
     let pin = g.header().pin.load(Ordering::Relaxed);
@@ -415,7 +415,7 @@ pub(crate) fn schedule(g: GRef, hint: Hint) {
 #[inline]
 pub(crate) fn unpark(g: &GRef) {
     if g.header().state.unpark() {
-        // We won WAITING → RUNNABLE, so the run reference the state word held
+        // We won WAITING → ACTIVE, so the run reference the state word held
         // is ours now (g/mod.rs, "References").
         inc_run_ref_and_schedule(g.as_ptr());
     }

@@ -2,9 +2,10 @@
 //! every goro-chan wait (channels, WaitGroup, join, sync) park coroutines.
 //!
 //! Go's `gopark(unlockf)` / `goready`: [`park_current`] switches to the
-//! worker with a callback; the worker marks the coroutine `PARKING`, runs the
-//! callback there (after the mark, so a waker can already find it), then
-//! commits to `WAITING` unless a wake-up came meanwhile (`g/state.rs`).
+//! worker with a callback; the worker runs the callback there (the
+//! coroutine is off its stack, and any wake-up from now on is kept as a
+//! token), then commits to `WAITING` unless a wake-up came meanwhile
+//! (`g/state.rs`).
 //! Waking is [`crate::sched::unpark`] through the coroutine's `Waker`.
 //!
 //! A deadline arms a timer in the worker's heap from inside the callback
@@ -27,7 +28,16 @@ pub(crate) fn install_hook() {
     waiter::install(Hook {
         current: current_unparker,
         park: hook_park,
+        yield_now: hook_yield,
     });
+}
+
+fn hook_yield() -> bool {
+    if worker::current().is_none() {
+        return false;
+    }
+    yield_now();
+    true
 }
 
 fn current_unparker() -> Option<Unparker> {
@@ -88,8 +98,8 @@ pub(crate) fn park_current(
     };
     let cb_ref: &mut (dyn FnMut() -> bool + '_) = &mut cb;
     // SAFETY: only the lifetime is erased. The worker calls the callback only
-    // while this coroutine is PARKING (state rule 2), i.e. before this frame
-    // is resumed and returns, so the closure outlives every call.
+    // in the park callback window (state rule 2), i.e. before this frame is
+    // resumed and returns, so the closure outlives every call.
     let cb_ptr: *mut (dyn FnMut() -> bool + 'static) = unsafe { std::mem::transmute(cb_ref) };
     // SAFETY: runner-only fields; we are the runner.
     unsafe { *hdr.wait_reason.get() = reason };

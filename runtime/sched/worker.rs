@@ -31,6 +31,10 @@ use crate::g::state::Commit;
 use crate::g::{GRef, Header, PIN_ON_FIRST_RUN, Panic};
 use crate::time::Entry;
 
+/// How long a spinner lingers before sleeping (the OS rounds it up by its
+/// timer slack, typically to ~60 µs).
+const LINGER: Duration = Duration::from_micros(10);
+
 /// A worker's private state. Lives (leaked) as long as its thread, which
 /// never exits; `!Sync`, so only its own thread touches it.
 pub(crate) struct Ctx {
@@ -146,10 +150,14 @@ impl Ctx {
     pub(crate) fn push_local(&self, g: GRef, hint: Hint) {
         match hint {
             Hint::Next => {
-                let old = self
-                    .slot
-                    .runnext
-                    .swap(g.into_raw().as_ptr(), Ordering::AcqRel);
+                let new = g.into_raw().as_ptr();
+                // Only the owner makes runnext non-null, so if it is null now
+                // nobody else can fill it: a plain store will do.
+                if self.slot.runnext.load(Ordering::Relaxed).is_null() {
+                    self.slot.runnext.store(new, Ordering::Release);
+                    return;
+                }
+                let old = self.slot.runnext.swap(new, Ordering::AcqRel);
                 if let Some(old) = NonNull::new(old) {
                     // SAFETY: runnext held that run reference; the swap gave it to us.
                     self.local.push(unsafe { GRef::from_raw(old) });
@@ -199,10 +207,13 @@ impl Ctx {
             if let Some(g) = self.steal_global() {
                 return g;
             }
-            if (self.spinning.get() || self.try_spin())
-                && let Some(g) = self.steal_others()
-            {
-                return g;
+            if self.spinning.get() || self.try_spin() {
+                if let Some(g) = self.steal_others() {
+                    return g;
+                }
+                if let Some(g) = self.linger() {
+                    return g;
+                }
             }
             self.sleep();
         }
@@ -300,6 +311,20 @@ impl Ctx {
         None
     }
 
+    /// A spinner that found nothing waits a little before sleeping, still
+    /// counted as spinning. Work often reappears within microseconds (a
+    /// message-passing pair readies its partner every few hundred
+    /// nanoseconds), and while a spinner exists `wakep` is a no-op, so this
+    /// saves a futex wake-up per hand-off. Go gets the same effect from the
+    /// `usleep(3)` in its steal loop.
+    fn linger(&self) -> Option<GRef> {
+        std::thread::sleep(LINGER);
+        if let Some(g) = self.slot.pop_pinned().or_else(|| self.pop_local()).or_else(|| self.steal_global()) {
+            return Some(g);
+        }
+        self.steal_others()
+    }
+
     /// Takes a victim's `runnext`, but only if the victim has been stuck on
     /// one coroutine for a few microseconds: usually it is about to run it
     /// itself, and stealing would split a message-passing pair.
@@ -392,12 +417,11 @@ impl Ctx {
         // SAFETY: we hold the run reference until we hand it on (to a queue,
         // to the state word, or by dropping it), and `h` is not used after.
         let h: &Header = unsafe { g.as_ptr().as_ref() };
-        h.state.start_running();
         if h.pin.load(Ordering::Relaxed) == PIN_ON_FIRST_RUN {
             h.pin.store(self.index, Ordering::Relaxed);
         }
-        // SAFETY: state rule 1: we hold the run reference and the state is
-        // RUNNING, so this worker is the only one touching the context.
+        // SAFETY: state rule 1: we hold the run reference (we took it from a
+        // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
         if slot.is_none() {
             let taken = self.stacks.borrow_mut().take(&rt.stacks, h.stack_size);
@@ -427,13 +451,11 @@ impl Ctx {
         loop {
             match coro.resume() {
                 Some(Switch::Park(cb)) => {
-                    h.state.begin_park();
-                    // SAFETY: state rule 2: the coroutine is PARKING, so its
-                    // stack (where the callback lives) is untouched by anyone
-                    // else until we commit or abort.
+                    // SAFETY: state rule 2: until we commit, wake-ups only
+                    // leave a token, so the coroutine's stack (where the
+                    // callback lives) is untouched by anyone else.
                     let stay = unsafe { (*cb)() };
                     if !stay {
-                        h.state.abort_park();
                         continue;
                     }
                     match h.state.commit_park() {
@@ -447,7 +469,6 @@ impl Ctx {
                     }
                 }
                 Some(Switch::Yield) => {
-                    h.state.yield_now();
                     if h.pin.load(Ordering::Relaxed) < crate::config::MAX_PROCS || !self.is_active()
                     {
                         super::schedule(g, Hint::Back);
@@ -482,5 +503,11 @@ impl Ctx {
         if crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when) {
             self.rt.wake_for_timers();
         }
+    }
+
+    /// Whether coroutines besides the running one are queued on this worker
+    /// (`runnext` or the local queue); `sync::Mutex` does not spin then.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.local.is_empty() || !self.slot.runnext.load(Ordering::Relaxed).is_null()
     }
 }

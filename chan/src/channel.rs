@@ -1,0 +1,538 @@
+//! `Sender` and `Receiver`: one method set over every flavor.
+//!
+//! A channel is one allocation (`Chan`) holding the flavor — `Array`
+//! (buffered ring), `Zero` (rendezvous) or `Never` — and two handle counts.
+//! Dropping the last `Sender` closes the channel (receivers drain, then see
+//! `None`); dropping the last `Receiver` disconnects it (sends fail and give
+//! the value back). Both are `Clone` (many producers, many consumers).
+//!
+//! Every method dispatches with one `match` on the flavor; the flavors share
+//! the claim/complete protocol of `select.rs`, which is what makes
+//! `select!` work on all of them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::array::Array;
+use crate::context::Context;
+use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::select::{SelectHandle, Token};
+use crate::waiter;
+use crate::zero::{Read, Zero};
+
+enum Flavor<T> {
+    Array(Array<T>),
+    Zero(Zero<T>),
+    Never,
+}
+
+struct Chan<T> {
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+    flavor: Flavor<T>,
+}
+
+impl<T> Chan<T> {
+    fn close(&self) -> bool {
+        match &self.flavor {
+            Flavor::Array(a) => a.close(),
+            Flavor::Zero(z) => z.close(),
+            Flavor::Never => false,
+        }
+    }
+}
+
+/// Creates a channel (Go's `make(chan T, cap)`).
+///
+/// `cap == 0` is an unbuffered rendezvous: a send waits until a receiver
+/// takes the value, handed over directly. `cap > 0` is a buffered FIFO of
+/// that many values.
+///
+/// ```
+/// let (tx, rx) = goro_chan::chan::<u32>(2);
+/// tx.send(1).unwrap();
+/// tx.send(2).unwrap();
+/// assert_eq!((rx.len(), rx.cap()), (2, 2));
+/// drop(tx); // the last sender gone: closed
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), vec![1, 2]);
+/// assert_eq!(rx.recv(), None);
+/// ```
+pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let flavor = if cap == 0 { Flavor::Zero(Zero::new()) } else { Flavor::Array(Array::new(cap)) };
+    let c = Arc::new(Chan { senders: AtomicUsize::new(1), receivers: AtomicUsize::new(1), flavor });
+    (Sender { chan: c.clone() }, Receiver { chan: c })
+}
+
+/// A receiver that never receives anything: Go's nil channel in a
+/// `select`, for disabling a case.
+///
+/// ```
+/// use std::time::Duration;
+/// let rx = goro_chan::never::<u8>();
+/// assert!(rx.recv_timeout(Duration::from_millis(1)).is_err());
+/// ```
+pub fn never<T>() -> Receiver<T> {
+    Receiver {
+        chan: Arc::new(Chan { senders: AtomicUsize::new(0), receivers: AtomicUsize::new(1), flavor: Flavor::Never }),
+    }
+}
+
+/// The sending side of a channel (Go's `chan<- T`). Cloneable.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The receiving side of a channel (Go's `<-chan T`). Cloneable.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+}
+
+fn deadline_after(d: Duration) -> Option<Instant> {
+    Instant::now().checked_add(d)
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, blocking while the buffer is full (or, unbuffered,
+    /// until a receiver takes it).
+    ///
+    /// # Errors
+    ///
+    /// If the channel is closed or all receivers are gone; the value comes
+    /// back in the error.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        match self.send_inner(value, None) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(SendError(e.into_inner())),
+        }
+    }
+
+    /// Sends without blocking.
+    ///
+    /// # Errors
+    ///
+    /// `Full` if it would block, `Closed` if closed; the value comes back.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.try_send(value),
+            Flavor::Zero(z) => z.try_send(value),
+            Flavor::Never => unreachable!("never() has no sender"),
+        }
+    }
+
+    /// Sends, waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout` or `Closed`; the value comes back.
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_inner(value, deadline_after(timeout))
+    }
+
+    /// Sends, waiting until `deadline` at most.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout` or `Closed`; the value comes back.
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.send_inner(value, Some(deadline))
+    }
+
+    fn send_inner(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.send(value, deadline),
+            Flavor::Zero(z) => z.send(value, deadline),
+            Flavor::Never => unreachable!("never() has no sender"),
+        }
+    }
+
+    /// Closes the channel (Go's `close(ch)`): receivers get what is
+    /// buffered, then `None`; further sends fail; everyone blocked wakes.
+    /// Returns `true` if this call closed it, `false` if it already was
+    /// (Go would panic; goro tells you).
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Whether the channel is closed or has no receivers left.
+    pub fn is_closed(&self) -> bool {
+        self.chan.receivers.load(Ordering::Acquire) == 0
+            || match &self.chan.flavor {
+                Flavor::Array(a) => a.is_closed(),
+                Flavor::Zero(z) => z.is_closed(),
+                Flavor::Never => true,
+            }
+    }
+
+    /// Values buffered now (always 0 for unbuffered channels).
+    pub fn len(&self) -> usize {
+        chan_len(&self.chan)
+    }
+
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer capacity (0: unbuffered).
+    pub fn cap(&self) -> usize {
+        chan_cap(&self.chan)
+    }
+
+    /// Whether both handles belong to the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+
+    pub(crate) fn complete_send(&self, token: &mut Token, msg: T) -> Result<(), SendError<T>> {
+        // SAFETY: the token holds a reservation made on this channel by
+        // `try_select`/`accept`, completed exactly once here.
+        let r = unsafe {
+            match &self.chan.flavor {
+                Flavor::Array(a) => a.write(token, msg),
+                Flavor::Zero(z) => z.write(token, msg),
+                Flavor::Never => unreachable!("never() has no sender"),
+            }
+        };
+        r.map_err(SendError)
+    }
+}
+
+fn chan_len<T>(c: &Chan<T>) -> usize {
+    match &c.flavor {
+        Flavor::Array(a) => a.len(),
+        _ => 0,
+    }
+}
+
+fn chan_cap<T>(c: &Chan<T>) -> usize {
+    match &c.flavor {
+        Flavor::Array(a) => a.capacity(),
+        _ => 0,
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, blocking until one arrives. `None` once the channel
+    /// is closed and drained (Go's `v, ok := <-ch` with `ok == false`).
+    pub fn recv(&self) -> Option<T> {
+        match self.recv_inner(None) {
+            Ok(v) => v,
+            Err(()) => unreachable!("no deadline, no timeout"),
+        }
+    }
+
+    /// Receives without blocking.
+    ///
+    /// # Errors
+    ///
+    /// `Empty` if nothing is ready, `Closed` if closed and drained.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let r = match &self.chan.flavor {
+            Flavor::Array(a) => a.try_recv(),
+            Flavor::Zero(z) => z.try_recv(),
+            Flavor::Never => None,
+        };
+        match r {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(())) => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Receives, waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`, or `Closed` if closed and drained.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_deadline_opt(deadline_after(timeout))
+    }
+
+    /// Receives, waiting until `deadline` at most.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`, or `Closed` if closed and drained.
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_deadline_opt(Some(deadline))
+    }
+
+    fn recv_deadline_opt(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match self.recv_inner(deadline) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(RecvTimeoutError::Closed),
+            Err(()) => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    fn recv_inner(&self, deadline: Option<Instant>) -> Result<Option<T>, ()> {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.recv(deadline),
+            Flavor::Zero(z) => z.recv(deadline),
+            Flavor::Never => {
+                loop {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(());
+                    }
+                    waiter::park("chan receive (nil chan)", deadline, || true);
+                }
+            }
+        }
+    }
+
+    /// A blocking iterator over received values; ends when the channel is
+    /// closed and drained (Go's `for v := range ch`).
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over the values ready now; never blocks.
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// Whether the channel is closed (values may still be buffered).
+    pub fn is_closed(&self) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.is_closed(),
+            Flavor::Zero(z) => z.is_closed(),
+            Flavor::Never => false,
+        }
+    }
+
+    /// Values buffered now (always 0 for unbuffered channels).
+    pub fn len(&self) -> usize {
+        chan_len(&self.chan)
+    }
+
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer capacity (0: unbuffered).
+    pub fn cap(&self) -> usize {
+        chan_cap(&self.chan)
+    }
+
+    /// Whether both handles belong to the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+
+    pub(crate) fn complete_recv(&self, token: &mut Token) -> Option<T> {
+        // SAFETY: the token holds a reservation made on this channel by
+        // `try_select`/`accept`, completed exactly once here.
+        unsafe {
+            match &self.chan.flavor {
+                Flavor::Array(a) => a.read(token),
+                Flavor::Zero(z) => match z.read(token) {
+                    Read::Msg(m) => Some(m),
+                    Read::Closed => None,
+                    // The claimed sender's value expression panicked: the
+                    // case was chosen, so receive from this channel normally.
+                    Read::Retry => z.recv(None).unwrap_or(None),
+                },
+                Flavor::Never => unreachable!("a never() case is never chosen"),
+            }
+        }
+    }
+}
+
+impl<T> SelectHandle for Receiver<T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_recv(token),
+            Flavor::Zero(z) => z.start_recv(token),
+            Flavor::Never => false,
+        }
+    }
+
+    fn register(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
+        match &self.chan.flavor {
+            Flavor::Array(a) => {
+                a.receivers().register(oper, cx, waiter::current());
+                (a.recv_ready(), std::ptr::null_mut())
+            }
+            Flavor::Zero(z) => z.register_recv(oper, cx),
+            Flavor::Never => (false, std::ptr::null_mut()),
+        }
+    }
+
+    unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8) {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.receivers().unregister(cx, oper),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.unregister(oper, cx, packet, false) },
+            Flavor::Never => {}
+        }
+    }
+
+    unsafe fn accept(&self, token: &mut Token, packet: *mut u8) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_recv(token),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.accept_recv(token, packet) },
+            Flavor::Never => false,
+        }
+    }
+
+    unsafe fn abandon(&self, token: &mut Token) {
+        drop(self.complete_recv(token));
+    }
+
+    fn is_send(&self) -> bool {
+        false
+    }
+}
+
+impl<T> SelectHandle for Sender<T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_send(token),
+            Flavor::Zero(z) => z.start_send(token),
+            Flavor::Never => false,
+        }
+    }
+
+    fn register(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
+        match &self.chan.flavor {
+            Flavor::Array(a) => {
+                a.senders().register(oper, cx, waiter::current());
+                (a.send_ready(), std::ptr::null_mut())
+            }
+            Flavor::Zero(z) => z.register_send(oper, cx),
+            Flavor::Never => (false, std::ptr::null_mut()),
+        }
+    }
+
+    unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8) {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.senders().unregister(cx, oper),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.unregister(oper, cx, packet, true) },
+            Flavor::Never => {}
+        }
+    }
+
+    unsafe fn accept(&self, token: &mut Token, packet: *mut u8) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_send(token),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.accept_send(token, packet) },
+            Flavor::Never => false,
+        }
+    }
+
+    unsafe fn abandon(&self, token: &mut Token) {
+        // SAFETY: forwarded contract.
+        unsafe {
+            match &self.chan.flavor {
+                Flavor::Array(a) => a.abandon_send(token),
+                Flavor::Zero(z) => z.abandon_send(token),
+                Flavor::Never => {}
+            }
+        }
+    }
+
+    fn is_send(&self) -> bool {
+        true
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.senders.fetch_add(1, Ordering::Relaxed);
+        Sender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.close();
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // No receiver left: sends fail from now on.
+            self.chan.close();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("len", &self.len()).field("cap", &self.cap()).finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").field("len", &self.len()).field("cap", &self.cap()).finish()
+    }
+}
+
+/// Blocking iterator of [`Receiver::iter`].
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv()
+    }
+}
+
+/// Non-blocking iterator of [`Receiver::try_iter`].
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// Owning blocking iterator (`for v in rx`).
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,378 @@
+//! `select`: wait on several channel operations, complete exactly one.
+//!
+//! # Protocol
+//!
+//! Every operation (a receive on a `Receiver`, a send on a `Sender`, of any
+//! flavor) implements [`SelectHandle`], a two-step protocol:
+//!
+//! 1. **claim** (`try_select`): without blocking, reserve the operation: a
+//!    buffered receive claims a message, a buffered send claims a free slot,
+//!    an unbuffered one claims a waiting counterpart. The reservation lives
+//!    in a [`Token`]. A closed channel "claims" too (its completion reports
+//!    the closure).
+//! 2. **complete** ([`SelectedOperation::recv`] / [`SelectedOperation::send`]):
+//!    move the message. A send's value is evaluated only now, so a send case
+//!    that loses takes nothing from the caller.
+//!
+//! The engine ([`select`]) tries every case once in a fresh uniformly random
+//! order (Fisher–Yates), so ready cases win with equal probability. If none
+//! is ready it registers one [`Context`] in every channel's wait list (the
+//! context's claim word makes sure only one channel can complete it), parks,
+//! withdraws the cases that did not win, and completes the one that did (or
+//! retries: a notification from a buffered channel only says "ready now",
+//! and a competitor may get there first).
+//!
+//! A reservation that is dropped without completing (a send whose value
+//! expression panicked) is *abandoned*: the slot or the waiting counterpart
+//! is released, so nobody waits forever and nothing is delivered twice.
+//!
+//! Alternatives rejected: polling in a loop with sleeps (latency, CPU);
+//! evaluating send values before selecting (a losing case would drop its
+//! value); a global select lock (contention across unrelated channels).
+
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use crate::context::{ABORTED, Context, FIRST_OPER};
+use crate::error::{SelectTimeoutError, SendError, TrySelectError};
+use crate::waiter::{self, Unparker};
+use crate::{Receiver, Sender};
+
+/// A reservation made by a claim, carried to its completion. Internal;
+/// public only for the `select!` macro.
+#[doc(hidden)]
+pub struct Token {
+    pub(crate) array_slot: *const u8,
+    pub(crate) array_stamp: usize,
+    pub(crate) zero_packet: *mut u8,
+    pub(crate) zero_partner: Option<Unparker>,
+    pub(crate) zero_owned: bool,
+}
+
+impl Default for Token {
+    fn default() -> Self {
+        Token {
+            array_slot: std::ptr::null(),
+            array_stamp: 0,
+            zero_packet: std::ptr::null_mut(),
+            zero_partner: None,
+            zero_owned: false,
+        }
+    }
+}
+
+/// One side of a channel taking part in a select. See the module docs.
+pub(crate) trait SelectHandle {
+    /// Claims the operation without blocking.
+    fn try_select(&self, token: &mut Token) -> bool;
+    /// Lists `cx` as waiting for case `oper`. Returns whether the case is
+    /// ready right now (then the caller must not sleep) and a packet to pass
+    /// back to `unregister` / `accept`.
+    fn register(&self, oper: usize, cx: &Context) -> (bool, *mut u8);
+    /// Withdraws a case that was not chosen.
+    ///
+    /// # Safety
+    /// `packet` came from `register` for this `oper`/`cx`, once; the case was
+    /// not claimed for its operation.
+    unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8);
+    /// The case was claimed for its operation while waiting: finish the
+    /// reservation. `false`: it slipped away; retry.
+    ///
+    /// # Safety
+    /// As for `unregister`, except that the case *was* claimed.
+    unsafe fn accept(&self, token: &mut Token, packet: *mut u8) -> bool;
+    /// Releases a reservation that will not be completed.
+    ///
+    /// # Safety
+    /// `token` holds an uncompleted reservation made on this handle.
+    unsafe fn abandon(&self, token: &mut Token);
+    /// Whether this is a send operation.
+    fn is_send(&self) -> bool;
+}
+
+/// One case of a select. Internal; public for the `select!` macro.
+#[doc(hidden)]
+pub struct Case<'a> {
+    handle: &'a dyn SelectHandle,
+    ptr: *const u8,
+    packet: *mut u8,
+}
+
+impl<'a> Case<'a> {
+    /// A receive case on `r`.
+    pub fn recv<T>(r: &'a Receiver<T>) -> Self {
+        Case { handle: r, ptr: r as *const Receiver<T> as *const u8, packet: std::ptr::null_mut() }
+    }
+    /// A send case on `s`.
+    pub fn send<T>(s: &'a Sender<T>) -> Self {
+        Case { handle: s, ptr: s as *const Sender<T> as *const u8, packet: std::ptr::null_mut() }
+    }
+}
+
+/// How long a select may wait. Internal; public for the `select!` macro.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Timeout {
+    /// Block until a case is ready.
+    Never,
+    /// Do not block (a `default` case).
+    Now,
+    /// Block until this instant (`default(duration)`).
+    At(Instant),
+}
+
+impl Timeout {
+    /// `default(d)`: wait up to `d` from now.
+    pub fn after(d: Duration) -> Timeout {
+        match Instant::now().checked_add(d) {
+            Some(t) => Timeout::At(t),
+            None => Timeout::Never,
+        }
+    }
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Timeout::At(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Random in `0..n`. Out of line so that the thread-local generator's
+/// address is never reused across a coroutine switch.
+#[inline(never)]
+fn rand_below(n: usize) -> usize {
+    fastrand::usize(..n)
+}
+
+/// Runs a select over `cases`. `None`: `timeout` passed with nothing ready.
+/// Internal; public for the `select!` macro.
+#[doc(hidden)]
+pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOperation<'a>> {
+    let n = cases.len();
+    let mut token = Token::default();
+    if n == 0 {
+        return wait_forever_or(timeout);
+    }
+    let mut small = [0usize; 32];
+    let mut large = Vec::new();
+    let order: &mut [usize] = if n <= small.len() {
+        &mut small[..n]
+    } else {
+        large.extend(0..n);
+        &mut large
+    };
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i;
+    }
+    for i in (1..n).rev() {
+        order.swap(i, rand_below(i + 1));
+    }
+    let done = |i: usize, token: Token, cases: &[Case<'a>]| SelectedOperation {
+        index: i,
+        token,
+        ptr: cases[i].ptr,
+        handle: cases[i].handle,
+        done: false,
+        _marker: PhantomData,
+    };
+    for &i in order.iter() {
+        if cases[i].handle.try_select(&mut token) {
+            return Some(done(i, token, cases));
+        }
+    }
+    if matches!(timeout, Timeout::Now) {
+        return None;
+    }
+    let deadline = timeout.deadline();
+    loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        let cx = Context::new();
+        let mut registered = 0;
+        for &i in order.iter() {
+            let (ready, packet) = cases[i].handle.register(FIRST_OPER + i, &cx);
+            cases[i].packet = packet;
+            registered += 1;
+            if ready {
+                let _ = cx.try_claim(ABORTED);
+                break;
+            }
+        }
+        let state = cx.wait_until("select", deadline);
+        for &i in &order[..registered] {
+            if state != FIRST_OPER + i {
+                // SAFETY: registered once above, not claimed for its operation.
+                unsafe { cases[i].handle.unregister(FIRST_OPER + i, &cx, cases[i].packet) };
+            }
+        }
+        if state >= FIRST_OPER {
+            let i = state - FIRST_OPER;
+            // SAFETY: case i was registered and claimed for its operation.
+            if unsafe { cases[i].handle.accept(&mut token, cases[i].packet) } {
+                return Some(done(i, token, cases));
+            }
+        }
+        for &i in order.iter() {
+            if cases[i].handle.try_select(&mut token) {
+                return Some(done(i, token, cases));
+            }
+        }
+    }
+}
+
+fn wait_forever_or<'a>(timeout: Timeout) -> Option<SelectedOperation<'a>> {
+    match timeout {
+        Timeout::Now => None,
+        Timeout::At(d) => {
+            while Instant::now() < d {
+                waiter::park("select (no cases)", Some(d), || true);
+            }
+            None
+        }
+        Timeout::Never => loop {
+            // Go's `select {}`: block forever.
+            waiter::park("select (no cases)", None, || true);
+        },
+    }
+}
+
+/// A chosen select case, reserved and waiting to be completed with
+/// [`recv`](Self::recv) or [`send`](Self::send) on the same channel handle
+/// it was registered with.
+///
+/// Dropping it without completing a *send* releases the reservation
+/// (nothing is sent); dropping an uncompleted *receive* is a bug: it panics,
+/// and the reserved message is dropped.
+#[must_use = "a selected operation must be completed with `recv` or `send`"]
+pub struct SelectedOperation<'a> {
+    index: usize,
+    token: Token,
+    ptr: *const u8,
+    handle: &'a dyn SelectHandle,
+    done: bool,
+    _marker: PhantomData<&'a ()>,
+}
+
+impl SelectedOperation<'_> {
+    /// The index of the chosen case (the value returned when it was added).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Completes a receive case: `None` if the channel is closed and drained.
+    ///
+    /// # Panics
+    ///
+    /// If `r` is not the receiver this case was registered with.
+    pub fn recv<T>(mut self, r: &Receiver<T>) -> Option<T> {
+        assert!(
+            std::ptr::eq(self.ptr, r as *const Receiver<T> as *const u8),
+            "SelectedOperation::recv called with a receiver that is not the selected case's"
+        );
+        self.done = true;
+        r.complete_recv(&mut self.token)
+    }
+
+    /// Completes a send case. The value comes back in the error if the
+    /// channel is closed.
+    ///
+    /// # Panics
+    ///
+    /// If `s` is not the sender this case was registered with.
+    pub fn send<T>(mut self, s: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
+        assert!(
+            std::ptr::eq(self.ptr, s as *const Sender<T> as *const u8),
+            "SelectedOperation::send called with a sender that is not the selected case's"
+        );
+        self.done = true;
+        s.complete_send(&mut self.token, msg)
+    }
+}
+
+impl Drop for SelectedOperation<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // SAFETY: the token holds this handle's uncompleted reservation.
+        unsafe { self.handle.abandon(&mut self.token) };
+        if !self.handle.is_send() && !std::thread::panicking() {
+            panic!("a selected receive operation was dropped without calling `recv`; its message was dropped");
+        }
+    }
+}
+
+/// A select over a list of operations built at run time (Go's
+/// `reflect.Select`). The `select!` macro covers the static case.
+///
+/// ```
+/// use goro_chan::{chan, Select};
+///
+/// let chans: Vec<_> = (0..5).map(|_| chan::<u32>(1)).collect();
+/// chans[3].0.send(33).unwrap();
+/// let mut sel = Select::new();
+/// for (_, rx) in &chans {
+///     sel.recv(rx);
+/// }
+/// let op = sel.select();
+/// let i = op.index();
+/// assert_eq!(i, 3);
+/// assert_eq!(op.recv(&chans[i].1), Some(33));
+/// ```
+#[derive(Default)]
+pub struct Select<'a> {
+    cases: Vec<Case<'a>>,
+}
+
+impl<'a> Select<'a> {
+    /// An empty select (selecting on it blocks forever, like Go's `select {}`).
+    pub fn new() -> Self {
+        Select { cases: Vec::new() }
+    }
+
+    /// Adds a receive case; returns its index.
+    pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
+        self.cases.push(Case::recv(r));
+        self.cases.len() - 1
+    }
+
+    /// Adds a send case; returns its index. The value is given when the
+    /// case is completed ([`SelectedOperation::send`]).
+    pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
+        self.cases.push(Case::send(s));
+        self.cases.len() - 1
+    }
+
+    /// Blocks until one case is ready and returns it, reserved.
+    pub fn select(&mut self) -> SelectedOperation<'a> {
+        select(&mut self.cases, Timeout::Never).expect("a select without a timeout returns a case")
+    }
+
+    /// Returns a ready case without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySelectError`] if none is ready.
+    pub fn try_select(&mut self) -> Result<SelectedOperation<'a>, TrySelectError> {
+        select(&mut self.cases, Timeout::Now).ok_or(TrySelectError)
+    }
+
+    /// Waits up to `timeout` for a case.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] if none became ready in time.
+    pub fn select_timeout(&mut self, timeout: Duration) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        select(&mut self.cases, Timeout::after(timeout)).ok_or(SelectTimeoutError)
+    }
+
+    /// Waits until `deadline` for a case.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] if none became ready in time.
+    pub fn select_deadline(&mut self, deadline: Instant) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        select(&mut self.cases, Timeout::At(deadline)).ok_or(SelectTimeoutError)
+    }
+}

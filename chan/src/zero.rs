@@ -1,0 +1,465 @@
+//! The unbuffered flavor: a true rendezvous. A send completes only when a
+//! receiver takes the value, handed over directly (Go's `sendDirect`).
+//!
+//! One mutex guards two wait lists (senders, receivers) and the closed
+//! flag, as in Go's `hchan`. A party that finds a waiting counterpart claims
+//! it (`context.rs`), releases the mutex, and completes the handoff through
+//! the counterpart's [`Packet`]; otherwise it lists itself with a packet and
+//! parks, releasing the mutex only after it is marked waiting.
+//!
+//! # Packets
+//!
+//! A packet is the meeting point for one value:
+//!
+//! | kind | where | created as | filled by |
+//! |------|-------|------------|-----------|
+//! | plain `send` | sender's stack | `WRITTEN` (holds the value) | — |
+//! | plain `recv` | receiver's stack | `EMPTY` | the sender that claims it |
+//! | `select!` recv case | heap | `EMPTY` | the sender that claims it |
+//! | `select!` send case | heap | `EMPTY` | the select itself, after it wins (lazy value) |
+//!
+//! | state       | meaning | next |
+//! |-------------|---------|------|
+//! | `EMPTY`     | no value yet | `WRITTEN`, `CLAIMED`, `ABANDONED` |
+//! | `CLAIMED`   | (lazy send) a receiver claimed it and waits; its unparker is in `waiter` | `WRITTEN`, `ABANDONED` |
+//! | `WRITTEN`   | holds the value | `TAKEN` |
+//! | `TAKEN`     | (plain send) the receiver moved the value out; the sender may return | — |
+//! | `ABANDONED` | the party that was to write gave up (its value expression panicked); the reader retries | — |
+//!
+//! Rules: the side that waits for a state change parks with a validate
+//! callback that re-reads the state, and the side that changes it stores
+//! with release ordering and then unparks. A stack packet is not left until
+//! the counterpart is done with it (`TAKEN`, or a value arrived). A heap
+//! packet belongs to whoever reads its final state: the receiver for a lazy
+//! send, the select that registered a receive case.
+
+use std::cell::UnsafeCell;
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
+
+use crate::context::{Context, DISCONNECTED, Entry, FIRST_OPER, Waiters};
+use crate::error::SendTimeoutError;
+use crate::lock::{Guard, Lock};
+use crate::select::Token;
+use crate::waiter::{self, Unparker};
+
+const EMPTY: u8 = 0;
+const CLAIMED: u8 = 1;
+const WRITTEN: u8 = 2;
+const TAKEN: u8 = 3;
+const ABANDONED: u8 = 4;
+
+pub(crate) struct Packet<T> {
+    state: AtomicU8,
+    waiter: UnsafeCell<Option<Unparker>>,
+    msg: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Packet<T> {
+    fn empty() -> Self {
+        Packet { state: AtomicU8::new(EMPTY), waiter: UnsafeCell::new(None), msg: UnsafeCell::new(MaybeUninit::uninit()) }
+    }
+    fn with(msg: T) -> Self {
+        Packet { state: AtomicU8::new(WRITTEN), waiter: UnsafeCell::new(None), msg: UnsafeCell::new(MaybeUninit::new(msg)) }
+    }
+    fn heap() -> *mut u8 {
+        Box::into_raw(Box::new(Self::empty())) as *mut u8
+    }
+    /// # Safety
+    /// `p` came from `Packet::<T>::heap` and the caller owns it (module docs).
+    unsafe fn free(p: *mut u8) {
+        // SAFETY: caller contract; a heap packet's value, if any, was moved out.
+        drop(unsafe { Box::from_raw(p as *mut Packet<T>) });
+    }
+    /// Parks until the state is no longer `from`; returns the new state.
+    fn wait_while(&self, from: u8, reason: &'static str) -> u8 {
+        loop {
+            let s = self.state.load(Ordering::Acquire);
+            if s != from {
+                return s;
+            }
+            waiter::park(reason, None, || self.state.load(Ordering::Acquire) == from);
+        }
+    }
+    /// # Safety
+    /// The state is `WRITTEN` (observed with acquire) and the caller is the
+    /// one party allowed to move the value out.
+    unsafe fn take(&self) -> T {
+        // SAFETY: caller contract.
+        unsafe { self.msg.get().read().assume_init() }
+    }
+}
+
+struct Inner {
+    senders: Waiters,
+    receivers: Waiters,
+    closed: bool,
+}
+
+pub(crate) struct Zero<T> {
+    inner: Lock<Inner>,
+    _t: PhantomData<*mut T>,
+}
+
+// SAFETY: values of `T` move between threads through packets, which needs
+// `T: Send`; the lists are behind the mutex.
+unsafe impl<T: Send> Send for Zero<T> {}
+// SAFETY: as above; shared access only goes through the mutex and packets.
+unsafe impl<T: Send> Sync for Zero<T> {}
+
+/// What completing a receive claim produced.
+pub(crate) enum Read<T> {
+    Msg(T),
+    Closed,
+    /// The claimed sender abandoned its value; try again.
+    Retry,
+}
+
+impl<T> Zero<T> {
+    pub(crate) fn new() -> Self {
+        Zero {
+            inner: Lock::new(Inner { senders: Waiters::default(), receivers: Waiters::default(), closed: false }),
+            _t: PhantomData,
+        }
+    }
+
+    fn lock(&self) -> Guard<'_, Inner> {
+        self.inner.lock()
+    }
+
+    /// Claims a waiting receiver (`true`), or finds the channel closed
+    /// (`true`, null packet), or nobody (`false`).
+    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
+        let mut g = self.lock();
+        // SAFETY: we hold the mutex of this list.
+        if let Some(e) = unsafe { g.receivers.claim_one(None) } {
+            drop(g);
+            token.zero_packet = e.packet;
+            token.zero_partner = Some(e.unparker);
+            true
+        } else if g.closed {
+            token.zero_packet = std::ptr::null_mut();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Completes a send claim: hands `msg` to the claimed receiver.
+    ///
+    /// # Safety
+    /// `token` comes from a successful `start_send` (or an accepted select
+    /// send case) on this channel and is completed once.
+    pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        if token.zero_packet.is_null() {
+            return Err(msg);
+        }
+        // SAFETY: the claim (or the select's ownership) gives us the packet's
+        // write side; it stays alive until its reader sees WRITTEN.
+        let p = unsafe { &*(token.zero_packet as *const Packet<T>) };
+        // SAFETY: as above.
+        unsafe { p.msg.get().write(MaybeUninit::new(msg)) };
+        let partner = token.zero_partner.take();
+        p.state.store(WRITTEN, Ordering::Release);
+        if let Some(u) = partner {
+            u.unpark_into();
+        }
+        Ok(())
+    }
+
+    /// Gives up a send claim without a value; the reader retries.
+    ///
+    /// # Safety
+    /// As for `write`.
+    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
+        if token.zero_packet.is_null() {
+            return;
+        }
+        // SAFETY: as in `write`.
+        let p = unsafe { &*(token.zero_packet as *const Packet<T>) };
+        let partner = token.zero_partner.take();
+        p.state.store(ABANDONED, Ordering::Release);
+        if let Some(u) = partner {
+            u.unpark_into();
+        }
+    }
+
+    /// Claims a waiting sender (`true`), finds the channel closed (`true`,
+    /// null packet), or nobody (`false`).
+    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
+        let mut g = self.lock();
+        // SAFETY: we hold the mutex of this list.
+        if let Some(e) = unsafe { g.senders.claim_one(None) } {
+            drop(g);
+            token.zero_packet = e.packet;
+            token.zero_partner = Some(e.unparker);
+            token.zero_owned = false;
+            true
+        } else if g.closed {
+            token.zero_packet = std::ptr::null_mut();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Completes a receive claim.
+    ///
+    /// # Safety
+    /// `token` comes from a successful `start_recv` (or an accepted select
+    /// receive case) on this channel and is completed once.
+    pub(crate) unsafe fn read(&self, token: &mut Token) -> Read<T> {
+        if token.zero_packet.is_null() {
+            return Read::Closed;
+        }
+        let raw = token.zero_packet;
+        // SAFETY: the claim gives us the packet's read side (module docs).
+        let p = unsafe { &*(raw as *const Packet<T>) };
+        if token.zero_owned {
+            // An accepted select receive case: our own heap packet, WRITTEN.
+            // SAFETY: `accept` saw WRITTEN; we own the heap packet.
+            let msg = unsafe { p.take() };
+            // SAFETY: we own it and moved the value out.
+            unsafe { Packet::<T>::free(raw) };
+            return Read::Msg(msg);
+        }
+        let partner = token.zero_partner.take().expect("a claimed sender has an unparker");
+        match p.state.load(Ordering::Acquire) {
+            WRITTEN => {
+                // A plain sender: take the value; it waits for TAKEN.
+                // SAFETY: WRITTEN observed; we are the claimant.
+                let msg = unsafe { p.take() };
+                p.state.store(TAKEN, Ordering::Release);
+                partner.unpark_into();
+                Read::Msg(msg)
+            }
+            _ => {
+                // A lazy select send: ask it for the value and wait.
+                // SAFETY: EMPTY: nobody else touches `waiter` until CLAIMED.
+                unsafe { *p.waiter.get() = Some(waiter::current()) };
+                p.state.store(CLAIMED, Ordering::Release);
+                partner.unpark_into();
+                let s = p.wait_while(CLAIMED, "chan receive");
+                let out = if s == WRITTEN {
+                    // SAFETY: WRITTEN observed.
+                    Read::Msg(unsafe { p.take() })
+                } else {
+                    Read::Retry
+                };
+                // SAFETY: the final state is ours to read, so the heap packet is ours.
+                unsafe { Packet::<T>::free(raw) };
+                out
+            }
+        }
+    }
+
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), crate::TrySendError<T>> {
+        let mut token = Token::default();
+        if self.start_send(&mut token) {
+            // SAFETY: fresh claim, completed once.
+            unsafe { self.write(&mut token, msg) }.map_err(crate::TrySendError::Closed)
+        } else {
+            Err(crate::TrySendError::Full(msg))
+        }
+    }
+
+    /// Blocking send, optionally until `deadline`.
+    pub(crate) fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut g = self.lock();
+        // SAFETY: we hold the mutex of this list.
+        if let Some(e) = unsafe { g.receivers.claim_one(None) } {
+            drop(g);
+            let mut token = Token { zero_packet: e.packet, zero_partner: Some(e.unparker), ..Token::default() };
+            // SAFETY: fresh claim, completed once; it cannot be closed.
+            return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
+        }
+        if g.closed {
+            return Err(SendTimeoutError::Closed(msg));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(SendTimeoutError::Timeout(msg));
+        }
+        let packet = Packet::with(msg);
+        let cx = Context::new();
+        g.senders.push(Entry {
+            oper: FIRST_OPER,
+            exclusive: deadline.is_none(),
+            cx: cx.id(),
+            packet: &packet as *const Packet<T> as *mut u8,
+            unparker: waiter::current(),
+        });
+        let s = cx.wait_releasing("chan send", deadline, g);
+        if s == FIRST_OPER {
+            // A receiver claimed us; our packet stays alive until it is done.
+            packet.wait_while(WRITTEN, "chan send");
+            return Ok(());
+        }
+        let _ = self.lock().senders.remove(cx.id(), FIRST_OPER);
+        // SAFETY: unclaimed (timed out or closed): the value is still ours.
+        let msg = unsafe { packet.take() };
+        Err(if s == DISCONNECTED { SendTimeoutError::Closed(msg) } else { SendTimeoutError::Timeout(msg) })
+    }
+
+    /// Non-blocking receive: `None` if no sender is waiting.
+    pub(crate) fn try_recv(&self) -> Option<Result<T, ()>> {
+        loop {
+            let mut token = Token::default();
+            if !self.start_recv(&mut token) {
+                return None;
+            }
+            // SAFETY: fresh claim, completed once.
+            match unsafe { self.read(&mut token) } {
+                Read::Msg(m) => return Some(Ok(m)),
+                Read::Closed => return Some(Err(())),
+                Read::Retry => continue,
+            }
+        }
+    }
+
+    /// Blocking receive: `Ok(Some)`, `Ok(None)` when closed, `Err(())` on
+    /// timeout.
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<Option<T>, ()> {
+        loop {
+            let mut g = self.lock();
+            // SAFETY: we hold the mutex of this list.
+            if let Some(e) = unsafe { g.senders.claim_one(None) } {
+                drop(g);
+                let mut token = Token { zero_packet: e.packet, zero_partner: Some(e.unparker), ..Token::default() };
+                // SAFETY: fresh claim, completed once.
+                match unsafe { self.read(&mut token) } {
+                    Read::Msg(m) => return Ok(Some(m)),
+                    Read::Closed => return Ok(None),
+                    Read::Retry => continue,
+                }
+            }
+            if g.closed {
+                return Ok(None);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(());
+            }
+            let packet = Packet::<T>::empty();
+            let cx = Context::new();
+            g.receivers.push(Entry {
+                oper: FIRST_OPER,
+                exclusive: deadline.is_none(),
+                cx: cx.id(),
+                packet: &packet as *const Packet<T> as *mut u8,
+                unparker: waiter::current(),
+            });
+            let s = cx.wait_releasing("chan receive", deadline, g);
+            if s == FIRST_OPER {
+                if packet.wait_while(EMPTY, "chan receive") == WRITTEN {
+                    // SAFETY: WRITTEN observed; our own packet.
+                    return Ok(Some(unsafe { packet.take() }));
+                }
+                continue; // the sender abandoned its value
+            }
+            let _ = self.lock().receivers.remove(cx.id(), FIRST_OPER);
+            if s == DISCONNECTED {
+                return Ok(None);
+            }
+            return Err(());
+        }
+    }
+
+    /// Closes the channel; `true` if this call did.
+    pub(crate) fn close(&self) -> bool {
+        let mut wake = Vec::new();
+        let mut g = self.lock();
+        if g.closed {
+            return false;
+        }
+        g.closed = true;
+        // SAFETY: we hold the mutex of both lists.
+        unsafe {
+            g.senders.disconnect_all(&mut wake);
+            g.receivers.disconnect_all(&mut wake);
+        }
+        drop(g);
+        for u in wake {
+            u.unpark_into();
+        }
+        true
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    // ---- select support ----
+
+    /// Lists a select's receive case with a fresh heap packet. Returns
+    /// whether the case is ready right now, and the packet.
+    pub(crate) fn register_recv(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
+        let packet = Packet::<T>::heap();
+        let mut g = self.lock();
+        g.receivers.push(Entry { oper, exclusive: false, cx: cx.id(), packet, unparker: waiter::current() });
+        // SAFETY: we hold the mutex of this list.
+        let ready = g.closed || unsafe { g.senders.has_waiting(Some(cx.id())) };
+        (ready, packet)
+    }
+
+    /// Lists a select's send case with a fresh (empty, lazy) heap packet.
+    pub(crate) fn register_send(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
+        let packet = Packet::<T>::heap();
+        let mut g = self.lock();
+        g.senders.push(Entry { oper, exclusive: false, cx: cx.id(), packet, unparker: waiter::current() });
+        // SAFETY: we hold the mutex of this list.
+        let ready = g.closed || unsafe { g.receivers.has_waiting(Some(cx.id())) };
+        (ready, packet)
+    }
+
+    /// Withdraws a select case that was not chosen, freeing its packet.
+    ///
+    /// # Safety
+    /// `packet` came from `register_*` for this `cx`/`oper`, and the case was
+    /// not claimed for its operation (so nobody else uses the packet).
+    pub(crate) unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8, is_send: bool) {
+        {
+            let mut g = self.lock();
+            let list = if is_send { &mut g.senders } else { &mut g.receivers };
+            let _ = list.remove(cx.id(), oper);
+        }
+        // SAFETY: caller contract: unclaimed, so ours.
+        unsafe { Packet::<T>::free(packet) };
+    }
+
+    /// A select's receive case was claimed by a sender: wait for the value.
+    /// `false` if the sender abandoned it (the packet is freed).
+    ///
+    /// # Safety
+    /// `packet` is this case's heap packet and the case was claimed.
+    pub(crate) unsafe fn accept_recv(&self, token: &mut Token, packet: *mut u8) -> bool {
+        // SAFETY: caller contract.
+        let p = unsafe { &*(packet as *const Packet<T>) };
+        if p.wait_while(EMPTY, "select") == WRITTEN {
+            token.zero_packet = packet;
+            token.zero_owned = true;
+            token.zero_partner = None;
+            true
+        } else {
+            // SAFETY: abandoned: the final state is ours, so is the packet.
+            unsafe { Packet::<T>::free(packet) };
+            false
+        }
+    }
+
+    /// A select's send case was claimed by a receiver: wait until it is
+    /// ready for the value, then the caller writes it (lazily).
+    ///
+    /// # Safety
+    /// `packet` is this case's heap packet and the case was claimed.
+    pub(crate) unsafe fn accept_send(&self, token: &mut Token, packet: *mut u8) -> bool {
+        // SAFETY: caller contract.
+        let p = unsafe { &*(packet as *const Packet<T>) };
+        p.wait_while(EMPTY, "select");
+        // SAFETY: CLAIMED observed (acquire): the receiver stored `waiter`
+        // before it and no longer touches it.
+        token.zero_partner = unsafe { (*p.waiter.get()).take() };
+        token.zero_packet = packet;
+        true
+    }
+}
