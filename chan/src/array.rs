@@ -23,21 +23,28 @@
 //! # Blocking
 //!
 //! Two [`SyncWaiters`] lists: receivers waiting for a message, senders
-//! waiting for room. A party that cannot proceed *now* — including when its
-//! peer is in the middle of writing (or reading) the very slot it needs —
-//! registers and parks instead of spinning. On two cores a producer and a
-//! consumer running in lockstep otherwise keep catching each other
-//! mid-operation and bounce the same cache lines once per message; parking
-//! lets messages accumulate so they are handed over in batches (Go's
-//! behaviour, which parks a receiver as soon as it has caught up).
+//! waiting for room.
 //!
-//! No lost wake-ups: a waiter registers (`SeqCst` store of "not empty" in
-//! the list) and then re-checks the slot it waits for (`SeqCst` loads); the
-//! publisher stores the slot's stamp with `SeqCst` and then checks the list
-//! (`SeqCst` load, one load when nobody waits). In the single total order
-//! of `SeqCst` operations one of the two comes first, so either the waiter
-//! sees the stamp or the publisher sees the waiter.
+//! A receiver that cannot take a message *now* — including when a sender is
+//! in the middle of writing the very slot it needs — registers and parks
+//! instead of spinning. On two cores a producer and a consumer in lockstep
+//! otherwise keep catching each other mid-write and bounce the slot's cache
+//! line once per message; parking lets messages accumulate so they are
+//! handed over in batches (Go's behaviour: it parks a receiver as soon as it
+//! has caught up). No lost wake-up: the receiver registers (`SeqCst` store
+//! of "not empty" in the list) and re-checks the slot's stamp (`SeqCst`
+//! load); the sender publishes the stamp with a `SeqCst` store and then
+//! checks the list (`SeqCst` load, one load when nobody waits). In the
+//! single total order of `SeqCst` operations one comes first, so either the
+//! receiver sees the stamp or the sender sees the receiver.
 //!
+//! A sender parks only when the ring is really full. Its re-check after
+//! registering reads `head`, which receivers advance with a `SeqCst`
+//! compare-exchange before they look at the sender list, so the same
+//! argument holds and a receiver's stamp store can stay a plain release
+//! store. If it finds a receiver still moving out the previous lap's value
+//! (a few instructions, no user code), it waits for it briefly.
+
 //! # Closing
 //!
 //! `close` sets `mark_bit` in `tail` once (that call returns `true`), then
@@ -48,20 +55,18 @@
 //!
 //! A `select!` send case is evaluated lazily: the slot is claimed first, the
 //! value expression runs only if the case won. If that expression panics, the
-//! claim is *abandoned*: the slot is published with `present = false` and
+//! claim is *abandoned*: if it is still the latest claim, `tail` simply moves
+//! back; otherwise the slot is published with `present = false` and
 //! receivers skip it. So no receiver ever waits on a slot nobody will fill.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
-use crossbeam_utils::CachePadded;
-
-use crate::context::{ABORTED, Context, FIRST_OPER, SyncWaiters};
+use crate::context::{ABORTED, Context, Entry, FIRST_OPER, SyncWaiters};
 use crate::error::{SendTimeoutError, TrySendError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::select::Token;
-use crate::waiter;
 
 struct Slot<T> {
     stamp: AtomicUsize,
@@ -71,9 +76,18 @@ struct Slot<T> {
     msg: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// Keeps `head` and `tail` on different cache lines (128 bytes covers
+/// adjacent-line prefetching) without raising the struct's alignment: an
+/// over-aligned channel would make every `chan()` call, unbuffered ones
+/// included, take the allocator's slow aligned path.
+type Pad = [u8; 120];
+
 pub(crate) struct Array<T> {
-    head: CachePadded<AtomicUsize>,
-    tail: CachePadded<AtomicUsize>,
+    _pad0: Pad,
+    head: AtomicUsize,
+    _pad1: Pad,
+    tail: AtomicUsize,
+    _pad2: Pad,
     buffer: Box<[Slot<T>]>,
     cap: usize,
     one_lap: usize,
@@ -101,8 +115,11 @@ impl<T> Array<T> {
             })
             .collect();
         Array {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            _pad0: [0; 120],
+            head: AtomicUsize::new(0),
+            _pad1: [0; 120],
+            tail: AtomicUsize::new(0),
+            _pad2: [0; 120],
             buffer,
             cap,
             one_lap,
@@ -120,9 +137,9 @@ impl<T> Array<T> {
     }
 
     /// Claims a slot to send into. `true`: claimed (or the channel is
-    /// closed: `token.array_slot` is null). `false`: no room yet (full, or
-    /// the next slot's previous message is still being read).
+    /// closed: `token.array_slot` is null). `false`: full.
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
+        let mut spins = 0u32;
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
@@ -144,10 +161,20 @@ impl<T> Array<T> {
                     }
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds the previous lap's message: full, or
-                // a receiver is reading it right now. Either way there is no
-                // room *yet*; a waiting sender is notified when it is freed.
-                return false;
+                // The slot still holds the previous lap's message.
+                let head = self.head.load(Ordering::SeqCst);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return false; // full
+                }
+                // A receiver claimed it and is moving the value out right
+                // now (no user code runs in that window): wait for it.
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+                tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another sender claimed this position; look again.
                 tail = self.tail.load(Ordering::Relaxed);
@@ -156,15 +183,15 @@ impl<T> Array<T> {
     }
 
     /// Whether a send could make progress now (room, or closed), for a
-    /// sender that just registered. Pairs with the `SeqCst` stamp store in
-    /// `read` (see the module docs).
+    /// sender that just registered. Pairs with the `SeqCst` claim of `head`
+    /// in `start_recv` (see the module docs).
     pub(crate) fn send_ready(&self) -> bool {
         let tail = self.tail.load(Ordering::SeqCst);
         if tail & self.mark_bit != 0 {
             return true;
         }
-        let stamp = self.buffer[tail & (self.mark_bit - 1)].stamp.load(Ordering::SeqCst);
-        stamp.wrapping_add(self.one_lap) != tail + 1
+        let head = self.head.load(Ordering::SeqCst);
+        head.wrapping_add(self.one_lap) != tail
     }
 
     /// Completes a send claim. Gives the value back if the channel was
@@ -187,11 +214,27 @@ impl<T> Array<T> {
         }
         // SeqCst: pairs with a registering receiver's re-check (module docs).
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.receivers.notify();
+        self.published();
         Ok(())
     }
 
-    /// Publishes a send claim without a message; receivers skip it.
+    /// Wakes receivers after a slot was published. Normally one (the
+    /// message is for one). But if the channel was closed while this slot
+    /// was claimed and unwritten, several receivers may be parked on it
+    /// (close woke those that waited before it; the rest parked because the
+    /// slot was not yet written): after it only "closed" is left to see, so
+    /// wake them all.
+    #[inline]
+    fn published(&self) {
+        if self.tail.load(Ordering::SeqCst) & self.mark_bit != 0 {
+            self.receivers.disconnect();
+        } else {
+            self.receivers.notify();
+        }
+    }
+
+    /// Gives up a send claim without a message: undone if it is the latest
+    /// claim, else published empty (receivers skip it).
     ///
     /// # Safety
     /// As for `write`.
@@ -199,12 +242,22 @@ impl<T> Array<T> {
         if token.array_slot.is_null() {
             return;
         }
+        // If nobody claimed a later slot (and the channel was not closed),
+        // undo the claim: move `tail` back. The slot's stamp was never
+        // touched, so it is free again, and the channel is as if the claim
+        // never happened.
+        let pos = token.array_stamp - 1;
+        if self.tail.compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed).is_ok() {
+            self.senders.notify();
+            return;
+        }
+        // Otherwise publish it empty; receivers skip it and free it.
         // SAFETY: exclusive use of the claimed slot, as in `write`.
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
         // SAFETY: as above.
         unsafe { *slot.present.get() = false };
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.receivers.notify();
+        self.published();
     }
 
     /// Claims a message to receive. `true`: claimed (or closed and drained:
@@ -221,7 +274,7 @@ impl<T> Array<T> {
                         // SAFETY: the stamp (acquire) published `present`.
                         if !unsafe { *slot.present.get() } {
                             // An abandoned claim: free the slot, look on.
-                            slot.stamp.store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
+                            slot.stamp.store(head.wrapping_add(self.one_lap), Ordering::Release);
                             self.senders.notify();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
@@ -279,8 +332,7 @@ impl<T> Array<T> {
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
         // SAFETY: as above; the message is moved out exactly once.
         let msg = unsafe { slot.msg.get().read().assume_init() };
-        // SeqCst: pairs with a registering sender's re-check (module docs).
-        slot.stamp.store(token.array_stamp, Ordering::SeqCst);
+        slot.stamp.store(token.array_stamp, Ordering::Release);
         self.senders.notify();
         Some(msg)
     }
@@ -307,12 +359,16 @@ impl<T> Array<T> {
                 return Err(SendTimeoutError::Timeout(msg));
             }
             let cx = Context::new();
-            self.senders.register(FIRST_OPER, &cx, waiter::current());
+            let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
+            // SAFETY: `entry` stays in this frame until it is unlinked: by a
+            // notifier's claim, or by `unregister` below.
+            unsafe { self.senders.register(&mut entry) };
             if self.send_ready() {
                 let _ = cx.try_claim(ABORTED);
             }
             if cx.wait_until("chan send", deadline) != FIRST_OPER {
-                self.senders.unregister(&cx, FIRST_OPER);
+                // SAFETY: registered above.
+                unsafe { self.senders.unregister(&mut entry) };
             }
         }
     }
@@ -340,12 +396,15 @@ impl<T> Array<T> {
                 return Err(());
             }
             let cx = Context::new();
-            self.receivers.register(FIRST_OPER, &cx, waiter::current());
+            let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
+            // SAFETY: as in `send`.
+            unsafe { self.receivers.register(&mut entry) };
             if self.recv_ready() {
                 let _ = cx.try_claim(ABORTED);
             }
             if cx.wait_until("chan receive", deadline) != FIRST_OPER {
-                self.receivers.unregister(&cx, FIRST_OPER);
+                // SAFETY: registered above.
+                unsafe { self.receivers.unregister(&mut entry) };
             }
         }
     }

@@ -11,12 +11,11 @@
 //! `select!` work on all of them.
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::array::Array;
-use crate::context::Context;
+use crate::context::{Context, Entry};
+use crate::counter::{self, Receivers, Senders};
 use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
 use crate::waiter;
@@ -29,8 +28,6 @@ enum Flavor<T> {
 }
 
 struct Chan<T> {
-    senders: AtomicUsize,
-    receivers: AtomicUsize,
     flavor: Flavor<T>,
 }
 
@@ -61,8 +58,8 @@ impl<T> Chan<T> {
 /// ```
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let flavor = if cap == 0 { Flavor::Zero(Zero::new()) } else { Flavor::Array(Array::new(cap)) };
-    let c = Arc::new(Chan { senders: AtomicUsize::new(1), receivers: AtomicUsize::new(1), flavor });
-    (Sender { chan: c.clone() }, Receiver { chan: c })
+    let (s, r) = counter::new(Chan { flavor });
+    (Sender { chan: s }, Receiver { chan: r })
 }
 
 /// A receiver that never receives anything: Go's nil channel in a
@@ -74,19 +71,17 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// assert!(rx.recv_timeout(Duration::from_millis(1)).is_err());
 /// ```
 pub fn never<T>() -> Receiver<T> {
-    Receiver {
-        chan: Arc::new(Chan { senders: AtomicUsize::new(0), receivers: AtomicUsize::new(1), flavor: Flavor::Never }),
-    }
+    Receiver { chan: counter::receivers_only(Chan { flavor: Flavor::Never }) }
 }
 
 /// The sending side of a channel (Go's `chan<- T`). Cloneable.
 pub struct Sender<T> {
-    chan: Arc<Chan<T>>,
+    chan: Senders<Chan<T>>,
 }
 
 /// The receiving side of a channel (Go's `<-chan T`). Cloneable.
 pub struct Receiver<T> {
-    chan: Arc<Chan<T>>,
+    chan: Receivers<Chan<T>>,
 }
 
 fn deadline_after(d: Duration) -> Option<Instant> {
@@ -157,7 +152,7 @@ impl<T> Sender<T> {
 
     /// Whether the channel is closed or has no receivers left.
     pub fn is_closed(&self) -> bool {
-        self.chan.receivers.load(Ordering::Acquire) == 0
+        self.chan.no_receivers()
             || match &self.chan.flavor {
                 Flavor::Array(a) => a.is_closed(),
                 Flavor::Zero(z) => z.is_closed(),
@@ -182,7 +177,7 @@ impl<T> Sender<T> {
 
     /// Whether both handles belong to the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
+        self.chan.same(&other.chan)
     }
 
     pub(crate) fn complete_send(&self, token: &mut Token, msg: T) -> Result<(), SendError<T>> {
@@ -319,7 +314,7 @@ impl<T> Receiver<T> {
 
     /// Whether both handles belong to the same channel.
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
+        self.chan.same(&other.chan)
     }
 
     pub(crate) fn complete_recv(&self, token: &mut Token) -> Option<T> {
@@ -350,31 +345,38 @@ impl<T> SelectHandle for Receiver<T> {
         }
     }
 
-    fn register(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
+    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
         match &self.chan.flavor {
             Flavor::Array(a) => {
-                a.receivers().register(oper, cx, waiter::current());
-                (a.recv_ready(), std::ptr::null_mut())
+                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                // SAFETY: forwarded contract: the entry stays put.
+                unsafe { a.receivers().register(e) };
+                a.recv_ready()
             }
-            Flavor::Zero(z) => z.register_recv(oper, cx),
-            Flavor::Never => (false, std::ptr::null_mut()),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.register_recv(oper, cx, slot) },
+            Flavor::Never => {
+                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                false
+            }
         }
     }
 
-    unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8) {
+    unsafe fn unregister(&self, entry: &mut Entry) {
         match &self.chan.flavor {
-            Flavor::Array(a) => a.receivers().unregister(cx, oper),
             // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.unregister(oper, cx, packet, false) },
+            Flavor::Array(a) => unsafe { a.receivers().unregister(entry) },
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.unregister(entry, false) },
             Flavor::Never => {}
         }
     }
 
-    unsafe fn accept(&self, token: &mut Token, packet: *mut u8) -> bool {
+    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
         match &self.chan.flavor {
             Flavor::Array(a) => a.start_recv(token),
             // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.accept_recv(token, packet) },
+            Flavor::Zero(z) => unsafe { z.accept_recv(token, entry.packet) },
             Flavor::Never => false,
         }
     }
@@ -397,31 +399,38 @@ impl<T> SelectHandle for Sender<T> {
         }
     }
 
-    fn register(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
+    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
         match &self.chan.flavor {
             Flavor::Array(a) => {
-                a.senders().register(oper, cx, waiter::current());
-                (a.send_ready(), std::ptr::null_mut())
+                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                // SAFETY: forwarded contract: the entry stays put.
+                unsafe { a.senders().register(e) };
+                a.send_ready()
             }
-            Flavor::Zero(z) => z.register_send(oper, cx),
-            Flavor::Never => (false, std::ptr::null_mut()),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.register_send(oper, cx, slot) },
+            Flavor::Never => {
+                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                false
+            }
         }
     }
 
-    unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8) {
+    unsafe fn unregister(&self, entry: &mut Entry) {
         match &self.chan.flavor {
-            Flavor::Array(a) => a.senders().unregister(cx, oper),
             // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.unregister(oper, cx, packet, true) },
+            Flavor::Array(a) => unsafe { a.senders().unregister(entry) },
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.unregister(entry, true) },
             Flavor::Never => {}
         }
     }
 
-    unsafe fn accept(&self, token: &mut Token, packet: *mut u8) -> bool {
+    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
         match &self.chan.flavor {
             Flavor::Array(a) => a.start_send(token),
             // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.accept_send(token, packet) },
+            Flavor::Zero(z) => unsafe { z.accept_send(token, entry.packet) },
             Flavor::Never => false,
         }
     }
@@ -444,32 +453,31 @@ impl<T> SelectHandle for Sender<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.chan.senders.fetch_add(1, Ordering::Relaxed);
-        Sender { chan: self.chan.clone() }
+        Sender { chan: self.chan.acquire() }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.chan.close();
-        }
+        // The last sender closes the channel.
+        self.chan.release(|c| {
+            c.close();
+        });
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
-        Receiver { chan: self.chan.clone() }
+        Receiver { chan: self.chan.acquire() }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // No receiver left: sends fail from now on.
-            self.chan.close();
-        }
+        // No receiver left: sends fail from now on.
+        self.chan.release(|c| {
+            c.close();
+        });
     }
 }
 

@@ -38,7 +38,6 @@
 //! `waiter.rs`), so a claim that lands between registering and sleeping is
 //! never missed.
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::lock::{Guard, Lock};
@@ -123,7 +122,9 @@ impl Context {
     }
 }
 
-/// A registration of a context in a wait list.
+/// A registration of a context in a wait list: an intrusive list node
+/// that lives in the waiter's own stack frame (Go's `sudog`, without the
+/// allocation). See rule 1: it is unlinked before that frame is left.
 pub(crate) struct Entry {
     pub(crate) oper: usize,
     /// Only lock holders can claim this context (a single operation with
@@ -133,15 +134,29 @@ pub(crate) struct Entry {
     pub(crate) cx: *const Context,
     /// Rendezvous channels: where the value goes / comes from.
     pub(crate) packet: *mut u8,
-    pub(crate) unparker: Unparker,
+    /// Taken by whoever claims the entry (or disconnects it).
+    unparker: Option<Unparker>,
+    prev: *mut Entry,
+    next: *mut Entry,
+    linked: bool,
 }
 
-// SAFETY: the raw pointers are only dereferenced under the list's mutex
-// (rule 1) or by the claim winner (rule 2); the pointees are `Sync` (atomics)
-// or owned by the operation in progress.
-unsafe impl Send for Entry {}
-
 impl Entry {
+    /// A node for `cx`'s case `oper`, not yet in any list.
+    #[inline]
+    pub(crate) fn new(oper: usize, cx: &Context, packet: *mut u8, exclusive: bool) -> Self {
+        Entry {
+            oper,
+            exclusive,
+            cx: cx.id(),
+            packet,
+            unparker: Some(waiter::current()),
+            prev: std::ptr::null_mut(),
+            next: std::ptr::null_mut(),
+            linked: false,
+        }
+    }
+
     /// # Safety
     /// The caller holds the mutex of the list this entry is in (rule 1).
     #[inline]
@@ -151,46 +166,131 @@ impl Entry {
     }
 }
 
-/// A FIFO of waiting entries. Always used under a mutex.
-#[derive(Default)]
+/// What a claimer takes from an entry, by value, before it releases the
+/// list's mutex (after that the entry's frame may be gone).
+pub(crate) struct Claimed {
+    pub(crate) packet: *mut u8,
+    pub(crate) unparker: Unparker,
+}
+
+/// An intrusive FIFO of waiting entries. Always used under a mutex.
 pub(crate) struct Waiters {
-    entries: VecDeque<Entry>,
+    head: *mut Entry,
+    tail: *mut Entry,
+}
+
+// SAFETY: the list only holds pointers to entries that are linked under the
+// owning mutex and unlinked before their frames end (rule 1).
+unsafe impl Send for Waiters {}
+
+impl Default for Waiters {
+    fn default() -> Self {
+        Waiters { head: std::ptr::null_mut(), tail: std::ptr::null_mut() }
+    }
 }
 
 impl Waiters {
+    /// Links `e` at the back.
+    ///
+    /// # Safety
+    /// The caller holds the mutex; `e` is not linked anywhere, and stays at
+    /// this address until it is unlinked (rule 1).
     #[inline]
-    pub(crate) fn push(&mut self, e: Entry) {
-        self.entries.push_back(e);
+    pub(crate) unsafe fn push(&mut self, e: *mut Entry) {
+        // SAFETY: caller contract: `e` is valid and ours to link.
+        unsafe {
+            (*e).prev = self.tail;
+            (*e).next = std::ptr::null_mut();
+            (*e).linked = true;
+            if self.tail.is_null() {
+                self.head = e;
+            } else {
+                (*self.tail).next = e;
+            }
+        }
+        self.tail = e;
     }
 
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.head.is_null()
     }
 
-    /// Claims and removes the first entry that belongs to someone other than
-    /// `me` and is still waiting. Claimed-elsewhere entries stay listed;
-    /// their owners remove them.
+    /// # Safety
+    /// The caller holds the mutex; `e` is linked in this list.
+    #[inline]
+    unsafe fn unlink(&mut self, e: *mut Entry) {
+        // SAFETY: caller contract; neighbours are linked entries (rule 1).
+        unsafe {
+            let (prev, next) = ((*e).prev, (*e).next);
+            if prev.is_null() {
+                self.head = next;
+            } else {
+                (*prev).next = next;
+            }
+            if next.is_null() {
+                self.tail = prev;
+            } else {
+                (*next).prev = prev;
+            }
+            (*e).linked = false;
+        }
+    }
+
+    /// Claims and unlinks the first entry that belongs to someone other
+    /// than `me` and is still waiting.
+    ///
+    /// Order matters (rule 1): the moment a claim lands, the waiter may see
+    /// it and return, ending the frame that holds the entry and the context.
+    /// So a candidate is unlinked and its packet and unparker are taken
+    /// *first*; the claim (a store or compare-exchange on the context) is
+    /// the last access. A candidate whose claim fails (another channel won
+    /// its select, or it gave up) stays unlinked: its owner's `remove` sees
+    /// `linked == false` and does nothing.
     ///
     /// # Safety
     /// The caller holds the mutex guarding this list.
-    pub(crate) unsafe fn claim_one(&mut self, me: Option<*const Context>) -> Option<Entry> {
-        let pos = self.entries.iter().position(|e| {
-            if Some(e.cx) == me {
-                return false;
+    #[inline]
+    pub(crate) unsafe fn claim_one(&mut self, me: Option<*const Context>) -> Option<Claimed> {
+        let mut e = self.head;
+        while !e.is_null() {
+            // SAFETY: linked entries are valid under the mutex (rule 1).
+            let entry = unsafe { &mut *e };
+            let next = entry.next;
+            if Some(entry.cx) != me {
+                // SAFETY: linked in this list.
+                unsafe { self.unlink(e) };
+                let packet = entry.packet;
+                let unparker = entry.unparker.take().expect("a linked entry has its unparker");
+                let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
+                // SAFETY: the context outlives its linked entries (rule 1);
+                // this claim is our last access to the waiter's frame.
+                if unsafe { Self::claim(cx, oper, exclusive) } {
+                    return Some(Claimed { packet, unparker });
+                }
             }
-            // SAFETY: caller holds the mutex (rule 1).
-            let cx = unsafe { e.cx() };
-            if e.exclusive {
-                // Nobody else can claim it: we hold the only lock it is
-                // listed under, and its owner never claims itself.
-                cx.state.store(e.oper, Ordering::Release);
-                true
-            } else {
-                cx.try_claim(e.oper).is_ok()
-            }
-        })?;
-        if pos == 0 { self.entries.pop_front() } else { self.entries.remove(pos) }
+            e = next;
+        }
+        None
+    }
+
+    /// Tries to claim context `cx` for operation `oper`.
+    ///
+    /// # Safety
+    /// `cx` is the context of an entry that was linked in a list whose mutex
+    /// the caller holds.
+    #[inline]
+    unsafe fn claim(cx: *const Context, oper: usize, exclusive: bool) -> bool {
+        // SAFETY: caller contract (rule 1).
+        let cx = unsafe { &*cx };
+        if exclusive {
+            // Nobody else can claim it: we hold the only lock it is listed
+            // under, and its owner never claims itself.
+            cx.state.store(oper, Ordering::Release);
+            true
+        } else {
+            cx.try_claim(oper).is_ok()
+        }
     }
 
     /// Whether some entry not belonging to `me` is still unclaimed.
@@ -198,26 +298,51 @@ impl Waiters {
     /// # Safety
     /// The caller holds the mutex guarding this list.
     pub(crate) unsafe fn has_waiting(&self, me: Option<*const Context>) -> bool {
-        // SAFETY: caller holds the mutex (rule 1).
-        self.entries.iter().any(|e| Some(e.cx) != me && unsafe { e.cx() }.state() == WAITING)
+        let mut e = self.head;
+        while !e.is_null() {
+            // SAFETY: linked entries are valid under the mutex (rule 1).
+            let entry = unsafe { &*e };
+            // SAFETY: as above.
+            if Some(entry.cx) != me && unsafe { entry.cx() }.state() == WAITING {
+                return true;
+            }
+            e = entry.next;
+        }
+        false
     }
 
-    /// Removes `cx`'s entry for operation `oper`, if still listed.
-    pub(crate) fn remove(&mut self, cx: *const Context, oper: usize) -> Option<Entry> {
-        let pos = self.entries.iter().position(|e| e.cx == cx && e.oper == oper)?;
-        self.entries.remove(pos)
+    /// Unlinks the caller's own entry if it is still linked.
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list, and `e` is either
+    /// linked in it or not linked at all.
+    #[inline]
+    pub(crate) unsafe fn remove(&mut self, e: *mut Entry) {
+        // SAFETY: caller contract.
+        if unsafe { (*e).linked } {
+            // SAFETY: linked in this list.
+            unsafe { self.unlink(e) };
+        }
     }
 
     /// Claims every waiting entry as `DISCONNECTED` and empties the list,
-    /// returning the unparkers to wake (after unlocking).
+    /// collecting the unparkers to wake (after unlocking).
     ///
     /// # Safety
     /// The caller holds the mutex guarding this list.
     pub(crate) unsafe fn disconnect_all(&mut self, out: &mut Vec<Unparker>) {
-        for e in self.entries.drain(..) {
-            // SAFETY: caller holds the mutex (rule 1).
-            if unsafe { e.cx() }.try_claim(DISCONNECTED).is_ok() {
-                out.push(e.unparker);
+        while !self.head.is_null() {
+            let e = self.head;
+            // SAFETY: linked entries are valid under the mutex (rule 1).
+            let entry = unsafe { &mut *e };
+            // SAFETY: linked in this list.
+            unsafe { self.unlink(e) };
+            let unparker = entry.unparker.take();
+            // SAFETY: as in `claim_one`: the claim is the last access.
+            if unsafe { (*entry.cx).try_claim(DISCONNECTED) }.is_ok()
+                && let Some(u) = unparker
+            {
+                out.push(u);
             }
         }
     }
@@ -239,18 +364,26 @@ impl SyncWaiters {
         self.list.lock()
     }
 
-    /// Registers `cx` for `oper`. The caller must re-check its condition
-    /// afterwards (the `SeqCst` store pairs with [`SyncWaiters::notify`]).
-    pub(crate) fn register(&self, oper: usize, cx: &Context, unparker: Unparker) {
+    /// Links `e`. The caller must re-check its condition afterwards (the
+    /// `SeqCst` store pairs with [`SyncWaiters::notify`]).
+    ///
+    /// # Safety
+    /// `e` is not linked anywhere and stays put until `unregister` (rule 1).
+    pub(crate) unsafe fn register(&self, e: *mut Entry) {
         let mut l = self.lock();
-        l.push(Entry { oper, exclusive: false, cx: cx.id(), packet: std::ptr::null_mut(), unparker });
+        // SAFETY: caller contract; we hold the mutex.
+        unsafe { l.push(e) };
         self.is_empty.store(false, Ordering::SeqCst);
     }
 
-    /// Removes `cx`'s registration if it is still listed.
-    pub(crate) fn unregister(&self, cx: &Context, oper: usize) {
+    /// Unlinks `e` if it is still linked.
+    ///
+    /// # Safety
+    /// `e` was registered here (or never linked).
+    pub(crate) unsafe fn unregister(&self, e: *mut Entry) {
         let mut l = self.lock();
-        let _ = l.remove(cx.id(), oper);
+        // SAFETY: caller contract; we hold the mutex.
+        unsafe { l.remove(e) };
         self.is_empty.store(l.is_empty(), Ordering::SeqCst);
     }
 
@@ -266,11 +399,11 @@ impl SyncWaiters {
     fn notify_slow(&self) {
         let mut l = self.lock();
         // SAFETY: we hold the mutex.
-        let e = unsafe { l.claim_one(None) };
+        let c = unsafe { l.claim_one(None) };
         self.is_empty.store(l.is_empty(), Ordering::SeqCst);
         drop(l);
-        if let Some(e) = e {
-            e.unparker.unpark_into();
+        if let Some(c) = c {
+            c.unparker.unpark_into();
         }
     }
 

@@ -44,6 +44,7 @@
 mod array;
 mod channel;
 mod context;
+mod counter;
 mod error;
 mod lock;
 mod loom;

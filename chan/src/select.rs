@@ -33,7 +33,7 @@
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use crate::context::{ABORTED, Context, FIRST_OPER};
+use crate::context::{ABORTED, Context, Entry, FIRST_OPER};
 use crate::error::{SelectTimeoutError, SendError, TrySelectError};
 use crate::waiter::{self, Unparker};
 use crate::{Receiver, Sender};
@@ -65,22 +65,26 @@ impl Default for Token {
 pub(crate) trait SelectHandle {
     /// Claims the operation without blocking.
     fn try_select(&self, token: &mut Token) -> bool;
-    /// Lists `cx` as waiting for case `oper`. Returns whether the case is
-    /// ready right now (then the caller must not sleep) and a packet to pass
-    /// back to `unregister` / `accept`.
-    fn register(&self, oper: usize, cx: &Context) -> (bool, *mut u8);
+    /// Lists `cx` as waiting for case `oper`, with the entry stored in
+    /// `slot`. Returns whether the case is ready right now (then the caller
+    /// must not sleep).
+    ///
+    /// # Safety
+    /// `slot` stays at its address until `unregister`, or until the case is
+    /// claimed (context rule 1).
+    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool;
     /// Withdraws a case that was not chosen.
     ///
     /// # Safety
-    /// `packet` came from `register` for this `oper`/`cx`, once; the case was
-    /// not claimed for its operation.
-    unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8);
+    /// `entry` was registered by `register` on this handle, once; the case
+    /// was not claimed for its operation.
+    unsafe fn unregister(&self, entry: &mut Entry);
     /// The case was claimed for its operation while waiting: finish the
     /// reservation. `false`: it slipped away; retry.
     ///
     /// # Safety
     /// As for `unregister`, except that the case *was* claimed.
-    unsafe fn accept(&self, token: &mut Token, packet: *mut u8) -> bool;
+    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool;
     /// Releases a reservation that will not be completed.
     ///
     /// # Safety
@@ -95,17 +99,19 @@ pub(crate) trait SelectHandle {
 pub struct Case<'a> {
     handle: &'a dyn SelectHandle,
     ptr: *const u8,
-    packet: *mut u8,
+    /// The wait-list entry while registered (it must not move meanwhile:
+    /// cases stay in place for the whole select).
+    entry: Option<Entry>,
 }
 
 impl<'a> Case<'a> {
     /// A receive case on `r`.
     pub fn recv<T>(r: &'a Receiver<T>) -> Self {
-        Case { handle: r, ptr: r as *const Receiver<T> as *const u8, packet: std::ptr::null_mut() }
+        Case { handle: r, ptr: r as *const Receiver<T> as *const u8, entry: None }
     }
     /// A send case on `s`.
     pub fn send<T>(s: &'a Sender<T>) -> Self {
-        Case { handle: s, ptr: s as *const Sender<T> as *const u8, packet: std::ptr::null_mut() }
+        Case { handle: s, ptr: s as *const Sender<T> as *const u8, entry: None }
     }
 }
 
@@ -191,8 +197,10 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
         let cx = Context::new();
         let mut registered = 0;
         for &i in order.iter() {
-            let (ready, packet) = cases[i].handle.register(FIRST_OPER + i, &cx);
-            cases[i].packet = packet;
+            let case = &mut cases[i];
+            // SAFETY: `cases` is not moved or resized during this call, so
+            // every entry stays put until it is unregistered or claimed.
+            let ready = unsafe { case.handle.register(FIRST_OPER + i, &cx, &mut case.entry) };
             registered += 1;
             if ready {
                 let _ = cx.try_claim(ABORTED);
@@ -202,14 +210,20 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
         let state = cx.wait_until("select", deadline);
         for &i in &order[..registered] {
             if state != FIRST_OPER + i {
+                let case = &mut cases[i];
+                // Unlink in place: a linked entry must not move.
+                let entry = case.entry.as_mut().expect("registered case has its entry");
                 // SAFETY: registered once above, not claimed for its operation.
-                unsafe { cases[i].handle.unregister(FIRST_OPER + i, &cx, cases[i].packet) };
+                unsafe { case.handle.unregister(entry) };
+                case.entry = None;
             }
         }
         if state >= FIRST_OPER {
             let i = state - FIRST_OPER;
+            // The claimer unlinked it, so it may move now.
+            let mut entry = cases[i].entry.take().expect("claimed case has its entry");
             // SAFETY: case i was registered and claimed for its operation.
-            if unsafe { cases[i].handle.accept(&mut token, cases[i].packet) } {
+            if unsafe { cases[i].handle.accept(&mut token, &mut entry) } {
                 return Some(done(i, token, cases));
             }
         }

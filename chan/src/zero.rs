@@ -134,10 +134,10 @@ impl<T> Zero<T> {
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
         let mut g = self.lock();
         // SAFETY: we hold the mutex of this list.
-        if let Some(e) = unsafe { g.receivers.claim_one(None) } {
+        if let Some(c) = unsafe { g.receivers.claim_one(None) } {
             drop(g);
-            token.zero_packet = e.packet;
-            token.zero_partner = Some(e.unparker);
+            token.zero_packet = c.packet;
+            token.zero_partner = Some(c.unparker);
             true
         } else if g.closed {
             token.zero_packet = std::ptr::null_mut();
@@ -191,10 +191,10 @@ impl<T> Zero<T> {
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
         let mut g = self.lock();
         // SAFETY: we hold the mutex of this list.
-        if let Some(e) = unsafe { g.senders.claim_one(None) } {
+        if let Some(c) = unsafe { g.senders.claim_one(None) } {
             drop(g);
-            token.zero_packet = e.packet;
-            token.zero_partner = Some(e.unparker);
+            token.zero_packet = c.packet;
+            token.zero_partner = Some(c.unparker);
             token.zero_owned = false;
             true
         } else if g.closed {
@@ -269,9 +269,9 @@ impl<T> Zero<T> {
     pub(crate) fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut g = self.lock();
         // SAFETY: we hold the mutex of this list.
-        if let Some(e) = unsafe { g.receivers.claim_one(None) } {
+        if let Some(c) = unsafe { g.receivers.claim_one(None) } {
             drop(g);
-            let mut token = Token { zero_packet: e.packet, zero_partner: Some(e.unparker), ..Token::default() };
+            let mut token = Token { zero_packet: c.packet, zero_partner: Some(c.unparker), ..Token::default() };
             // SAFETY: fresh claim, completed once; it cannot be closed.
             return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
         }
@@ -283,20 +283,19 @@ impl<T> Zero<T> {
         }
         let packet = Packet::with(msg);
         let cx = Context::new();
-        g.senders.push(Entry {
-            oper: FIRST_OPER,
-            exclusive: deadline.is_none(),
-            cx: cx.id(),
-            packet: &packet as *const Packet<T> as *mut u8,
-            unparker: waiter::current(),
-        });
+        let mut entry =
+            Entry::new(FIRST_OPER, &cx, &packet as *const Packet<T> as *mut u8, deadline.is_none());
+        // SAFETY: `entry` (and `packet`, `cx`) stay in this frame until the
+        // entry is unlinked: by a claimer, by close, or by us below.
+        unsafe { g.senders.push(&mut entry) };
         let s = cx.wait_releasing("chan send", deadline, g);
         if s == FIRST_OPER {
             // A receiver claimed us; our packet stays alive until it is done.
             packet.wait_while(WRITTEN, "chan send");
             return Ok(());
         }
-        let _ = self.lock().senders.remove(cx.id(), FIRST_OPER);
+        // SAFETY: linked by us above (or already unlinked).
+        unsafe { self.lock().senders.remove(&mut entry) };
         // SAFETY: unclaimed (timed out or closed): the value is still ours.
         let msg = unsafe { packet.take() };
         Err(if s == DISCONNECTED { SendTimeoutError::Closed(msg) } else { SendTimeoutError::Timeout(msg) })
@@ -324,9 +323,9 @@ impl<T> Zero<T> {
         loop {
             let mut g = self.lock();
             // SAFETY: we hold the mutex of this list.
-            if let Some(e) = unsafe { g.senders.claim_one(None) } {
+            if let Some(c) = unsafe { g.senders.claim_one(None) } {
                 drop(g);
-                let mut token = Token { zero_packet: e.packet, zero_partner: Some(e.unparker), ..Token::default() };
+                let mut token = Token { zero_packet: c.packet, zero_partner: Some(c.unparker), ..Token::default() };
                 // SAFETY: fresh claim, completed once.
                 match unsafe { self.read(&mut token) } {
                     Read::Msg(m) => return Ok(Some(m)),
@@ -342,13 +341,10 @@ impl<T> Zero<T> {
             }
             let packet = Packet::<T>::empty();
             let cx = Context::new();
-            g.receivers.push(Entry {
-                oper: FIRST_OPER,
-                exclusive: deadline.is_none(),
-                cx: cx.id(),
-                packet: &packet as *const Packet<T> as *mut u8,
-                unparker: waiter::current(),
-            });
+            let mut entry =
+                Entry::new(FIRST_OPER, &cx, &packet as *const Packet<T> as *mut u8, deadline.is_none());
+            // SAFETY: as in `send`.
+            unsafe { g.receivers.push(&mut entry) };
             let s = cx.wait_releasing("chan receive", deadline, g);
             if s == FIRST_OPER {
                 if packet.wait_while(EMPTY, "chan receive") == WRITTEN {
@@ -357,7 +353,8 @@ impl<T> Zero<T> {
                 }
                 continue; // the sender abandoned its value
             }
-            let _ = self.lock().receivers.remove(cx.id(), FIRST_OPER);
+            // SAFETY: linked by us above (or already unlinked).
+            unsafe { self.lock().receivers.remove(&mut entry) };
             if s == DISCONNECTED {
                 return Ok(None);
             }
@@ -391,40 +388,47 @@ impl<T> Zero<T> {
 
     // ---- select support ----
 
-    /// Lists a select's receive case with a fresh heap packet. Returns
-    /// whether the case is ready right now, and the packet.
-    pub(crate) fn register_recv(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
-        let packet = Packet::<T>::heap();
+    /// Lists a select's receive case (entry in `slot`) with a fresh heap
+    /// packet. Returns whether the case is ready right now.
+    ///
+    /// # Safety
+    /// `slot` stays put until `unregister` or the case is claimed (rule 1).
+    pub(crate) unsafe fn register_recv(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
+        let entry = slot.insert(Entry::new(oper, cx, Packet::<T>::heap(), false));
         let mut g = self.lock();
-        g.receivers.push(Entry { oper, exclusive: false, cx: cx.id(), packet, unparker: waiter::current() });
+        // SAFETY: caller contract; we hold the mutex.
+        unsafe { g.receivers.push(entry) };
         // SAFETY: we hold the mutex of this list.
-        let ready = g.closed || unsafe { g.senders.has_waiting(Some(cx.id())) };
-        (ready, packet)
+        g.closed || unsafe { g.senders.has_waiting(Some(cx.id())) }
     }
 
     /// Lists a select's send case with a fresh (empty, lazy) heap packet.
-    pub(crate) fn register_send(&self, oper: usize, cx: &Context) -> (bool, *mut u8) {
-        let packet = Packet::<T>::heap();
+    ///
+    /// # Safety
+    /// As for `register_recv`.
+    pub(crate) unsafe fn register_send(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
+        let entry = slot.insert(Entry::new(oper, cx, Packet::<T>::heap(), false));
         let mut g = self.lock();
-        g.senders.push(Entry { oper, exclusive: false, cx: cx.id(), packet, unparker: waiter::current() });
+        // SAFETY: caller contract; we hold the mutex.
+        unsafe { g.senders.push(entry) };
         // SAFETY: we hold the mutex of this list.
-        let ready = g.closed || unsafe { g.receivers.has_waiting(Some(cx.id())) };
-        (ready, packet)
+        g.closed || unsafe { g.receivers.has_waiting(Some(cx.id())) }
     }
 
     /// Withdraws a select case that was not chosen, freeing its packet.
     ///
     /// # Safety
-    /// `packet` came from `register_*` for this `cx`/`oper`, and the case was
-    /// not claimed for its operation (so nobody else uses the packet).
-    pub(crate) unsafe fn unregister(&self, oper: usize, cx: &Context, packet: *mut u8, is_send: bool) {
+    /// `entry` came from `register_*` on this channel, and the case was not
+    /// claimed for its operation (so nobody else uses the packet).
+    pub(crate) unsafe fn unregister(&self, entry: &mut Entry, is_send: bool) {
         {
             let mut g = self.lock();
             let list = if is_send { &mut g.senders } else { &mut g.receivers };
-            let _ = list.remove(cx.id(), oper);
+            // SAFETY: linked in this list or not at all.
+            unsafe { list.remove(entry) };
         }
         // SAFETY: caller contract: unclaimed, so ours.
-        unsafe { Packet::<T>::free(packet) };
+        unsafe { Packet::<T>::free(entry.packet) };
     }
 
     /// A select's receive case was claimed by a sender: wait for the value.

@@ -101,6 +101,21 @@ pub(crate) struct Counters {
     pub(crate) exited: AtomicU64,
 }
 
+impl Counters {
+    /// Counts a spawn. Only the owning worker writes its slot's counters, so
+    /// a load and a store do (readers only sum them).
+    #[inline]
+    pub(crate) fn bump_spawned(&self) {
+        self.spawned.store(self.spawned.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Counts an exit; single writer, as for `bump_spawned`.
+    #[inline]
+    pub(crate) fn bump_exited(&self) {
+        self.exited.store(self.exited.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+}
+
 /// What other threads may see and touch of a worker.
 pub(crate) struct Slot {
     pub(crate) stealer: OnceLock<Stealer<GRef>>,
@@ -455,11 +470,12 @@ where
         location: std::panic::Location::caller(),
     };
     let (g, handle) = g::new_task(f, opts);
-    let counters = match ctx {
-        Some(c) => &*c.slot.counters,
-        None => &*rt.foreign,
-    };
-    counters.spawned.fetch_add(1, Ordering::Relaxed);
+    match ctx {
+        Some(c) => c.slot.counters.bump_spawned(),
+        None => {
+            rt.foreign.spawned.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     schedule(g, Hint::Next);
     handle
 }

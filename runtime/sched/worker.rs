@@ -440,7 +440,7 @@ impl Ctx {
                     eprintln!("{msg}");
                     g.fail(Panic::new(Box::new(msg), h));
                     h.state.finish();
-                    self.slot.counters.exited.fetch_add(1, Ordering::Relaxed);
+                    self.slot.counters.bump_exited();
                     return;
                 }
             }
@@ -488,7 +488,7 @@ impl Ctx {
                     let done = slot.take().expect("finished coroutine has a context");
                     self.stacks.borrow_mut().give(&rt.stacks, done.into_stack());
                     h.state.finish();
-                    self.slot.counters.exited.fetch_add(1, Ordering::Relaxed);
+                    self.slot.counters.bump_exited();
                     drop(g);
                     break;
                 }
