@@ -50,11 +50,13 @@ mod config;
 #[cfg(not(loom))]
 mod g;
 #[cfg(not(loom))]
+pub mod net;
+#[cfg(not(loom))]
 mod overflow;
 #[cfg(not(loom))]
 mod sched;
 #[cfg(not(loom))]
-mod time;
+pub mod time;
 
 #[cfg(loom)]
 #[path = "g/state.rs"]

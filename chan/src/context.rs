@@ -15,24 +15,29 @@
 //! | `DISCONNECTED` | a channel it waits on was closed |
 //! | `n >= FIRST_OPER` | case `n - FIRST_OPER` was chosen by the party that claimed it |
 //!
-//! An [`Entry`] is a registration of a context in a channel's wait list: a
-//! raw pointer to the context, the case's operation number, an optional
-//! packet (rendezvous channels) and the waiter's [`Unparker`].
+//! An [`Entry`] is a registration of a context in a channel's wait list:
+//! an intrusive list node holding the case's operation number, an optional
+//! packet (rendezvous channels) and the waiter's [`Unparker`]. Entries live
+//! in the waiter's own stack frame, next to its context (Go's sudogs,
+//! without the allocation).
 //!
 //! # Access rules (cited by `// SAFETY:` comments)
 //!
-//! 1. **Entries keep contexts alive.** A context is only reachable through
-//!    entries, entries only live in wait lists guarded by the channel's
-//!    mutex, and the waiter removes every entry still listed (taking each
-//!    mutex) before its context leaves the stack. A party holding the mutex
-//!    may therefore dereference any listed entry's context.
-//! 2. **The claim comes first.** Nobody touches a waiter's operation
-//!    (packet, value) unless it won the claim, and a party that won removes
-//!    the entry in the same critical section.
-//! 3. **Wake after the claim, outside the lock.** The winner takes the
-//!    entry's `Unparker` out with the entry and unparks after unlocking; the
-//!    unparker holds its own reference, so the wake-up is safe even if the
-//!    waiter has already returned.
+//! 1. **Linked entries are alive.** An entry is linked and unlinked only
+//!    under its list's lock, and its owner unlinks it (if still linked)
+//!    under that lock before leaving the frame that holds it and its
+//!    context. So a party holding the lock may dereference any linked entry
+//!    and its context.
+//! 2. **The claim comes last.** The moment a claim lands, the waiter may see
+//!    it and return. So a claimer first unlinks the entry and takes its
+//!    packet pointer and unparker out, and only then claims the context (one
+//!    compare-exchange, or a plain store for an *exclusive* entry that only
+//!    lock holders can claim). Nobody touches a waiter's operation unless it
+//!    won the claim.
+//! 3. **Wake after the claim, outside the lock.** The winner unparks after
+//!    unlocking, through the unparker it took out; the unparker holds its
+//!    own reference, so the wake-up is safe even if the waiter has already
+//!    returned.
 //!
 //! Waiters park with a validate callback that re-reads `state` (see
 //! `waiter.rs`), so a claim that lands between registering and sleeping is

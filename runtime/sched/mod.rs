@@ -92,6 +92,9 @@ pub(crate) enum Hint {
     Next,
     /// The back of the current worker's queue (yield).
     Back,
+    /// The current worker's timer queue: served right after `runnext`,
+    /// ahead of the local queue (a timer wake-up is already due).
+    Timer,
 }
 
 /// Spawn and exit counts, kept per worker so `go!` shares no cache line.
@@ -119,6 +122,8 @@ impl Counters {
 /// What other threads may see and touch of a worker.
 pub(crate) struct Slot {
     pub(crate) stealer: OnceLock<Stealer<GRef>>,
+    /// Thieves' end of the worker's queue of coroutines woken by timers.
+    pub(crate) timer_stealer: OnceLock<Stealer<GRef>>,
     pub(crate) runnext: CachePadded<AtomicPtr<Header>>,
     pub(crate) pinned: Mutex<VecDeque<GRef>>,
     pub(crate) pinned_len: AtomicUsize,
@@ -129,12 +134,17 @@ pub(crate) struct Slot {
     pub(crate) tick: AtomicU32,
     pub(crate) timers: SlotTimers,
     pub(crate) counters: CachePadded<Counters>,
+    /// The worker is (about to be) blocked in the netpoller.
+    pub(crate) in_poll: AtomicBool,
+    /// A wake-up was aimed at this worker (read by a poller-to-be).
+    pub(crate) wake_pending: AtomicBool,
 }
 
 impl Slot {
     fn new() -> Self {
         Slot {
             stealer: OnceLock::new(),
+            timer_stealer: OnceLock::new(),
             runnext: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
             pinned: Mutex::new(VecDeque::new()),
             pinned_len: AtomicUsize::new(0),
@@ -143,10 +153,20 @@ impl Slot {
             tick: AtomicU32::new(0),
             timers: SlotTimers::new(),
             counters: CachePadded::new(Counters::default()),
+            in_poll: AtomicBool::new(false),
+            wake_pending: AtomicBool::new(false),
         }
     }
 
+    /// Wakes this worker, whether it sleeps on its futex or blocks in the
+    /// netpoller (see `Ctx::block`).
     pub(crate) fn unpark(&self) {
+        self.wake_pending.store(true, Ordering::SeqCst);
+        if self.in_poll.load(Ordering::SeqCst)
+            && let Some(p) = RT.get().and_then(Runtime::poller_if_started)
+        {
+            p.wake();
+        }
         if let Some(t) = self.thread.get() {
             t.unpark();
         }
@@ -166,6 +186,7 @@ impl Slot {
     /// Whether a thief would find anything here.
     fn has_stealable(&self) -> bool {
         self.stealer.get().is_some_and(|s| !s.is_empty())
+            || self.timer_stealer.get().is_some_and(|s| !s.is_empty())
             || !self.runnext.load(Ordering::Relaxed).is_null()
     }
 
@@ -195,6 +216,8 @@ pub(crate) struct Runtime {
     resize: Mutex<()>,
     pub(crate) stacks: StackPool,
     pub(crate) timers: Timers,
+    /// Created on the first socket registration.
+    poller: OnceLock<crate::net::Poller>,
     next_id: AtomicU64,
     /// Spawns made off the workers, and exits (none happen off the workers).
     foreign: CachePadded<Counters>,
@@ -249,6 +272,7 @@ impl Runtime {
             resize: Mutex::new(()),
             stacks: StackPool::new(),
             timers: Timers::new(),
+            poller: OnceLock::new(),
             next_id: AtomicU64::new(1),
             foreign: CachePadded::new(Counters::default()),
         }
@@ -262,6 +286,33 @@ impl Runtime {
             worker::start(self, i);
             self.nstarted.store(i + 1, Ordering::Release);
         }
+    }
+
+    /// The netpoller, if a socket was ever registered.
+    #[inline]
+    pub(crate) fn poller_if_started(&self) -> Option<&crate::net::Poller> {
+        self.poller.get()
+    }
+
+    /// The netpoller, created on first use.
+    pub(crate) fn poller(&self) -> std::io::Result<&crate::net::Poller> {
+        if let Some(p) = self.poller.get() {
+            return Ok(p);
+        }
+        let p = crate::net::Poller::new()?;
+        let mut created = false;
+        let p = self.poller.get_or_init(|| {
+            created = true;
+            p
+        });
+        if created {
+            // The timer sleeper may be parked on its futex: make it come
+            // back and block in the poller instead.
+            if let Some(i) = self.timers.sleeper() {
+                self.slots[i].unpark();
+            }
+        }
+        Ok(p)
     }
 
     /// Changes the worker count; returns the previous one.
@@ -425,22 +476,16 @@ pub(crate) fn schedule(g: GRef, hint: Hint) {
     }
 }
 
-/// Wakes the coroutine `g` refers to (any reference); schedules it if it
-/// was parked.
+/// Wakes the coroutine `g` refers to (any reference) because its timer
+/// fired; schedules it, with priority, if it was parked.
 #[inline]
-pub(crate) fn unpark(g: &GRef) {
+pub(crate) fn unpark_timer(g: &GRef) {
     if g.header().state.unpark() {
         // We won WAITING → ACTIVE, so the run reference the state word held
         // is ours now (g/mod.rs, "References").
-        inc_run_ref_and_schedule(g.as_ptr());
+        // SAFETY: as just said.
+        schedule(unsafe { GRef::from_raw(g.as_ptr()) }, Hint::Timer);
     }
-}
-
-#[inline]
-fn inc_run_ref_and_schedule(h: NonNull<Header>) {
-    // SAFETY: the run reference of a WAITING coroutine belongs to the unpark
-    // that won the transition, which is our caller.
-    schedule(unsafe { GRef::from_raw(h) }, Hint::Next);
 }
 
 /// Spawns a coroutine.
@@ -478,6 +523,19 @@ where
     }
     schedule(g, Hint::Next);
     handle
+}
+
+/// Arms a callback timer for `when` (runtime clock): in the current
+/// worker's heap, or worker 0's from a plain thread.
+pub(crate) fn arm_callback_timer(when: u64, task: std::sync::Arc<dyn crate::time::Fire>, epoch: u64) {
+    let rt = rt();
+    let slot = match worker::ctx() {
+        Some(c) => c.slot,
+        None => &rt.slots[0],
+    };
+    if crate::time::arm_callback(&rt.timers, &slot.timers, when, task, epoch) {
+        rt.wake_for_timers();
+    }
 }
 
 /// `pin` value for a spawn.

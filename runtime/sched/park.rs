@@ -82,7 +82,7 @@ pub(crate) fn park_current(
     if when.is_some_and(|w| w <= time::now_ns()) {
         return;
     }
-    let armed = Cell::new(false);
+    let armed = Cell::new(None);
     let mut cb = || {
         if !validate() {
             return false;
@@ -91,8 +91,7 @@ pub(crate) fn park_current(
             // On the worker's stack, same thread as the switch: this is the
             // worker that will commit the park.
             let ctx = worker::ctx().expect("park callbacks run on a worker");
-            ctx.arm_park_timer(h, w);
-            armed.set(true);
+            armed.set(Some(ctx.arm_park_timer(h, w)));
         }
         true
     };
@@ -108,8 +107,8 @@ pub(crate) fn park_current(
     unsafe { coro::suspend(*hdr.yielder.get(), Switch::Park(cb_ptr)) };
     // Possibly on another thread now: nothing from before the switch that
     // refers to a worker is used below (migration rule 3).
-    if armed.get() {
-        time::cancel_park(hdr, |i| &super::rt().slots[i].timers);
+    if let Some(seq) = armed.get() {
+        time::cancel_park(hdr, seq, |i| &super::rt().slots[i].timers);
     }
 }
 

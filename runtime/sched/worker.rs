@@ -42,6 +42,8 @@ pub(crate) struct Ctx {
     pub(crate) rt: &'static Runtime,
     pub(crate) slot: &'static Slot,
     local: Worker<GRef>,
+    /// Coroutines woken by their timers (FIFO, stealable).
+    timer_ready: Worker<GRef>,
     /// The coroutine being run (between resume and its switch back).
     current: Cell<Option<NonNull<Header>>>,
     tick: Cell<u32>,
@@ -98,6 +100,8 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
     let slot = &rt.slots[index];
     let local = Worker::new_fifo();
     let _ = slot.stealer.set(local.stealer());
+    let timer_ready = Worker::new_fifo();
+    let _ = slot.timer_stealer.set(timer_ready.stealer());
     let handle = std::thread::Builder::new()
         .name(format!("goro-worker-{index}"))
         .spawn(move || {
@@ -109,6 +113,7 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
                 rt,
                 slot,
                 local,
+                timer_ready,
                 current: Cell::new(None),
                 tick: Cell::new(0),
                 streak: Cell::new(0),
@@ -164,6 +169,7 @@ impl Ctx {
                 }
             }
             Hint::Back => self.local.push(g),
+            Hint::Timer => self.timer_ready.push(g),
         }
     }
 
@@ -197,6 +203,10 @@ impl Ctx {
                 self.run_timers();
             }
             if t % 61 == 0 {
+                // Fairness: the global queue, and I/O readiness while busy.
+                if let Some(p) = rt.poller_if_started() {
+                    p.poll(Some(Duration::ZERO));
+                }
                 if let Some(g) = self.steal_global() {
                     return g;
                 }
@@ -214,6 +224,11 @@ impl Ctx {
                 if let Some(g) = self.linger() {
                     return g;
                 }
+            }
+            if let Some(p) = rt.poller_if_started()
+                && p.poll(Some(Duration::ZERO)).is_some_and(|n| n > 0)
+            {
+                continue;
             }
             self.sleep();
         }
@@ -238,7 +253,7 @@ impl Ctx {
             self.local.push(g);
         }
         self.streak.set(0);
-        self.local.pop()
+        self.timer_ready.pop().or_else(|| self.local.pop())
     }
 
     fn steal_global(&self) -> Option<GRef> {
@@ -254,6 +269,9 @@ impl Ctx {
     /// Becomes a spinner if fewer than half the busy workers spin.
     fn try_spin(&self) -> bool {
         let rt = self.rt;
+        if rt.nprocs.load(Ordering::Relaxed) <= 1 {
+            return false; // nobody to steal from, nobody to linger for
+        }
         let busy = rt
             .nprocs
             .load(Ordering::Relaxed)
@@ -289,9 +307,10 @@ impl Ctx {
                     continue;
                 }
                 let slot = &rt.slots[v];
-                if let Some(st) = slot.stealer.get() {
+                for (st, into) in [(slot.timer_stealer.get(), &self.timer_ready), (slot.stealer.get(), &self.local)] {
+                    let Some(st) = st else { continue };
                     loop {
-                        match st.steal_batch_and_pop(&self.local) {
+                        match st.steal_batch_and_pop(into) {
                             Steal::Success(g) => return Some(g),
                             Steal::Empty => break,
                             Steal::Retry => std::hint::spin_loop(),
@@ -367,14 +386,13 @@ impl Ctx {
             // to adopt what they set (their unpark token is harmless).
         } else {
             match rt.timers.try_sleeper(self.index) {
-                Some(Some(d)) => {
-                    if !d.is_zero() {
-                        std::thread::park_timeout(d);
+                Some(timeout) => {
+                    // The timer sleeper is also the netpoller (if any socket
+                    // was ever registered): it blocks in epoll until the next
+                    // timer, I/O readiness, or a wake-up.
+                    if timeout != Some(Duration::ZERO) {
+                        self.block(timeout);
                     }
-                    rt.timers.stop_sleeping();
-                }
-                Some(None) => {
-                    std::thread::park();
                     rt.timers.stop_sleeping();
                 }
                 None => std::thread::park(),
@@ -387,6 +405,30 @@ impl Ctx {
         }
     }
 
+    /// Blocks the timer sleeper up to `timeout`: in the netpoller when there
+    /// is one, else on the futex. A wake-up aimed at this worker either sees
+    /// `in_poll` and kicks the poller, or sets `wake_pending` before we look
+    /// at it (both `SeqCst`, so one side sees the other).
+    fn block(&self, timeout: Option<Duration>) {
+        let Some(poller) = self.rt.poller_if_started() else {
+            match timeout {
+                Some(d) => std::thread::park_timeout(d),
+                None => std::thread::park(),
+            }
+            return;
+        };
+        self.slot.in_poll.store(true, Ordering::SeqCst);
+        if !self.slot.wake_pending.swap(false, Ordering::SeqCst) && poller.poll(timeout).is_none() {
+            // A busy worker holds the poll for a moment (a non-blocking
+            // poll): sleep on the futex instead; it will deliver.
+            match timeout {
+                Some(d) => std::thread::park_timeout(d.min(Duration::from_millis(1))),
+                None => std::thread::park_timeout(Duration::from_millis(1)),
+            }
+        }
+        self.slot.in_poll.store(false, Ordering::SeqCst);
+    }
+
     /// A retired worker (index >= GOMAXPROCS): hand queued work to the
     /// others, then serve only its pinned inbox until it is needed again.
     fn retired(&self) -> Option<GRef> {
@@ -395,7 +437,7 @@ impl Ctx {
             rt.nspinning.fetch_sub(1, Ordering::SeqCst);
         }
         let mut moved = false;
-        while let Some(g) = self.slot.take_runnext().or_else(|| self.local.pop()) {
+        while let Some(g) = self.slot.take_runnext().or_else(|| self.timer_ready.pop()).or_else(|| self.local.pop()) {
             rt.injector.push(g);
             moved = true;
         }
@@ -498,11 +540,14 @@ impl Ctx {
         self.current.set(None);
     }
 
-    /// Arms a park timeout for the running coroutine (from a park callback).
-    pub(crate) fn arm_park_timer(&self, h: NonNull<Header>, when: u64) {
-        if crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when) {
+    /// Arms a park timeout for the running coroutine (from a park callback);
+    /// returns the sequence number to cancel it with.
+    pub(crate) fn arm_park_timer(&self, h: NonNull<Header>, when: u64) -> u64 {
+        let (seq, earliest) = crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when);
+        if earliest {
             self.rt.wake_for_timers();
         }
+        seq
     }
 
     /// Whether coroutines besides the running one are queued on this worker

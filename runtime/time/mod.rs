@@ -1,264 +1,30 @@
-//! Timers: the runtime clock, per-worker timer heaps, and the rule for
-//! which idle worker sleeps until the next deadline.
+//! Go's `time` package for coroutines: [`sleep`], [`after`], [`tick`],
+//! [`Timer`] and [`Ticker`], on the runtime's per-worker timer heaps.
 //!
-//! # Shape (Go's, simplified)
+//! Sleeping parks the coroutine (a plain thread just sleeps); timers deliver
+//! on channels, so they compose with `select!`:
 //!
-//! * Every worker slot owns a 4-ary heap ([`heap::TimerHeap`]) behind a
-//!   mutex that is almost always uncontended: timers are added by the
-//!   worker that runs the parking coroutine, and run by whichever worker
-//!   notices they are due (so a busy owner does not delay them).
-//! * `next` is a lower bound on the earliest deadline in any heap
-//!   (`u64::MAX`: none). Adding a timer lowers it with `fetch_min`; a worker
-//!   that has run the due timers recomputes it from the per-heap minima and
-//!   publishes it with a compare-exchange against the value it started from,
-//!   so a concurrent, earlier insertion is never overwritten.
-//! * Busy workers compare `next` with the clock at every scheduling point
-//!   (one load when there are no timers). Among idle workers exactly one, the
-//!   *timer sleeper*, sleeps with a timeout (until `next`); the rest sleep
-//!   without one. Adding a timer that becomes the earliest wakes the sleeper
-//!   (or, if there is none, one idle worker, which then takes the role). No
-//!   worker ever wakes on a fixed period.
+//! ```
+//! use std::time::Duration;
+//! use goro::{chan, select, time};
 //!
-//! Invariant: a due timer is always noticed by some worker. Either a
-//! worker is busy (it checks `next` every tick), or the sleeper's timeout
-//! is at most `next`, or the insertion that lowered `next` woke a worker.
-//! The sleeper role is taken with a `SeqCst` compare-exchange *before*
-//! reading `next`, and inserters lower `next` (`SeqCst`) *before* reading
-//! the role, so one of the two always sees the other.
+//! goro::run(|| {
+//!     let (_tx, rx) = chan::<u32>(0);
+//!     let timed_out = select! {
+//!         recv(rx) -> _ => false,
+//!         recv(time::after(Duration::from_millis(5))) -> _ => true,
+//!     };
+//!     assert!(timed_out);
+//! });
+//! ```
 //!
-//! # Cancellation
-//!
-//! A parked coroutine's timeout is cancelled by bumping its `timer_seq`: an
-//! entry whose `seq` no longer matches is dead and is skipped when it
-//! reaches the top, or swept out when dead entries pass half the heap.
+//! Channel operations with a timeout (`recv_timeout`, `select!`'s
+//! `default(d)`) use the same heaps. See `driver.rs` for how timers are
+//! kept and fired, and `timer.rs` for the Go 1.23 stop/reset guarantees.
 
+mod driver;
 pub(crate) mod heap;
+mod timer;
 
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
-
-use crate::g::{GRef, Header};
-use heap::{Timed, TimerHeap};
-
-/// No timer / no sleeper.
-pub(crate) const NONE: u64 = u64::MAX;
-const NO_SLEEPER: usize = usize::MAX;
-
-static EPOCH: OnceLock<Instant> = OnceLock::new();
-
-fn epoch() -> Instant {
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// Nanoseconds on the runtime clock (monotonic, from first use).
-#[inline]
-pub(crate) fn now_ns() -> u64 {
-    epoch().elapsed().as_nanos() as u64
-}
-
-/// An `Instant` on the runtime clock (earlier instants map to 0).
-pub(crate) fn instant_ns(t: Instant) -> u64 {
-    t.saturating_duration_since(epoch())
-        .as_nanos()
-        .min(NONE as u128 - 1) as u64
-}
-
-/// What a timer does when it fires.
-pub(crate) enum Target {
-    /// Wake a parked coroutine, if its timer was not cancelled since.
-    Park { g: GRef, seq: u64 },
-}
-
-pub(crate) struct Entry {
-    when: u64,
-    target: Target,
-}
-
-impl Timed for Entry {
-    fn when(&self) -> u64 {
-        self.when
-    }
-}
-
-impl Entry {
-    fn live(&self) -> bool {
-        match &self.target {
-            Target::Park { g, seq } => g.header().timer_seq.load(Ordering::Relaxed) == *seq,
-        }
-    }
-
-    /// Runs the timer's action.
-    pub(crate) fn fire(self) {
-        match self.target {
-            Target::Park { g, seq } => {
-                if g.header().timer_seq.load(Ordering::Acquire) == seq {
-                    crate::sched::unpark(&g);
-                }
-            }
-        }
-    }
-}
-
-/// One worker slot's timers.
-pub(crate) struct SlotTimers {
-    heap: Mutex<TimerHeap<Entry>>,
-    /// Earliest deadline in `heap` (`NONE` if empty).
-    when: AtomicU64,
-    /// Cancelled entries still in `heap` (approximate).
-    stale: AtomicUsize,
-}
-
-impl SlotTimers {
-    pub(crate) fn new() -> Self {
-        SlotTimers {
-            heap: Mutex::new(TimerHeap::new()),
-            when: AtomicU64::new(NONE),
-            stale: AtomicUsize::new(0),
-        }
-    }
-
-    fn add(&self, e: Entry) -> u64 {
-        let mut h = self.heap.lock().unwrap_or_else(|p| p.into_inner());
-        let stale = self.stale.load(Ordering::Relaxed);
-        if h.len() >= 64 && stale > h.len() / 2 {
-            h.retain(Entry::live);
-            self.stale.store(0, Ordering::Relaxed);
-        }
-        h.push(e);
-        let top = h.peek_when().unwrap_or(NONE);
-        self.when.store(top, Ordering::Release);
-        top
-    }
-
-    /// Moves due entries into `out`. Returns the heap's new earliest deadline,
-    /// or 0 if another worker holds the heap (so it is re-checked soon).
-    fn take_due(&self, now: u64, out: &mut Vec<Entry>) -> u64 {
-        let w = self.when.load(Ordering::Acquire);
-        if w > now {
-            return w;
-        }
-        let Ok(mut h) = self.heap.try_lock() else {
-            return 0;
-        };
-        h.pop_due(now, out);
-        let top = h.peek_when().unwrap_or(NONE);
-        self.when.store(top, Ordering::Release);
-        top
-    }
-}
-
-/// Runtime-wide timer coordination.
-pub(crate) struct Timers {
-    /// Lower bound on every heap's earliest deadline.
-    pub(crate) next: AtomicU64,
-    /// Index of the idle worker sleeping until `next`, or `NO_SLEEPER`.
-    sleeper: AtomicUsize,
-}
-
-impl Timers {
-    pub(crate) fn new() -> Self {
-        Timers {
-            next: AtomicU64::new(NONE),
-            sleeper: AtomicUsize::new(NO_SLEEPER),
-        }
-    }
-
-    /// Whether some timer may be due now (cheap when there are none).
-    #[inline]
-    pub(crate) fn maybe_due(&self) -> bool {
-        let n = self.next.load(Ordering::Relaxed);
-        n != NONE && n <= now_ns()
-    }
-
-    /// Adds `e` to `slot`. Returns `true` if it became the earliest timer of
-    /// the runtime: the caller must then wake the sleeper (see
-    /// [`Timers::sleeper`]).
-    pub(crate) fn add(&self, slot: &SlotTimers, e: Entry) -> bool {
-        let when = e.when;
-        slot.add(e);
-        self.next.fetch_min(when, Ordering::SeqCst) > when
-    }
-
-    /// Runs every due timer in `slots`. Returns how many fired.
-    pub(crate) fn run_due<'a>(
-        &self,
-        slots: impl Iterator<Item = &'a SlotTimers>,
-        buf: &mut Vec<Entry>,
-    ) -> usize {
-        let seen = self.next.load(Ordering::SeqCst);
-        let now = now_ns();
-        if seen > now {
-            return 0;
-        }
-        let mut min = NONE;
-        for s in slots {
-            min = min.min(s.take_due(now, buf));
-        }
-        let _ = self
-            .next
-            .compare_exchange(seen, min, Ordering::SeqCst, Ordering::Relaxed);
-        let n = buf.len();
-        for e in buf.drain(..) {
-            e.fire();
-        }
-        n
-    }
-
-    /// Tries to become the timer sleeper. On success returns how long to
-    /// sleep (`None`: no timers, sleep until woken). Call
-    /// [`Timers::stop_sleeping`] after waking.
-    pub(crate) fn try_sleeper(&self, me: usize) -> Option<Option<std::time::Duration>> {
-        self.sleeper
-            .compare_exchange(NO_SLEEPER, me, Ordering::SeqCst, Ordering::SeqCst)
-            .ok()?;
-        let next = self.next.load(Ordering::SeqCst);
-        Some((next != NONE).then(|| std::time::Duration::from_nanos(next.saturating_sub(now_ns()))))
-    }
-
-    pub(crate) fn stop_sleeping(&self) {
-        self.sleeper.store(NO_SLEEPER, Ordering::SeqCst);
-    }
-
-    /// The current timer sleeper, if any.
-    pub(crate) fn sleeper(&self) -> Option<usize> {
-        let s = self.sleeper.load(Ordering::SeqCst);
-        (s != NO_SLEEPER).then_some(s)
-    }
-}
-
-/// Arms a park timeout for the coroutine `h` in `slot` (index `home`).
-/// Returns `true` if the caller must wake the timer sleeper.
-pub(crate) fn arm_park(
-    timers: &Timers,
-    slot: &SlotTimers,
-    home: usize,
-    h: NonNull<Header>,
-    when: u64,
-) -> bool {
-    // SAFETY: called from the park callback, while the coroutine's run
-    // reference is held by its worker; the header is live.
-    let hdr = unsafe { h.as_ref() };
-    let seq = hdr.timer_seq.load(Ordering::Relaxed);
-    hdr.timer_home.store(home, Ordering::Relaxed);
-    crate::g::inc_ref(h);
-    // SAFETY: the reference just taken belongs to the entry.
-    let g = unsafe { GRef::from_raw(h) };
-    timers.add(
-        slot,
-        Entry {
-            when,
-            target: Target::Park { g, seq },
-        },
-    )
-}
-
-/// Cancels the park timeout armed for `hdr` (called by the coroutine itself
-/// once it runs again).
-pub(crate) fn cancel_park(hdr: &Header, slot_of: impl FnOnce(usize) -> &'static SlotTimers) {
-    hdr.timer_seq.fetch_add(1, Ordering::AcqRel);
-    slot_of(hdr.timer_home.load(Ordering::Relaxed))
-        .stale
-        .fetch_add(1, Ordering::Relaxed);
-}
+pub(crate) use driver::*;
+pub use timer::{Ticker, Timer, after, sleep, sleep_until, tick};

@@ -1,0 +1,85 @@
+//! A mio socket registered with the netpoller, and the one loop every
+//! blocking socket operation runs: try the system call; on `WouldBlock`,
+//! park until the poller reports readiness; try again.
+//!
+//! The loop never checks readiness and then parks: the readiness word is
+//! read *before* the system call, cleared after `WouldBlock` only if no event
+//! arrived in between (`IoState::clear`), and the waiter is listed from the
+//! park's validate callback, which re-checks readiness under the waiter-list
+//! lock that the poller takes to wake it. From a plain thread the same park
+//! blocks the thread, and the poller's wake-up unparks it.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use goro_chan::waiter;
+
+use super::poller::{Dir, IoState};
+
+/// `S` registered with the runtime's poller; deregistered on drop.
+pub(crate) struct Registered<S: mio::event::Source> {
+    io: S,
+    state: Arc<IoState>,
+}
+
+impl<S: mio::event::Source> Registered<S> {
+    /// Registers `io` (starting the runtime and its poller if needed).
+    pub(crate) fn new(mut io: S) -> io::Result<Self> {
+        let state = crate::sched::rt().poller()?.register(&mut io)?;
+        Ok(Registered { io, state })
+    }
+
+    /// The socket itself, for non-blocking calls that need no waiting.
+    pub(crate) fn io(&self) -> &S {
+        &self.io
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, parking on `dir`
+    /// readiness in between, until `deadline` (then `TimedOut`).
+    pub(crate) fn op<R>(
+        &self,
+        dir: Dir,
+        reason: &'static str,
+        deadline: Option<Instant>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let seen = self.state.snapshot();
+            if IoState::is_shutdown(seen) {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "goro: the socket was closed while an operation waited on it",
+                ));
+            }
+            match op(&self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !self.state.clear(seen, dir) {
+                        continue; // an event arrived meanwhile: retry now
+                    }
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(timed_out());
+                    }
+                    let me = waiter::current();
+                    let state = &*self.state;
+                    waiter::park(reason, deadline, || state.wait(dir, me));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r,
+            }
+        }
+    }
+}
+
+impl<S: mio::event::Source> Drop for Registered<S> {
+    fn drop(&mut self) {
+        if let Some(p) = crate::sched::rt().poller_if_started() {
+            p.deregister(&mut self.io, &self.state);
+        }
+    }
+}
+
+/// The error a deadline produces.
+pub(crate) fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "goro: I/O deadline exceeded")
+}
