@@ -381,8 +381,10 @@ fn close_racing_with_traffic_loses_nothing_unbuffered() {
     );
 }
 
-/// Same race on buffered channels. Hangs now and then (about 1 run in 10
-/// with GOMAXPROCS=2): see `close_with_a_send_in_flight_wakes_every_receiver`.
+/// Same race on buffered channels, where a send may claim a slot before the
+/// close and write it after (see
+/// `close_with_a_send_in_flight_wakes_every_receiver`; this test hung about
+/// 1 run in 10 under GOMAXPROCS=2 before that was fixed).
 #[test]
 fn close_racing_with_traffic_loses_nothing_buffered() {
     common::for_each_procs(

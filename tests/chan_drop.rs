@@ -311,9 +311,8 @@ fn panicking_send_value_releases_the_reservation() {
 #[test]
 fn dropped_selected_operations_release_or_drop_exactly_once() {
     common::watchdog("dropped ops", LIMIT, || {
-        // A send operation dropped without completing sends nothing. (With
-        // capacity 1 see `abandoned_send_reservation_frees_its_slot`.)
-        for cap in [2usize, 3] {
+        // A send operation dropped without completing sends nothing.
+        for cap in [1usize, 2, 3] {
             let counts = Counts::new();
             let (tx, rx) = chan::<Tracked>(cap);
             {
@@ -437,6 +436,31 @@ fn abandoned_send_reservation_frees_its_slot() {
             tx.send_timeout(2, Duration::from_secs(5)).is_ok(),
             "an empty channel of capacity 1 has room"
         );
+        assert_eq!(rx.try_recv(), Ok(2));
+    });
+}
+
+/// The same when the abandoned reservation is no longer the latest claim: a
+/// later send filled the next slot before the reservation was dropped. One
+/// value is buffered in a channel of capacity 2, so there is room for one
+/// more and `len()` is 1.
+#[test]
+#[ignore = "bug (minor): an abandoned send slot that is not the latest claim counts in len() and takes capacity until a receiver passes it"]
+fn abandoned_send_reservation_behind_a_later_send_frees_its_slot() {
+    common::watchdog("abandoned slot behind a send", LIMIT, || {
+        let (tx, rx) = chan::<u32>(2);
+        let tx2 = tx.clone();
+        let mut sel = Select::new();
+        sel.send(&tx);
+        let op = sel.try_select().expect("an empty channel has room");
+        tx2.try_send(1).expect("the second slot is free");
+        drop(op);
+        assert_eq!(rx.len(), 1, "one value is buffered");
+        assert!(
+            tx2.try_send(2).is_ok(),
+            "a channel of capacity 2 holding one value has room"
+        );
+        assert_eq!(rx.try_recv(), Ok(1));
         assert_eq!(rx.try_recv(), Ok(2));
     });
 }
