@@ -148,14 +148,28 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// A node for `cx`'s case `oper`, not yet in any list.
+    ///
+    /// An *exclusive* entry (see the field) carries a borrowed unparker
+    /// (`waiter::current_borrowed`): every claimer of an exclusive entry
+    /// either publishes the signal the waiter waits for inside
+    /// `waiter::unpark_then` (the waiter awaits it without parking;
+    /// `zero.rs`), or turns it into an ordinary unparker while it is still
+    /// linked (`disconnect_all`).
     #[inline]
     pub(crate) fn new(oper: usize, cx: &Context, packet: *mut u8, exclusive: bool) -> Self {
+        let unparker = if exclusive {
+            // SAFETY: see above: no claimer uses it after the waiter may
+            // have gone.
+            unsafe { waiter::current_borrowed() }
+        } else {
+            waiter::current()
+        };
         Entry {
             oper,
             exclusive,
             cx: cx.id(),
             packet,
-            unparker: Some(waiter::current()),
+            unparker: Some(unparker),
             prev: std::ptr::null_mut(),
             next: std::ptr::null_mut(),
             linked: false,
@@ -175,6 +189,8 @@ impl Entry {
 /// list's mutex (after that the entry's frame may be gone).
 pub(crate) struct Claimed {
     pub(crate) packet: *mut u8,
+    /// Borrowed for an exclusive entry: wake it with
+    /// `waiter::unpark_then`, publishing the waiter's signal in `then`.
     pub(crate) unparker: Unparker,
 }
 
@@ -342,7 +358,11 @@ impl Waiters {
             let entry = unsafe { &mut *e };
             // SAFETY: linked in this list.
             unsafe { self.unlink(e) };
-            let unparker = entry.unparker.take();
+            // A borrowed unparker becomes an ordinary one while the entry is
+            // still ours to read (the waiter cannot leave before we release
+            // the lock), since the waiter may return as soon as it sees the
+            // claim below.
+            let unparker = entry.unparker.take().map(|u| if entry.exclusive { u.clone() } else { u });
             // SAFETY: as in `claim_one`: the claim is the last access.
             if unsafe { (*entry.cx).try_claim(DISCONNECTED) }.is_ok()
                 && let Some(u) = unparker

@@ -130,6 +130,15 @@ pub struct Hook {
     /// Yields the running coroutine to others on its worker. Returns
     /// `false` when the caller is not a coroutine of this runtime.
     pub yield_now: fn() -> bool,
+    /// Like `current`, but the unparker holds no reference of its own (see
+    /// [`current_borrowed`]): cloning it gives an ordinary one, dropping it
+    /// does nothing.
+    pub current_borrowed: fn() -> Option<Unparker>,
+    /// Wakes the party behind `u` in three steps: mark it runnable (after
+    /// which it cannot vanish: the waker owns its run reference, or it is
+    /// running and left a token), run `then`, schedule it. Returns `false`
+    /// without doing anything if `u` is not one of this runtime's.
+    pub wake_then: fn(u: &Unparker, then: &mut dyn FnMut()) -> bool,
 }
 
 static HOOK: OnceLock<Hook> = OnceLock::new();
@@ -180,6 +189,50 @@ crate::loom::thread_local! {
 pub fn current() -> Unparker {
     if let Some(h) = hook() {
         if let Some(u) = (h.current)() {
+            return u;
+        }
+    }
+    thread_unparker()
+}
+
+/// Wakes `u`'s party and runs `then` at the point where the party can no
+/// longer disappear but cannot run yet: after it is marked runnable, before
+/// it is scheduled. Use it to publish the signal a waiter waits for: the
+/// publication then happens before the waiter can run (no spinning on the
+/// waiter's side) and after the last use of a borrowed unparker
+/// ([`current_borrowed`]). For a plain thread, `then` runs first and the
+/// thread is unparked after.
+#[inline]
+pub fn unpark_then(u: Unparker, then: impl FnOnce()) {
+    let mut then = Some(then);
+    let mut f = || {
+        if let Some(t) = then.take() {
+            t();
+        }
+    };
+    if let Some(h) = hook()
+        && (h.wake_then)(&u, &mut f)
+    {
+        return;
+    }
+    f();
+    u.unpark_into();
+}
+
+/// An unparker for the caller that does not keep the caller alive: it
+/// saves the reference-count round trip of [`current`] on the hottest
+/// hand-off paths. Its clones are ordinary (counted) unparkers.
+///
+/// # Safety
+///
+/// Whoever uses it (`unpark`, `unpark_into`, `clone`, [`unpark_then`]) must
+/// do so while the caller is guaranteed to still exist: typically the
+/// caller waits for a signal that the user publishes with [`unpark_then`],
+/// and does not park while waiting for it (the unpark has been spent).
+#[inline]
+pub unsafe fn current_borrowed() -> Unparker {
+    if let Some(h) = hook() {
+        if let Some(u) = (h.current_borrowed)() {
             return u;
         }
     }

@@ -57,6 +57,18 @@ pub(crate) struct Packet<T> {
     msg: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// Publishes packet state `to` and wakes `partner`: the store happens once
+/// the partner is marked runnable but before it can run
+/// ([`waiter::unpark_then`]). So a waiter whose unparker is borrowed is
+/// still there when it is woken, and it never finds the state unset when it
+/// runs again.
+fn signal(state: &AtomicU8, to: u8, partner: Option<Unparker>) {
+    match partner {
+        Some(u) => waiter::unpark_then(u, || state.store(to, Ordering::Release)),
+        None => state.store(to, Ordering::Release),
+    }
+}
+
 impl<T> Packet<T> {
     fn empty() -> Self {
         Packet { state: AtomicU8::new(EMPTY), waiter: UnsafeCell::new(None), msg: UnsafeCell::new(MaybeUninit::uninit()) }
@@ -83,6 +95,26 @@ impl<T> Packet<T> {
             waiter::park(reason, None, || self.state.load(Ordering::Acquire) == from);
         }
     }
+    /// Waits until the state is no longer `from` without parking: for a
+    /// waiter whose unparker was borrowed (its partner unparks first and
+    /// stores right after, so the wait is a few instructions, or until a
+    /// descheduled thread runs again).
+    fn spin_while(&self, from: u8) -> u8 {
+        let mut spins = 0u32;
+        loop {
+            let s = self.state.load(Ordering::Acquire);
+            if s != from {
+                return s;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                waiter::yield_now();
+            }
+        }
+    }
+
     /// # Safety
     /// The state is `WRITTEN` (observed with acquire) and the caller is the
     /// one party allowed to move the value out.
@@ -161,11 +193,7 @@ impl<T> Zero<T> {
         let p = unsafe { &*(token.zero_packet as *const Packet<T>) };
         // SAFETY: as above.
         unsafe { p.msg.get().write(MaybeUninit::new(msg)) };
-        let partner = token.zero_partner.take();
-        p.state.store(WRITTEN, Ordering::Release);
-        if let Some(u) = partner {
-            u.unpark_into();
-        }
+        signal(&p.state, WRITTEN, token.zero_partner.take());
         Ok(())
     }
 
@@ -179,11 +207,7 @@ impl<T> Zero<T> {
         }
         // SAFETY: as in `write`.
         let p = unsafe { &*(token.zero_packet as *const Packet<T>) };
-        let partner = token.zero_partner.take();
-        p.state.store(ABANDONED, Ordering::Release);
-        if let Some(u) = partner {
-            u.unpark_into();
-        }
+        signal(&p.state, ABANDONED, token.zero_partner.take());
     }
 
     /// Claims a waiting sender (`true`), finds the channel closed (`true`,
@@ -231,8 +255,7 @@ impl<T> Zero<T> {
                 // A plain sender: take the value; it waits for TAKEN.
                 // SAFETY: WRITTEN observed; we are the claimant.
                 let msg = unsafe { p.take() };
-                p.state.store(TAKEN, Ordering::Release);
-                partner.unpark_into();
+                signal(&p.state, TAKEN, Some(partner));
                 Read::Msg(msg)
             }
             _ => {
@@ -271,7 +294,11 @@ impl<T> Zero<T> {
         // SAFETY: we hold the mutex of this list.
         if let Some(c) = unsafe { g.receivers.claim_one(None) } {
             drop(g);
-            let mut token = Token { zero_packet: c.packet, zero_partner: Some(c.unparker), ..Token::default() };
+            let mut token = Token {
+                zero_packet: c.packet,
+                zero_partner: Some(c.unparker),
+                ..Token::default()
+            };
             // SAFETY: fresh claim, completed once; it cannot be closed.
             return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
         }
@@ -291,7 +318,11 @@ impl<T> Zero<T> {
         let s = cx.wait_releasing("chan send", deadline, g);
         if s == FIRST_OPER {
             // A receiver claimed us; our packet stays alive until it is done.
-            packet.wait_while(WRITTEN, "chan send");
+            if deadline.is_none() {
+                packet.spin_while(WRITTEN); // borrowed unparker: see `signal`
+            } else {
+                packet.wait_while(WRITTEN, "chan send");
+            }
             return Ok(());
         }
         // SAFETY: linked by us above (or already unlinked).
@@ -325,7 +356,11 @@ impl<T> Zero<T> {
             // SAFETY: we hold the mutex of this list.
             if let Some(c) = unsafe { g.senders.claim_one(None) } {
                 drop(g);
-                let mut token = Token { zero_packet: c.packet, zero_partner: Some(c.unparker), ..Token::default() };
+                let mut token = Token {
+                zero_packet: c.packet,
+                zero_partner: Some(c.unparker),
+                ..Token::default()
+            };
                 // SAFETY: fresh claim, completed once.
                 match unsafe { self.read(&mut token) } {
                     Read::Msg(m) => return Ok(Some(m)),
@@ -347,7 +382,12 @@ impl<T> Zero<T> {
             unsafe { g.receivers.push(&mut entry) };
             let s = cx.wait_releasing("chan receive", deadline, g);
             if s == FIRST_OPER {
-                if packet.wait_while(EMPTY, "chan receive") == WRITTEN {
+                let s = if deadline.is_none() {
+                    packet.spin_while(EMPTY) // borrowed unparker: see `signal`
+                } else {
+                    packet.wait_while(EMPTY, "chan receive")
+                };
+                if s == WRITTEN {
                     // SAFETY: WRITTEN observed; our own packet.
                     return Ok(Some(unsafe { packet.take() }));
                 }

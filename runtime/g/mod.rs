@@ -384,6 +384,19 @@ impl GRef {
         unsafe { (self.header().vtable.fail)(self.0, p) }
     }
 
+    /// An unparker that holds no reference (see `goro_chan::waiter::
+    /// current_borrowed`): waking it makes the coroutine runnable, dropping
+    /// it does nothing, cloning it gives an ordinary unparker.
+    ///
+    /// # Safety
+    /// It may only be used while the coroutine `h` is guaranteed to exist.
+    pub(crate) unsafe fn borrowed_unparker(h: NonNull<Header>) -> Unparker {
+        // SAFETY: the vtable's functions take no reference and give none
+        // back, except `clone`, which takes its own; the caller guarantees
+        // the header outlives every use.
+        Unparker::from_waker(unsafe { Waker::from_raw(RawWaker::new(h.as_ptr() as *const (), &BORROWED_VTABLE)) })
+    }
+
     /// An unparker whose wake-up makes this coroutine runnable.
     pub(crate) fn unparker(&self) -> Unparker {
         inc_ref(self.0);
@@ -405,6 +418,35 @@ impl Drop for GRef {
 // The waker vtable: data is a `*const Header` owning one reference.
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+/// `goro_chan::waiter::Hook::wake_then` for coroutine unparkers: flips the
+/// state word first (from then on the coroutine cannot finish before it is
+/// scheduled: either we own its run reference, or it is running and holds a
+/// token), runs `then`, then schedules it.
+pub(crate) fn wake_then(u: &Unparker, then: &mut dyn FnMut()) -> bool {
+    let w = u.as_waker();
+    let vt = w.vtable();
+    if !std::ptr::eq(vt, &WAKER_VTABLE) && !std::ptr::eq(vt, &BORROWED_VTABLE) {
+        return false;
+    }
+    let h = header_of(w.data());
+    // SAFETY: `u` is (at least) a borrowed unparker, valid by its contract
+    // for this use; the header is live.
+    if unsafe { h.as_ref() }.state.unpark() {
+        then();
+        // SAFETY: we won WAITING → ACTIVE, so the run reference is ours.
+        crate::sched::schedule(unsafe { GRef::from_raw(h) }, crate::sched::Hint::Next);
+    } else {
+        then();
+    }
+    true
+}
+
+// Borrowed wakers: data is a `*const Header` owning nothing.
+static BORROWED_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake_by_ref, waker_wake_by_ref, borrowed_drop);
+
+fn borrowed_drop(_: *const ()) {}
 
 fn header_of(data: *const ()) -> NonNull<Header> {
     NonNull::new(data as *mut Header).expect("waker data is a header")

@@ -29,7 +29,16 @@ pub(crate) fn install_hook() {
         current: current_unparker,
         park: hook_park,
         yield_now: hook_yield,
+        current_borrowed,
+        wake_then: crate::g::wake_then,
     });
+}
+
+fn current_borrowed() -> Option<Unparker> {
+    let (_, h) = worker::current()?;
+    // SAFETY: goro_chan's contract for `current_borrowed` makes every use of
+    // the unparker happen while the coroutine still exists.
+    Some(unsafe { GRef::borrowed_unparker(h) })
 }
 
 fn hook_yield() -> bool {
