@@ -48,6 +48,8 @@ mod counter;
 mod error;
 mod lock;
 mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod macros;
 mod select;
 pub mod waiter;
