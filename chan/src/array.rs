@@ -56,8 +56,11 @@
 //! A `select!` send case is evaluated lazily: the slot is claimed first, the
 //! value expression runs only if the case won. If that expression panics, the
 //! claim is *abandoned*: if it is still the latest claim, `tail` simply moves
-//! back; otherwise the slot is published with `present = false` and
-//! receivers skip it. So no receiver ever waits on a slot nobody will fill.
+//! back; otherwise the slot is published with `present = false`, passed at
+//! once if it is at the head, else skipped by the receiver that reaches it.
+//! So no receiver ever waits on a slot nobody will fill, and until a
+//! receiver gets there an abandoned slot behind real messages counts in
+//! `len()` like a message.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -257,6 +260,13 @@ impl<T> Array<T> {
         // SAFETY: as above.
         unsafe { *slot.present.get() = false };
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
+        // If it is at the head, pass it now, as a receiver would (racing with
+        // receivers on the same compare-exchange; whoever wins frees it), so
+        // it neither counts in `len` nor holds capacity.
+        if self.head.compare_exchange(pos, self.next(pos), Ordering::SeqCst, Ordering::Relaxed).is_ok() {
+            slot.stamp.store(pos.wrapping_add(self.one_lap), Ordering::Release);
+            self.senders.notify();
+        }
         self.published();
     }
 

@@ -21,6 +21,10 @@ use crate::select::{SelectHandle, Token};
 use crate::waiter;
 use crate::zero::{Read, Zero};
 
+// The buffered flavor is large (its head and tail are padded onto their own
+// cache lines); boxing it would add a second allocation and an indirection to
+// every operation, while the enum lives once per channel, in its shared block.
+#[allow(clippy::large_enum_variant)]
 enum Flavor<T> {
     Array(Array<T>),
     Zero(Zero<T>),
@@ -145,7 +149,10 @@ impl<T> Sender<T> {
     /// Closes the channel (Go's `close(ch)`): receivers get what is
     /// buffered, then `None`; further sends fail; everyone blocked wakes.
     /// Returns `true` if this call closed it, `false` if it already was
-    /// (Go would panic; goro tells you).
+    /// (Go would panic; goro tells you). Dropping the last `Receiver` also
+    /// closes the channel, so `close` returns `false` after that. Values
+    /// still buffered when the last receiver goes are dropped when the last
+    /// sender does.
     pub fn close(&self) -> bool {
         self.chan.close()
     }
