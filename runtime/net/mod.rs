@@ -8,10 +8,23 @@
 //! thread. Errors surface as `io::Error`: a reset peer, `TimedOut` for a
 //! deadline, `EMFILE` from `accept` when the file descriptor table is full
 //! (the listener keeps working).
+//!
+//! | type | file | what |
+//! |------|------|------|
+//! | [`TcpListener`], [`TcpStream`] | `tcp.rs` | TCP server and connection |
+//! | [`UdpSocket`] | `udp.rs` | UDP datagrams (`send_to`/`recv_from`, connected `send`/`recv`) |
+//! | [`UnixListener`], [`UnixStream`] | `unix.rs` | Unix domain stream sockets (paths and `pair`) |
+//!
+//! Connections and UDP sockets are shared handles: `try_clone` returns
+//! another handle to the same registered socket, and timeouts are shared.
 
 mod poller;
 mod source;
 mod tcp;
+mod udp;
+mod unix;
 
 pub(crate) use poller::Poller;
 pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixIncoming, UnixListener, UnixStream};
