@@ -704,7 +704,6 @@ fn rss_bytes() -> u64 {
 /// timeout) without bound, and each entry keeps its coroutine's task block
 /// alive after the coroutine finishes. Here: ~3.2 MB for 200K timeouts.
 #[test]
-#[ignore = "bug: a timed-out socket wait leaves its Unparker in IoState's waiter list until the next event (net/source.rs, net/poller.rs)"]
 fn timed_out_reads_do_not_accumulate_waiters() {
     const NAME: &str = "timed_out_reads_do_not_accumulate_waiters";
     if !common::is_child(NAME) {

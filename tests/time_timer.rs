@@ -254,7 +254,6 @@ fn stop_reset_race_no_stale_values() {
 /// A loop doing `Timer::new(1 min)` + `stop` grows the heap without bound
 /// (the `timer_new_stop` bench: ~2 µs per pair vs ~0.14 µs for a reset).
 #[test]
-#[ignore = "bug: stopped/reset Timer entries are never counted as stale (time/driver.rs, time/timer.rs), so the heap keeps them and their channels until the original deadline"]
 fn stopped_timers_are_swept() {
     common::watchdog("stopped timers swept", LIMIT, || {
         goro::run(|| {

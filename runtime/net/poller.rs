@@ -79,9 +79,28 @@ pub(crate) struct IoState {
     /// `seq << 16 | bits`: every event bumps `seq`, so clearing readiness
     /// after a `WouldBlock` can tell whether an event arrived meanwhile.
     readiness: AtomicU64,
-    readers: Mutex<Vec<Unparker>>,
-    writers: Mutex<Vec<Unparker>>,
+    readers: Mutex<Waiting>,
+    writers: Mutex<Waiting>,
     token: Token,
+}
+
+/// The parties waiting on one direction. Almost always one, so it lives
+/// inline; more go to a vector whose capacity is kept across wake-ups (no
+/// allocation per event).
+#[derive(Default)]
+struct Waiting {
+    first: Option<Unparker>,
+    rest: Vec<Unparker>,
+}
+
+impl Waiting {
+    fn push(&mut self, u: Unparker) {
+        if self.first.is_none() {
+            self.first = Some(u);
+        } else {
+            self.rest.push(u);
+        }
+    }
 }
 
 impl IoState {
@@ -104,7 +123,7 @@ impl IoState {
             || self.readiness.compare_exchange(seen, want, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
-    fn waiters(&self, dir: Dir) -> MutexGuard<'_, Vec<Unparker>> {
+    fn waiters(&self, dir: Dir) -> MutexGuard<'_, Waiting> {
         match dir {
             Dir::Read => &self.readers,
             Dir::Write => &self.writers,
@@ -125,6 +144,20 @@ impl IoState {
         true
     }
 
+    /// Withdraws `me` from `dir`'s waiters (after a timed-out wait, so that
+    /// repeated timeouts on a quiet socket do not pile up entries).
+    pub(crate) fn unwait(&self, dir: Dir, me: &Unparker) {
+        let mut w = self.waiters(dir);
+        if w.first.as_ref().is_some_and(|u| u.same_party(me)) {
+            w.first = None;
+            if !w.rest.is_empty() {
+                let u = w.rest.swap_remove(0);
+                w.first = Some(u);
+            }
+        }
+        w.rest.retain(|u| !u.same_party(me));
+    }
+
     /// Sets readiness `bits` (bumping the sequence) and wakes the waiters of
     /// every direction that became ready.
     pub(crate) fn set(&self, bits: u64) {
@@ -138,9 +171,21 @@ impl IoState {
         }
         for dir in [Dir::Read, Dir::Write] {
             if bits & dir.ready_mask() != 0 {
-                let ws = std::mem::take(&mut *self.waiters(dir));
-                for u in ws {
-                    u.unpark_into();
+                let mut w = self.waiters(dir);
+                let first = w.first.take();
+                if w.rest.is_empty() {
+                    drop(w);
+                    if let Some(u) = first {
+                        u.unpark_into();
+                    }
+                } else {
+                    // Several waiters (shared handles): wake them all; the
+                    // lock is held only to move them out.
+                    let rest: Vec<Unparker> = w.rest.drain(..).collect();
+                    drop(w);
+                    for u in first.into_iter().chain(rest) {
+                        u.unpark_into();
+                    }
                 }
             }
         }
@@ -186,8 +231,16 @@ impl Slab {
 }
 
 /// The runtime's poller. See the module docs.
+/// What the polling worker owns while it polls.
+struct PollState {
+    poll: Poll,
+    events: Events,
+    /// Reused between polls: the states to wake and their new bits.
+    ready: Vec<(Arc<IoState>, u64)>,
+}
+
 pub(crate) struct Poller {
-    poll: Mutex<(Poll, Events)>,
+    poll: Mutex<PollState>,
     registry: Registry,
     waker: Waker,
     sources: Mutex<Slab>,
@@ -201,7 +254,7 @@ impl Poller {
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
         Ok(Poller {
-            poll: Mutex::new((poll, Events::with_capacity(1024))),
+            poll: Mutex::new(PollState { poll, events: Events::with_capacity(1024), ready: Vec::with_capacity(64) }),
             registry,
             waker,
             sources: Mutex::new(Slab::default()),
@@ -215,8 +268,8 @@ impl Poller {
         let st = slab.insert(|token| {
             Arc::new(IoState {
                 readiness: AtomicU64::new(0),
-                readers: Mutex::new(Vec::new()),
-                writers: Mutex::new(Vec::new()),
+                readers: Mutex::new(Waiting::default()),
+                writers: Mutex::new(Waiting::default()),
                 token,
             })
         });
@@ -248,15 +301,13 @@ impl Poller {
             Err(std::sync::TryLockError::WouldBlock) => return None,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
         };
-        let (poll, events) = &mut *g;
+        let PollState { poll, events, ready } = &mut *g;
         if let Err(e) = poll.poll(events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {
             eprintln!("goro: netpoller: epoll_wait failed: {e}");
         }
-        let mut n = 0;
         let slab = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        let mut ready: Vec<(Arc<IoState>, u64)> = Vec::new();
         for ev in events.iter() {
             if ev.token() == WAKE_TOKEN {
                 continue;
@@ -279,12 +330,13 @@ impl Poller {
                 bits |= ERROR | READABLE | WRITABLE;
             }
             ready.push((st.clone(), bits));
-            n += 1;
         }
         drop(slab);
-        drop(g);
+        let n = ready.len();
         self.delivered.fetch_add(n as u64, Ordering::Relaxed);
-        for (st, bits) in ready {
+        // Wake with the poll lock still held (nobody takes it while holding
+        // a waiter lock), so `ready` keeps its allocation for the next poll.
+        for (st, bits) in ready.drain(..) {
             st.set(bits);
         }
         Some(n)

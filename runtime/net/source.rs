@@ -61,8 +61,16 @@ impl<S: mio::event::Source> Registered<S> {
                         return Err(timed_out());
                     }
                     let me = waiter::current();
+                    // With a deadline, keep a handle to withdraw the entry if
+                    // the wait times out (else it lingers until the next event).
+                    let withdraw = deadline.map(|_| me.clone());
                     let state = &*self.state;
                     waiter::park(reason, deadline, || state.wait(dir, me));
+                    if let (Some(me), Some(d)) = (withdraw, deadline)
+                        && Instant::now() >= d
+                    {
+                        state.unwait(dir, &me);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return r,

@@ -527,15 +527,24 @@ where
 
 /// Arms a callback timer for `when` (runtime clock): in the current
 /// worker's heap, or worker 0's from a plain thread.
-pub(crate) fn arm_callback_timer(when: u64, task: std::sync::Arc<dyn crate::time::Fire>, epoch: u64) {
+/// Returns the index of the slot whose heap holds the entry (for
+/// [`timer_entry_dead`]).
+pub(crate) fn arm_callback_timer(when: u64, task: std::sync::Arc<dyn crate::time::Fire>, epoch: u64) -> usize {
     let rt = rt();
-    let slot = match worker::ctx() {
-        Some(c) => c.slot,
-        None => &rt.slots[0],
+    let (index, slot) = match worker::ctx() {
+        Some(c) => (c.index, c.slot),
+        None => (0, &rt.slots[0]),
     };
     if crate::time::arm_callback(&rt.timers, &slot.timers, when, task, epoch) {
         rt.wake_for_timers();
     }
+    index
+}
+
+/// Counts one dead entry (a stopped or reset timer) in slot `index`'s heap,
+/// so the heap sweeps dead entries once they outnumber live ones.
+pub(crate) fn timer_entry_dead(index: usize) {
+    rt().slots[index].timers.mark_stale();
 }
 
 /// `pin` value for a spawn.

@@ -134,6 +134,11 @@ impl SlotTimers {
         }
     }
 
+    /// Counts one entry that became dead without leaving the heap.
+    pub(crate) fn mark_stale(&self) {
+        self.stale.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn add(&self, e: Entry) -> u64 {
         let mut h = self.heap.lock().unwrap_or_else(|p| p.into_inner());
         let stale = self.stale.load(Ordering::Relaxed);

@@ -36,6 +36,8 @@ struct State {
     active: bool,
     period: Option<Duration>,
     next: Instant,
+    /// The worker slot whose heap holds the current entry.
+    home: usize,
 }
 
 struct Shared {
@@ -49,7 +51,7 @@ impl Shared {
     fn new(period: Option<Duration>) -> (Arc<Shared>, Receiver<Instant>) {
         let (tx, rx) = chan(1);
         let s = Arc::new(Shared {
-            state: Mutex::new(State { epoch: 0, active: false, period, next: Instant::now() }),
+            state: Mutex::new(State { epoch: 0, active: false, period, next: Instant::now(), home: 0 }),
             current: AtomicU64::new(0),
             tx,
         });
@@ -65,9 +67,9 @@ impl Shared {
     }
 
     /// Arms for `st.next` under the state lock.
-    fn arm(self: &Arc<Self>, st: &State) {
+    fn arm(self: &Arc<Self>, st: &mut State) {
         let task: Arc<dyn Fire> = self.clone();
-        crate::sched::arm_callback_timer(instant_ns(st.next), task, st.epoch);
+        st.home = crate::sched::arm_callback_timer(instant_ns(st.next), task, st.epoch);
     }
 
     /// Starts (or restarts) the timer to fire at `at`, under `st`.
@@ -86,6 +88,11 @@ impl Shared {
         st.epoch += 1;
         st.active = false;
         self.publish(st);
+        if was_active {
+            // Its heap entry is dead now: count it so the heap sweeps it
+            // instead of keeping it (and this timer) until its deadline.
+            crate::sched::timer_entry_dead(st.home);
+        }
         let mut drained = false;
         while rx.try_recv().is_ok() {
             drained = true;
@@ -126,7 +133,7 @@ impl Fire for Shared {
                     let behind = (now - st.next).as_nanos() / p.as_nanos().max(1);
                     st.next += p * (behind as u32 + 1);
                 }
-                self.arm(&st);
+                self.arm(&mut st);
             }
         }
     }
