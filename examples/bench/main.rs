@@ -6,13 +6,15 @@
 //! counts, same sharing (a WaitGroup shared by reference, as a Go closure
 //! captures `&wg`), same timing boundaries.
 //!
-//! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`.
+//! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`,
+//! `mutex`.
 
 mod chan;
 mod rt;
+mod sync;
 
 fn usage() -> ! {
-    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select");
+    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex");
     std::process::exit(2);
 }
 
@@ -43,6 +45,7 @@ fn main() {
         Some("pingpong") => goro::run(move || chan::pingpong(n)),
         Some("chan") => goro::run(move || chan::mpmc(n)),
         Some("select") => goro::run(move || chan::select4(n)),
+        Some("mutex") => goro::run(move || sync::mutex(n)),
         _ => usage(),
     }
 }
