@@ -9,12 +9,12 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::poller::Dir;
-use super::source::Registered;
+use super::source::{Registered, Timeouts};
 
 /// Tries `f` on every address `addr` resolves to; the last error if none
 /// works.
@@ -120,9 +120,7 @@ impl Iterator for Incoming<'_> {
 
 struct StreamInner {
     io: Registered<mio::net::TcpStream>,
-    /// Nanoseconds; 0 = none.
-    read_timeout: AtomicU64,
-    write_timeout: AtomicU64,
+    timeouts: Timeouts,
 }
 
 /// A TCP connection (Go's `net.Conn`, std's `TcpStream`). Implements
@@ -133,28 +131,10 @@ pub struct TcpStream {
     inner: Arc<StreamInner>,
 }
 
-fn nanos(d: Option<Duration>) -> io::Result<u64> {
-    match d {
-        None => Ok(0),
-        Some(d) if d.is_zero() => {
-            Err(io::Error::new(io::ErrorKind::InvalidInput, "a zero timeout is not allowed (as in std)"))
-        }
-        Some(d) => Ok(d.as_nanos().min(u64::MAX as u128) as u64),
-    }
-}
-
-fn deadline(nanos: u64) -> Option<Instant> {
-    (nanos != 0).then(|| Instant::now().checked_add(Duration::from_nanos(nanos))).flatten()
-}
-
 impl TcpStream {
     fn from_mio(s: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            inner: Arc::new(StreamInner {
-                io: Registered::new(s)?,
-                read_timeout: AtomicU64::new(0),
-                write_timeout: AtomicU64::new(0),
-            }),
+            inner: Arc::new(StreamInner { io: Registered::new(s)?, timeouts: Timeouts::default() }),
         })
     }
 
@@ -230,8 +210,7 @@ impl TcpStream {
     ///
     /// A zero duration is rejected, as in std.
     pub fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        self.inner.read_timeout.store(nanos(d)?, Ordering::Relaxed);
-        Ok(())
+        self.inner.timeouts.set(Dir::Read, d)
     }
 
     /// Limits how long one write may wait; see [`set_read_timeout`](Self::set_read_timeout).
@@ -240,20 +219,17 @@ impl TcpStream {
     ///
     /// A zero duration is rejected, as in std.
     pub fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        self.inner.write_timeout.store(nanos(d)?, Ordering::Relaxed);
-        Ok(())
+        self.inner.timeouts.set(Dir::Write, d)
     }
 
     /// The read timeout.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        let n = self.inner.read_timeout.load(Ordering::Relaxed);
-        Ok((n != 0).then(|| Duration::from_nanos(n)))
+        Ok(self.inner.timeouts.get(Dir::Read))
     }
 
     /// The write timeout.
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        let n = self.inner.write_timeout.load(Ordering::Relaxed);
-        Ok((n != 0).then(|| Duration::from_nanos(n)))
+        Ok(self.inner.timeouts.get(Dir::Write))
     }
 
     /// Reads, giving up at `deadline` (Go's `SetReadDeadline` for one call).
@@ -268,7 +244,7 @@ impl TcpStream {
 
     /// Reads into `buf` without removing the data from the queue.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let d = deadline(self.inner.read_timeout.load(Ordering::Relaxed));
+        let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner.io.op(Dir::Read, "IO wait (read)", d, |s| s.peek(buf))
     }
 
@@ -283,20 +259,20 @@ impl TcpStream {
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_until(buf, deadline(self.inner.read_timeout.load(Ordering::Relaxed)))
+        self.read_until(buf, self.inner.timeouts.deadline(Dir::Read))
     }
     fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        let d = deadline(self.inner.read_timeout.load(Ordering::Relaxed));
+        let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner.io.op(Dir::Read, "IO wait (read)", d, |mut s| s.read_vectored(bufs))
     }
 }
 
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_until(buf, deadline(self.inner.write_timeout.load(Ordering::Relaxed)))
+        self.write_until(buf, self.inner.timeouts.deadline(Dir::Write))
     }
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let d = deadline(self.inner.write_timeout.load(Ordering::Relaxed));
+        let d = self.inner.timeouts.deadline(Dir::Write);
         self.inner.io.op(Dir::Write, "IO wait (write)", d, |mut s| s.write_vectored(bufs))
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -331,5 +307,32 @@ impl std::fmt::Debug for TcpStream {
             .field("local", &self.local_addr().ok())
             .field("peer", &self.peer_addr().ok())
             .finish()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.io().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the descriptor stays open as long as `self` (the
+        // registration owns the socket and closes it on drop).
+        unsafe { BorrowedFd::borrow_raw(self.as_raw_fd()) }
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.io.io().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: as for `TcpListener`: open as long as `self`.
+        unsafe { BorrowedFd::borrow_raw(self.as_raw_fd()) }
     }
 }

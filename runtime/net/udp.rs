@@ -22,57 +22,11 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::poller::Dir;
-use super::source::Registered;
+use super::source::{Registered, Timeouts};
 use super::tcp::each_addr;
-
-/// Per-socket read and write timeouts, shared by every handle (std's
-/// `set_read_timeout` / `set_write_timeout`). Stored as nanoseconds, 0 =
-/// none; a zero duration is rejected, as in std.
-#[derive(Default)]
-pub(super) struct Timeouts {
-    read: AtomicU64,
-    write: AtomicU64,
-}
-
-impl Timeouts {
-    fn slot(&self, dir: Dir) -> &AtomicU64 {
-        match dir {
-            Dir::Read => &self.read,
-            Dir::Write => &self.write,
-        }
-    }
-
-    /// Sets `dir`'s timeout (`None`: wait forever).
-    pub(super) fn set(&self, dir: Dir, d: Option<Duration>) -> io::Result<()> {
-        let n = match d {
-            None => 0,
-            Some(d) if d.is_zero() => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "a zero timeout is not allowed (as in std)",
-                ));
-            }
-            Some(d) => d.as_nanos().min(u64::MAX as u128) as u64,
-        };
-        self.slot(dir).store(n, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// `dir`'s timeout.
-    pub(super) fn get(&self, dir: Dir) -> Option<Duration> {
-        let n = self.slot(dir).load(Ordering::Relaxed);
-        (n != 0).then(|| Duration::from_nanos(n))
-    }
-
-    /// The deadline of an operation in `dir` that starts now.
-    pub(super) fn deadline(&self, dir: Dir) -> Option<Instant> {
-        self.get(dir).and_then(|d| Instant::now().checked_add(d))
-    }
-}
 
 struct Inner {
     io: Registered<mio::net::UdpSocket>,

@@ -35,8 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::poller::Dir;
-use super::source::{Registered, timed_out};
-use super::udp::Timeouts;
+use super::source::{Registered, Timeouts, timed_out};
 
 /// A Unix domain socket server (std's `UnixListener`).
 ///
