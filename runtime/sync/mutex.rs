@@ -402,7 +402,8 @@ mod spin {
 /// A mutual-exclusion lock protecting a `T`, with Go's `sync.Mutex`
 /// algorithm: a cheap uncontended path, barging for throughput, and a
 /// direct handoff to the longest waiter once one has waited over 1 ms, so
-/// nobody starves. See the [module docs](self) for the algorithm.
+/// nobody starves. (The state word, its transitions and the proofs are
+/// documented in `runtime/sync/mutex.rs`.)
 ///
 /// [`lock`](Self::lock) parks the calling coroutine (freeing its worker)
 /// or blocks the calling thread; both kinds of callers can contend for one

@@ -6,7 +6,8 @@
 //! ```text
 //!  Pool (Arc<Shared>)
 //!   make: Fn() -> T                 called by `get` when every cache is empty
-//!   locals[w] for each worker w     one cache line each, created on first use:
+//!   locals[w] for each possible worker (MAX_PROCS = 1024 `OnceLock`s, 16 KiB
+//!   per pool), each created on first use by worker w, one cache line:
 //!       Mutex<Cache { fresh, victim }>
 //!   foreign                         the cache for plain threads
 //! ```
@@ -63,11 +64,11 @@ use crossbeam_utils::CachePadded;
 use crate::config::MAX_PROCS;
 
 /// Values a worker's cache keeps at most, unless set with
-/// [`Pool::with_capacity`].
-pub const DEFAULT_PER_WORKER: usize = 64;
+/// [`Pool::with_capacity`] (public as [`Pool::DEFAULT_PER_WORKER`]).
+const DEFAULT_PER_WORKER: usize = 64;
 /// How often the sweeper ages pooled values: unused for two sweeps, a value
-/// is dropped.
-pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// is dropped (public as [`Pool::SWEEP_INTERVAL`]).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 struct Cache<T> {
     fresh: Vec<T>,
@@ -212,8 +213,25 @@ pub struct Pool<T: Send + 'static> {
 }
 
 impl<T: Send + 'static> Pool<T> {
+    /// Values a worker's cache keeps at most unless set with
+    /// [`with_capacity`](Self::with_capacity): 64.
+    ///
+    /// ```
+    /// assert_eq!(goro::sync::Pool::<u8>::DEFAULT_PER_WORKER, 64);
+    /// ```
+    pub const DEFAULT_PER_WORKER: usize = DEFAULT_PER_WORKER;
+
+    /// How often the background sweeper ages every pool (1 s): a value not
+    /// taken for two sweeps is dropped.
+    ///
+    /// ```
+    /// assert_eq!(goro::sync::Pool::<u8>::SWEEP_INTERVAL.as_secs(), 1);
+    /// ```
+    pub const SWEEP_INTERVAL: Duration = SWEEP_INTERVAL;
+
     /// A pool that makes new values with `make`, keeping up to
-    /// [`DEFAULT_PER_WORKER`] values per worker cache.
+    /// [`DEFAULT_PER_WORKER`](Self::DEFAULT_PER_WORKER) values per worker
+    /// cache.
     ///
     /// ```
     /// let p = goro::sync::Pool::new(String::new);
@@ -225,7 +243,8 @@ impl<T: Send + 'static> Pool<T> {
 
     /// A pool keeping at most `per_worker` values in each worker's cache
     /// (and as many for plain threads). `0` caches nothing (every `get`
-    /// makes a value). Default: [`DEFAULT_PER_WORKER`]. Never panics.
+    /// makes a value). Default:
+    /// [`DEFAULT_PER_WORKER`](Self::DEFAULT_PER_WORKER). Never panics.
     ///
     /// ```
     /// let p = goro::sync::Pool::with_capacity(1, || 0u32);
@@ -294,7 +313,8 @@ impl<T: Send + 'static> Pool<T> {
         }
     }
 
-    /// Ages the caches now, as the sweeper does every [`SWEEP_INTERVAL`]:
+    /// Ages the caches now, as the sweeper does every
+    /// [`SWEEP_INTERVAL`](Self::SWEEP_INTERVAL):
     /// drops values that were already aged by the previous trim and not
     /// taken since, and ages the rest. Two trims in a row empty an unused
     /// pool.
