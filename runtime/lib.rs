@@ -2,8 +2,8 @@
 //!
 //! Stackful coroutines spawned with [`go!`] run on a work-stealing M:N
 //! scheduler over a `GOMAXPROCS`-sized pool of OS threads. Blocking
-//! operations (joins, [`sync::WaitGroup`], and the channels and `select!` of
-//! the `goro-chan` crate) park the *coroutine* and free its worker thread;
+//! operations (joins, [`sync`], [`chan`] and [`select!`], [`time::sleep`],
+//! socket reads and writes in [`net`]) park the *coroutine* and free its worker thread;
 //! called from a plain OS thread they block the thread, so threads and
 //! coroutines can talk freely.
 //!
@@ -25,8 +25,10 @@
 //! |-------------|---------------|
 //! | `g`         | the coroutine: its allocation, state word, context switch (the only corosensei user), stacks, join handles |
 //! | `sched`     | workers, run queues, stealing, idle protocol, park / ready |
-//! | `time`      | runtime clock and per-worker timer heaps, polled from the idle path |
-//! | [`sync`]    | `WaitGroup` (more of Go's `sync` to come), built on park / ready |
+//! | [`time`]    | runtime clock, per-worker timer heaps (polled by the schedule loop and the idle path), `sleep`, `after`, `tick`, `Timer`, `Ticker` |
+//! | [`net`]     | the netpoller (one mio `Poll`, entered by an idle worker) and TCP / UDP / Unix sockets whose blocking calls park the coroutine |
+//! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
+//! | [`chan`]    | channels and `select!` (the `goro-chan` crate, which reaches the scheduler only through the [`waiter`] hook) |
 //!
 //! Read `docs/design.md` for the design and `docs/safety.md` for the rule
 //! every user must follow: **do not hold a `!Send` value (an `Rc`, a
@@ -37,7 +39,7 @@
 
 #[cfg(not(target_os = "linux"))]
 compile_error!(
-    "goro supports Linux only (it needs madvise guard pages, SIGSEGV on an alternate stack and, later, epoll); \
+    "goro supports Linux only (it needs madvise guard pages, SIGSEGV on an alternate stack and epoll); \
      build for a *-linux-* target"
 );
 
@@ -83,8 +85,9 @@ pub mod sync;
 /// ```
 pub mod chan {
     pub use goro_chan::{
-        IntoIter, Iter, Receiver, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation, SendError,
-        SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError, chan, never,
+        IntoIter, Iter, Receiver, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation,
+        SendError, SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError,
+        chan, never,
     };
 }
 pub use goro_chan::{chan, select};

@@ -1,5 +1,5 @@
 //! The loom facade: the lock-free state machines (the G state word,
-//! WaitGroup, and later Mutex/Once) take their atomics and locks from here,
+//! WaitGroup, Mutex, Once, ...) take their atomics and locks from here,
 //! so `RUSTFLAGS="--cfg loom"` model-checks them with loom's versions.
 //! Under `cfg(loom)` only those leaf modules are compiled (see `lib.rs`).
 

@@ -184,7 +184,12 @@ fn num_goroutine_counts_live_coroutines() {
     const NAME: &str = "num_goroutine_counts_live_coroutines";
     if !common::is_child(NAME) {
         let out = common::run_child(NAME, &[], LIMIT);
-        assert!(out.status.success() && !out.timed_out, "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.status.success() && !out.timed_out,
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
         return;
     }
     assert_eq!(goro::num_goroutine(), 0);
@@ -208,7 +213,10 @@ fn num_goroutine_counts_live_coroutines() {
         h.join().unwrap();
     }
     // Exits are counted right after the join wake-up; give them a moment.
-    assert!(common::eventually(Duration::from_secs(5), || goro::num_goroutine() == 0));
+    assert!(common::eventually(
+        Duration::from_secs(5),
+        || goro::num_goroutine() == 0
+    ));
 }
 
 #[test]

@@ -68,8 +68,8 @@ use std::time::Instant;
 
 use crate::context::{ABORTED, Context, Entry, FIRST_OPER, SyncWaiters};
 use crate::error::{SendTimeoutError, TrySendError};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::select::Token;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 struct Slot<T> {
     stamp: AtomicUsize,
@@ -136,7 +136,11 @@ impl<T> Array<T> {
     fn next(&self, pos: usize) -> usize {
         let index = pos & (self.mark_bit - 1);
         let lap = pos & !(self.one_lap - 1);
-        if index + 1 < self.cap { pos + 1 } else { lap.wrapping_add(self.one_lap) }
+        if index + 1 < self.cap {
+            pos + 1
+        } else {
+            lap.wrapping_add(self.one_lap)
+        }
     }
 
     /// Claims a slot to send into. `true`: claimed (or the channel is
@@ -152,7 +156,12 @@ impl<T> Array<T> {
             let slot = &self.buffer[tail & (self.mark_bit - 1)];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
-                match self.tail.compare_exchange_weak(tail, self.next(tail), Ordering::SeqCst, Ordering::Relaxed) {
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
                     Ok(_) => {
                         token.array_slot = slot as *const Slot<T> as *const u8;
                         token.array_stamp = tail + 1;
@@ -250,7 +259,11 @@ impl<T> Array<T> {
         // touched, so it is free again, and the channel is as if the claim
         // never happened.
         let pos = token.array_stamp - 1;
-        if self.tail.compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed).is_ok() {
+        if self
+            .tail
+            .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
             self.senders.notify();
             return;
         }
@@ -263,8 +276,13 @@ impl<T> Array<T> {
         // If it is at the head, pass it now, as a receiver would (racing with
         // receivers on the same compare-exchange; whoever wins frees it), so
         // it neither counts in `len` nor holds capacity.
-        if self.head.compare_exchange(pos, self.next(pos), Ordering::SeqCst, Ordering::Relaxed).is_ok() {
-            slot.stamp.store(pos.wrapping_add(self.one_lap), Ordering::Release);
+        if self
+            .head
+            .compare_exchange(pos, self.next(pos), Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            slot.stamp
+                .store(pos.wrapping_add(self.one_lap), Ordering::Release);
             self.senders.notify();
         }
         self.published();
@@ -279,12 +297,18 @@ impl<T> Array<T> {
             let slot = &self.buffer[head & (self.mark_bit - 1)];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
-                match self.head.compare_exchange_weak(head, self.next(head), Ordering::SeqCst, Ordering::Relaxed) {
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
                     Ok(_) => {
                         // SAFETY: the stamp (acquire) published `present`.
                         if !unsafe { *slot.present.get() } {
                             // An abandoned claim: free the slot, look on.
-                            slot.stamp.store(head.wrapping_add(self.one_lap), Ordering::Release);
+                            slot.stamp
+                                .store(head.wrapping_add(self.one_lap), Ordering::Release);
                             self.senders.notify();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
@@ -319,7 +343,9 @@ impl<T> Array<T> {
     /// the `SeqCst` stamp store in `write`.
     pub(crate) fn recv_ready(&self) -> bool {
         let head = self.head.load(Ordering::SeqCst);
-        let stamp = self.buffer[head & (self.mark_bit - 1)].stamp.load(Ordering::SeqCst);
+        let stamp = self.buffer[head & (self.mark_bit - 1)]
+            .stamp
+            .load(Ordering::SeqCst);
         if stamp != head {
             return true; // published, or moved on: look again
         }
@@ -358,7 +384,11 @@ impl<T> Array<T> {
     }
 
     /// Blocking send, optionally until `deadline`.
-    pub(crate) fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    pub(crate) fn send(
+        &self,
+        msg: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
         let mut token = Token::default();
         loop {
             if self.start_send(&mut token) {
@@ -483,7 +513,11 @@ impl<T> Drop for Array<T> {
             head = {
                 let index = head & (self.mark_bit - 1);
                 let lap = head & !(self.one_lap - 1);
-                if index + 1 < self.cap { head + 1 } else { lap.wrapping_add(self.one_lap) }
+                if index + 1 < self.cap {
+                    head + 1
+                } else {
+                    lap.wrapping_add(self.one_lap)
+                }
             };
         }
     }

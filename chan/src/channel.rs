@@ -61,7 +61,11 @@ impl<T> Chan<T> {
 /// assert_eq!(rx.recv(), None);
 /// ```
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    let flavor = if cap == 0 { Flavor::Zero(Zero::new()) } else { Flavor::Array(Array::new(cap)) };
+    let flavor = if cap == 0 {
+        Flavor::Zero(Zero::new())
+    } else {
+        Flavor::Array(Array::new(cap))
+    };
     let (s, r) = counter::new(Chan { flavor });
     (Sender { chan: s }, Receiver { chan: r })
 }
@@ -75,7 +79,11 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// assert!(rx.recv_timeout(Duration::from_millis(1)).is_err());
 /// ```
 pub fn never<T>() -> Receiver<T> {
-    Receiver { chan: counter::receivers_only(Chan { flavor: Flavor::Never }) }
+    Receiver {
+        chan: counter::receivers_only(Chan {
+            flavor: Flavor::Never,
+        }),
+    }
 }
 
 /// The sending side of a channel (Go's `chan<- T`). Cloneable.
@@ -273,14 +281,12 @@ impl<T> Receiver<T> {
         match &self.chan.flavor {
             Flavor::Array(a) => a.recv(deadline),
             Flavor::Zero(z) => z.recv(deadline),
-            Flavor::Never => {
-                loop {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(());
-                    }
-                    waiter::park("chan receive (nil chan)", deadline, || true);
+            Flavor::Never => loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(());
                 }
-            }
+                waiter::park("chan receive (nil chan)", deadline, || true);
+            },
         }
     }
 
@@ -460,7 +466,9 @@ impl<T> SelectHandle for Sender<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        Sender { chan: self.chan.acquire() }
+        Sender {
+            chan: self.chan.acquire(),
+        }
     }
 }
 
@@ -475,7 +483,9 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        Receiver { chan: self.chan.acquire() }
+        Receiver {
+            chan: self.chan.acquire(),
+        }
     }
 }
 
@@ -490,13 +500,19 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("len", &self.len()).field("cap", &self.cap()).finish()
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("cap", &self.cap())
+            .finish()
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("len", &self.len()).field("cap", &self.cap()).finish()
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("cap", &self.cap())
+            .finish()
     }
 }
 

@@ -68,7 +68,9 @@ impl Context {
     /// [`Unparker`] (one per entry, from [`waiter::current`]).
     #[inline]
     pub(crate) fn new() -> Self {
-        Context { state: AtomicUsize::new(WAITING) }
+        Context {
+            state: AtomicUsize::new(WAITING),
+        }
     }
 
     /// This context's identity (its address), to skip one's own entries.
@@ -81,7 +83,9 @@ impl Context {
     /// else got there first.
     #[inline]
     pub(crate) fn try_claim(&self, to: usize) -> Result<(), usize> {
-        self.state.compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire).map(|_| ())
+        self.state
+            .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
     }
 
     #[inline]
@@ -112,7 +116,12 @@ impl Context {
     /// Like [`Context::wait_until`] without a deadline, releasing `guard`
     /// only after the caller is marked waiting (so wakers that need the
     /// lock cannot slip in between registering and parking unseen).
-    pub(crate) fn wait_releasing<G>(&self, reason: &'static str, deadline: Option<Instant>, guard: G) -> usize {
+    pub(crate) fn wait_releasing<G>(
+        &self,
+        reason: &'static str,
+        deadline: Option<Instant>,
+        guard: G,
+    ) -> usize {
         if self.state() == WAITING && deadline.is_none_or(|d| Instant::now() < d) {
             // The guard moves into the callback: released there, or when
             // `park` returns without calling it; never held while asleep.
@@ -206,7 +215,10 @@ unsafe impl Send for Waiters {}
 
 impl Default for Waiters {
     fn default() -> Self {
-        Waiters { head: std::ptr::null_mut(), tail: std::ptr::null_mut() }
+        Waiters {
+            head: std::ptr::null_mut(),
+            tail: std::ptr::null_mut(),
+        }
     }
 }
 
@@ -282,7 +294,10 @@ impl Waiters {
                 // SAFETY: linked in this list.
                 unsafe { self.unlink(e) };
                 let packet = entry.packet;
-                let unparker = entry.unparker.take().expect("a linked entry has its unparker");
+                let unparker = entry
+                    .unparker
+                    .take()
+                    .expect("a linked entry has its unparker");
                 let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
                 // SAFETY: the context outlives its linked entries (rule 1);
                 // this claim is our last access to the waiter's frame.
@@ -362,7 +377,10 @@ impl Waiters {
             // still ours to read (the waiter cannot leave before we release
             // the lock), since the waiter may return as soon as it sees the
             // claim below.
-            let unparker = entry.unparker.take().map(|u| if entry.exclusive { u.clone() } else { u });
+            let unparker = entry
+                .unparker
+                .take()
+                .map(|u| if entry.exclusive { u.clone() } else { u });
             // SAFETY: as in `claim_one`: the claim is the last access.
             if unsafe { (*entry.cx).try_claim(DISCONNECTED) }.is_ok()
                 && let Some(u) = unparker
@@ -382,7 +400,10 @@ pub(crate) struct SyncWaiters {
 
 impl SyncWaiters {
     pub(crate) fn new() -> Self {
-        SyncWaiters { list: Lock::new(Waiters::default()), is_empty: AtomicBool::new(true) }
+        SyncWaiters {
+            list: Lock::new(Waiters::default()),
+            is_empty: AtomicBool::new(true),
+        }
     }
 
     fn lock(&self) -> Guard<'_, Waiters> {

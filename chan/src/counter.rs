@@ -35,7 +35,9 @@ pub(crate) fn new<C>(chan: C) -> (Senders<C>, Receivers<C>) {
 
 /// Creates a block with one receiver and no sender side at all.
 pub(crate) fn receivers_only<C>(chan: C) -> Receivers<C> {
-    Receivers { block: alloc(chan, 0) }
+    Receivers {
+        block: alloc(chan, 0),
+    }
 }
 
 fn alloc<C>(chan: C, senders: usize) -> NonNull<Counter<C>> {

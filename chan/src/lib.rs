@@ -57,7 +57,8 @@ mod zero;
 
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never};
 pub use error::{
-    RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySelectError, TrySendError,
+    RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySelectError, TrySendError,
 };
 pub use select::{Select, SelectedOperation};
 

@@ -37,12 +37,19 @@ mod imp {
 
     impl<T> Lock<T> {
         pub(crate) const fn new(value: T) -> Self {
-            Lock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+            Lock {
+                locked: AtomicBool::new(false),
+                value: UnsafeCell::new(value),
+            }
         }
 
         #[inline]
         pub(crate) fn lock(&self) -> Guard<'_, T> {
-            if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
                 self.lock_slow();
             }
             Guard { lock: self }
@@ -53,7 +60,10 @@ mod imp {
             let mut spins = 0u32;
             loop {
                 if !self.locked.load(Ordering::Relaxed)
-                    && self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+                    && self
+                        .locked
+                        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
                 {
                     return;
                 }

@@ -107,11 +107,19 @@ pub struct Case<'a> {
 impl<'a> Case<'a> {
     /// A receive case on `r`.
     pub fn recv<T>(r: &'a Receiver<T>) -> Self {
-        Case { handle: r, ptr: r as *const Receiver<T> as *const u8, entry: None }
+        Case {
+            handle: r,
+            ptr: r as *const Receiver<T> as *const u8,
+            entry: None,
+        }
     }
     /// A send case on `s`.
     pub fn send<T>(s: &'a Sender<T>) -> Self {
-        Case { handle: s, ptr: s as *const Sender<T> as *const u8, entry: None }
+        Case {
+            handle: s,
+            ptr: s as *const Sender<T> as *const u8,
+            entry: None,
+        }
     }
 }
 
@@ -312,7 +320,9 @@ impl Drop for SelectedOperation<'_> {
         // SAFETY: the token holds this handle's uncompleted reservation.
         unsafe { self.handle.abandon(&mut self.token) };
         if !self.handle.is_send() && !std::thread::panicking() {
-            panic!("a selected receive operation was dropped without calling `recv`; its message was dropped");
+            panic!(
+                "a selected receive operation was dropped without calling `recv`; its message was dropped"
+            );
         }
     }
 }
@@ -377,7 +387,10 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`SelectTimeoutError`] if none became ready in time.
-    pub fn select_timeout(&mut self, timeout: Duration) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+    pub fn select_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         select(&mut self.cases, Timeout::after(timeout)).ok_or(SelectTimeoutError)
     }
 
@@ -386,7 +399,10 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`SelectTimeoutError`] if none became ready in time.
-    pub fn select_deadline(&mut self, deadline: Instant) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+    pub fn select_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         select(&mut self.cases, Timeout::At(deadline)).ok_or(SelectTimeoutError)
     }
 }

@@ -71,10 +71,18 @@ fn signal(state: &AtomicU8, to: u8, partner: Option<Unparker>) {
 
 impl<T> Packet<T> {
     fn empty() -> Self {
-        Packet { state: AtomicU8::new(EMPTY), waiter: UnsafeCell::new(None), msg: UnsafeCell::new(MaybeUninit::uninit()) }
+        Packet {
+            state: AtomicU8::new(EMPTY),
+            waiter: UnsafeCell::new(None),
+            msg: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
     fn with(msg: T) -> Self {
-        Packet { state: AtomicU8::new(WRITTEN), waiter: UnsafeCell::new(None), msg: UnsafeCell::new(MaybeUninit::new(msg)) }
+        Packet {
+            state: AtomicU8::new(WRITTEN),
+            waiter: UnsafeCell::new(None),
+            msg: UnsafeCell::new(MaybeUninit::new(msg)),
+        }
     }
     fn heap() -> *mut u8 {
         Box::into_raw(Box::new(Self::empty())) as *mut u8
@@ -152,7 +160,11 @@ pub(crate) enum Read<T> {
 impl<T> Zero<T> {
     pub(crate) fn new() -> Self {
         Zero {
-            inner: Lock::new(Inner { senders: Waiters::default(), receivers: Waiters::default(), closed: false }),
+            inner: Lock::new(Inner {
+                senders: Waiters::default(),
+                receivers: Waiters::default(),
+                closed: false,
+            }),
             _t: PhantomData,
         }
     }
@@ -249,7 +261,10 @@ impl<T> Zero<T> {
             unsafe { Packet::<T>::free(raw) };
             return Read::Msg(msg);
         }
-        let partner = token.zero_partner.take().expect("a claimed sender has an unparker");
+        let partner = token
+            .zero_partner
+            .take()
+            .expect("a claimed sender has an unparker");
         match p.state.load(Ordering::Acquire) {
             WRITTEN => {
                 // A plain sender: take the value; it waits for TAKEN.
@@ -289,7 +304,11 @@ impl<T> Zero<T> {
     }
 
     /// Blocking send, optionally until `deadline`.
-    pub(crate) fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    pub(crate) fn send(
+        &self,
+        msg: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
         let mut g = self.lock();
         // SAFETY: we hold the mutex of this list.
         if let Some(c) = unsafe { g.receivers.claim_one(None) } {
@@ -310,8 +329,12 @@ impl<T> Zero<T> {
         }
         let packet = Packet::with(msg);
         let cx = Context::new();
-        let mut entry =
-            Entry::new(FIRST_OPER, &cx, &packet as *const Packet<T> as *mut u8, deadline.is_none());
+        let mut entry = Entry::new(
+            FIRST_OPER,
+            &cx,
+            &packet as *const Packet<T> as *mut u8,
+            deadline.is_none(),
+        );
         // SAFETY: `entry` (and `packet`, `cx`) stay in this frame until the
         // entry is unlinked: by a claimer, by close, or by us below.
         unsafe { g.senders.push(&mut entry) };
@@ -329,7 +352,11 @@ impl<T> Zero<T> {
         unsafe { self.lock().senders.remove(&mut entry) };
         // SAFETY: unclaimed (timed out or closed): the value is still ours.
         let msg = unsafe { packet.take() };
-        Err(if s == DISCONNECTED { SendTimeoutError::Closed(msg) } else { SendTimeoutError::Timeout(msg) })
+        Err(if s == DISCONNECTED {
+            SendTimeoutError::Closed(msg)
+        } else {
+            SendTimeoutError::Timeout(msg)
+        })
     }
 
     /// Non-blocking receive: `None` if no sender is waiting.
@@ -357,10 +384,10 @@ impl<T> Zero<T> {
             if let Some(c) = unsafe { g.senders.claim_one(None) } {
                 drop(g);
                 let mut token = Token {
-                zero_packet: c.packet,
-                zero_partner: Some(c.unparker),
-                ..Token::default()
-            };
+                    zero_packet: c.packet,
+                    zero_partner: Some(c.unparker),
+                    ..Token::default()
+                };
                 // SAFETY: fresh claim, completed once.
                 match unsafe { self.read(&mut token) } {
                     Read::Msg(m) => return Ok(Some(m)),
@@ -376,8 +403,12 @@ impl<T> Zero<T> {
             }
             let packet = Packet::<T>::empty();
             let cx = Context::new();
-            let mut entry =
-                Entry::new(FIRST_OPER, &cx, &packet as *const Packet<T> as *mut u8, deadline.is_none());
+            let mut entry = Entry::new(
+                FIRST_OPER,
+                &cx,
+                &packet as *const Packet<T> as *mut u8,
+                deadline.is_none(),
+            );
             // SAFETY: as in `send`.
             unsafe { g.receivers.push(&mut entry) };
             let s = cx.wait_releasing("chan receive", deadline, g);
@@ -433,7 +464,12 @@ impl<T> Zero<T> {
     ///
     /// # Safety
     /// `slot` stays put until `unregister` or the case is claimed (rule 1).
-    pub(crate) unsafe fn register_recv(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
+    pub(crate) unsafe fn register_recv(
+        &self,
+        oper: usize,
+        cx: &Context,
+        slot: &mut Option<Entry>,
+    ) -> bool {
         let entry = slot.insert(Entry::new(oper, cx, Packet::<T>::heap(), false));
         let mut g = self.lock();
         // SAFETY: caller contract; we hold the mutex.
@@ -446,7 +482,12 @@ impl<T> Zero<T> {
     ///
     /// # Safety
     /// As for `register_recv`.
-    pub(crate) unsafe fn register_send(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
+    pub(crate) unsafe fn register_send(
+        &self,
+        oper: usize,
+        cx: &Context,
+        slot: &mut Option<Entry>,
+    ) -> bool {
         let entry = slot.insert(Entry::new(oper, cx, Packet::<T>::heap(), false));
         let mut g = self.lock();
         // SAFETY: caller contract; we hold the mutex.
@@ -463,7 +504,11 @@ impl<T> Zero<T> {
     pub(crate) unsafe fn unregister(&self, entry: &mut Entry, is_send: bool) {
         {
             let mut g = self.lock();
-            let list = if is_send { &mut g.senders } else { &mut g.receivers };
+            let list = if is_send {
+                &mut g.senders
+            } else {
+                &mut g.receivers
+            };
             // SAFETY: linked in this list or not at all.
             unsafe { list.remove(entry) };
         }

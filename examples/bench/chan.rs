@@ -91,7 +91,10 @@ fn mpmc_range(producers: usize, consumers: usize, n: usize, cap: usize) {
     drop(rx);
     cw.wait();
     let d = t.elapsed();
-    let _total: usize = sums.into_iter().map(|h| h.join().unwrap()).fold(0, usize::wrapping_add);
+    let _total: usize = sums
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .fold(0, usize::wrapping_add);
     let msgs = (n / producers) * producers;
     println!(
         "chan_{producers}x{consumers}_cap{cap}_mmsg_s {:.2} Mmsg/s",
@@ -129,5 +132,8 @@ pub fn select4(n: usize) {
         got += 1;
     }
     let d = t.elapsed();
-    println!("select4_ns_per_op {:.1} ns", d.as_nanos() as f64 / got as f64);
+    println!(
+        "select4_ns_per_op {:.1} ns",
+        d.as_nanos() as f64 / got as f64
+    );
 }

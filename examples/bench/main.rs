@@ -7,14 +7,16 @@
 //! captures `&wg`), same timing boundaries.
 //!
 //! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`,
-//! `mutex`.
+//! `mutex`, `sleep` (the last two have no Go counterpart in the shared
+//! reference; `docs/benchmarks.md` carries the Go programs).
 
 mod chan;
 mod rt;
 mod sync;
+mod timers;
 
 fn usage() -> ! {
-    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex");
+    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep");
     std::process::exit(2);
 }
 
@@ -46,6 +48,7 @@ fn main() {
         Some("chan") => goro::run(move || chan::mpmc(n)),
         Some("select") => goro::run(move || chan::select4(n)),
         Some("mutex") => goro::run(move || sync::mutex(n)),
+        Some("sleep") => goro::run(move || timers::sleepers(n.min(100_000))),
         _ => usage(),
     }
 }

@@ -101,7 +101,10 @@ impl Drop for TaskCache {
     fn drop(&mut self) {
         for (c, list) in self.lists.get_mut().iter_mut().enumerate() {
             if !list.is_empty() {
-                GLOBAL[c].lock().unwrap_or_else(|e| e.into_inner()).push(std::mem::take(list));
+                GLOBAL[c]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(std::mem::take(list));
             }
         }
     }
@@ -135,7 +138,10 @@ fn sys_alloc(layout: Layout) -> NonNull<u8> {
 /// thread cache, from a fresh chunk whose rest goes to the global list).
 fn carve(c: usize, cache: Option<&TaskCache>) -> NonNull<u8> {
     let size = class_size(c);
-    let new_chunk = || sys_alloc(Layout::from_size_align(CHUNK, ALIGN).expect("valid chunk layout")).as_ptr() as usize;
+    let new_chunk = || {
+        sys_alloc(Layout::from_size_align(CHUNK, ALIGN).expect("valid chunk layout")).as_ptr()
+            as usize
+    };
     match cache {
         Some(cache) => {
             let mut carves = cache.carve.borrow_mut();
@@ -151,9 +157,17 @@ fn carve(c: usize, cache: Option<&TaskCache>) -> NonNull<u8> {
         None => {
             let start = new_chunk();
             let blocks: Vec<Block> = (1..CHUNK / size)
-                .map(|i| Block(NonNull::new((start + i * size) as *mut u8).expect("chunk memory is not null")))
+                .map(|i| {
+                    Block(
+                        NonNull::new((start + i * size) as *mut u8)
+                            .expect("chunk memory is not null"),
+                    )
+                })
                 .collect();
-            GLOBAL[c].lock().unwrap_or_else(|e| e.into_inner()).push(blocks);
+            GLOBAL[c]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(blocks);
             NonNull::new(start as *mut u8).expect("chunk memory is not null")
         }
     }
@@ -226,7 +240,10 @@ unsafe fn free_in(p: NonNull<u8>, layout: Layout, cache: Option<&TaskCache>) {
         }
         None => vec![Block(p)],
     };
-    GLOBAL[c].lock().unwrap_or_else(|e| e.into_inner()).push(spill);
+    GLOBAL[c]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(spill);
 }
 
 #[cfg(test)]
@@ -238,7 +255,10 @@ mod tests {
         assert_eq!(class_of(Layout::from_size_align(1, 8).unwrap()), Some(0));
         assert_eq!(class_of(Layout::from_size_align(64, 8).unwrap()), Some(0));
         assert_eq!(class_of(Layout::from_size_align(65, 8).unwrap()), Some(1));
-        assert_eq!(class_of(Layout::from_size_align(1024, 8).unwrap()), Some(15));
+        assert_eq!(
+            class_of(Layout::from_size_align(1024, 8).unwrap()),
+            Some(15)
+        );
         assert_eq!(class_of(Layout::from_size_align(1025, 8).unwrap()), None);
         assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
     }
@@ -253,7 +273,10 @@ mod tests {
         addrs.dedup();
         assert_eq!(addrs.len(), 5000, "no block handed out twice");
         for w in addrs.windows(2) {
-            assert!(w[1] - w[0] >= class_size(class_of(l).unwrap()), "blocks overlap");
+            assert!(
+                w[1] - w[0] >= class_size(class_of(l).unwrap()),
+                "blocks overlap"
+            );
         }
         for &p in &ps {
             // SAFETY: each block is ours and holds nothing to drop.

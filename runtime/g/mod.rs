@@ -394,7 +394,9 @@ impl GRef {
         // SAFETY: the vtable's functions take no reference and give none
         // back, except `clone`, which takes its own; the caller guarantees
         // the header outlives every use.
-        Unparker::from_waker(unsafe { Waker::from_raw(RawWaker::new(h.as_ptr() as *const (), &BORROWED_VTABLE)) })
+        Unparker::from_waker(unsafe {
+            Waker::from_raw(RawWaker::new(h.as_ptr() as *const (), &BORROWED_VTABLE))
+        })
     }
 
     /// An unparker whose wake-up makes this coroutine runnable.
@@ -443,8 +445,12 @@ pub(crate) fn wake_then(u: &Unparker, then: &mut dyn FnMut()) -> bool {
 }
 
 // Borrowed wakers: data is a `*const Header` owning nothing.
-static BORROWED_VTABLE: RawWakerVTable =
-    RawWakerVTable::new(waker_clone, waker_wake_by_ref, waker_wake_by_ref, borrowed_drop);
+static BORROWED_VTABLE: RawWakerVTable = RawWakerVTable::new(
+    waker_clone,
+    waker_wake_by_ref,
+    waker_wake_by_ref,
+    borrowed_drop,
+);
 
 fn borrowed_drop(_: *const ()) {}
 

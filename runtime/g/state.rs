@@ -93,14 +93,25 @@ impl GState {
         // A plain load first: a token is rare, and a failed compare-exchange
         // costs as much as a successful one.
         self.0.load(Ordering::Relaxed) & NOTIFIED != 0
-            && self.0.compare_exchange(ACTIVE | NOTIFIED, ACTIVE, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+            && self
+                .0
+                .compare_exchange(
+                    ACTIVE | NOTIFIED,
+                    ACTIVE,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
     }
 
     /// ACTIVE → WAITING, by the worker after the validate callback said
     /// "stay"; or, if a token arrived, consumes it (rule 2).
     #[inline]
     pub(crate) fn commit_park(&self) -> Commit {
-        match self.0.compare_exchange(ACTIVE, WAITING, Ordering::AcqRel, Ordering::Acquire) {
+        match self
+            .0
+            .compare_exchange(ACTIVE, WAITING, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => Commit::Parked,
             Err(cur) => {
                 debug_assert_eq!(cur, ACTIVE | NOTIFIED);
@@ -132,7 +143,10 @@ impl GState {
                     }
                 }
             };
-            match self.0.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => return schedule,
                 Err(c) => cur = c,
             }
@@ -244,7 +258,11 @@ mod loom_tests {
             }
             waker.join().unwrap();
             assert!(flag.load(Ordering::Acquire));
-            assert_eq!(scheduled.load(Ordering::Relaxed), usize::from(parked), "scheduled iff it parked");
+            assert_eq!(
+                scheduled.load(Ordering::Relaxed),
+                usize::from(parked),
+                "scheduled iff it parked"
+            );
         });
     }
 

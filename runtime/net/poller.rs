@@ -120,7 +120,10 @@ impl IoState {
     pub(crate) fn clear(&self, seen: u64, dir: Dir) -> bool {
         let want = seen & !dir.clear_mask();
         want == seen
-            || self.readiness.compare_exchange(seen, want, Ordering::AcqRel, Ordering::Acquire).is_ok()
+            || self
+                .readiness
+                .compare_exchange(seen, want, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
     }
 
     fn waiters(&self, dir: Dir) -> MutexGuard<'_, Waiting> {
@@ -164,7 +167,12 @@ impl IoState {
         let mut cur = self.readiness.load(Ordering::Relaxed);
         loop {
             let next = ((cur & !BITS).wrapping_add(SEQ_ONE)) | (cur & BITS) | bits;
-            match self.readiness.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+            match self.readiness.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => break,
                 Err(c) => cur = c,
             }
@@ -254,7 +262,11 @@ impl Poller {
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
         Ok(Poller {
-            poll: Mutex::new(PollState { poll, events: Events::with_capacity(1024), ready: Vec::with_capacity(64) }),
+            poll: Mutex::new(PollState {
+                poll,
+                events: Events::with_capacity(1024),
+                ready: Vec::with_capacity(64),
+            }),
             registry,
             waker,
             sources: Mutex::new(Slab::default()),
@@ -263,7 +275,10 @@ impl Poller {
     }
 
     /// Registers `source` for both directions (edge-triggered).
-    pub(crate) fn register(&self, source: &mut impl mio::event::Source) -> io::Result<Arc<IoState>> {
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+    ) -> io::Result<Arc<IoState>> {
         let mut slab = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         let st = slab.insert(|token| {
             Arc::new(IoState {
@@ -273,7 +288,10 @@ impl Poller {
                 token,
             })
         });
-        if let Err(e) = self.registry.register(source, st.token, Interest::READABLE | Interest::WRITABLE) {
+        if let Err(e) =
+            self.registry
+                .register(source, st.token, Interest::READABLE | Interest::WRITABLE)
+        {
             slab.remove(st.token);
             return Err(e);
         }
@@ -284,7 +302,10 @@ impl Poller {
     /// error (`SHUTDOWN`).
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, st: &IoState) {
         let _ = self.registry.deregister(source);
-        self.sources.lock().unwrap_or_else(|e| e.into_inner()).remove(st.token);
+        self.sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(st.token);
         st.set(SHUTDOWN);
     }
 
@@ -301,7 +322,11 @@ impl Poller {
             Err(std::sync::TryLockError::WouldBlock) => return None,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
         };
-        let PollState { poll, events, ready } = &mut *g;
+        let PollState {
+            poll,
+            events,
+            ready,
+        } = &mut *g;
         if let Err(e) = poll.poll(events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {
@@ -312,7 +337,9 @@ impl Poller {
             if ev.token() == WAKE_TOKEN {
                 continue;
             }
-            let Some(st) = slab.get(ev.token()) else { continue };
+            let Some(st) = slab.get(ev.token()) else {
+                continue;
+            };
             let mut bits = 0;
             if ev.is_readable() {
                 bits |= READABLE;

@@ -18,7 +18,10 @@ use super::source::{Registered, Timeouts};
 
 /// Tries `f` on every address `addr` resolves to; the last error if none
 /// works.
-pub(crate) fn each_addr<T>(addr: impl ToSocketAddrs, mut f: impl FnMut(SocketAddr) -> io::Result<T>) -> io::Result<T> {
+pub(crate) fn each_addr<T>(
+    addr: impl ToSocketAddrs,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
     let mut last = None;
     for a in addr.to_socket_addrs()? {
         match f(a) {
@@ -26,7 +29,12 @@ pub(crate) fn each_addr<T>(addr: impl ToSocketAddrs, mut f: impl FnMut(SocketAdd
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")))
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
 }
 
 /// A TCP socket server (Go's `net.Listener`, std's `TcpListener`).
@@ -58,13 +66,19 @@ pub struct TcpListener {
 impl TcpListener {
     /// Binds to `addr` (the first address that works).
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        each_addr(addr, |a| Ok(TcpListener { inner: Registered::new(mio::net::TcpListener::bind(a)?)? }))
+        each_addr(addr, |a| {
+            Ok(TcpListener {
+                inner: Registered::new(mio::net::TcpListener::bind(a)?)?,
+            })
+        })
     }
 
     /// Adopts a std listener (switched to non-blocking mode).
     pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
         l.set_nonblocking(true)?;
-        Ok(TcpListener { inner: Registered::new(mio::net::TcpListener::from_std(l))? })
+        Ok(TcpListener {
+            inner: Registered::new(mio::net::TcpListener::from_std(l))?,
+        })
     }
 
     /// Waits for a connection. Errors from the kernel (for example `EMFILE`
@@ -80,7 +94,9 @@ impl TcpListener {
     }
 
     fn accept_deadline(&self, deadline: Option<Instant>) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, a) = self.inner.op(Dir::Read, "IO wait (accept)", deadline, |l| l.accept())?;
+        let (s, a) = self
+            .inner
+            .op(Dir::Read, "IO wait (accept)", deadline, |l| l.accept())?;
         Ok((TcpStream::from_mio(s)?, a))
     }
 
@@ -102,7 +118,9 @@ impl TcpListener {
 
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpListener").field("addr", &self.local_addr().ok()).finish()
+        f.debug_struct("TcpListener")
+            .field("addr", &self.local_addr().ok())
+            .finish()
     }
 }
 
@@ -134,7 +152,10 @@ pub struct TcpStream {
 impl TcpStream {
     fn from_mio(s: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            inner: Arc::new(StreamInner { io: Registered::new(s)?, timeouts: Timeouts::default() }),
+            inner: Arc::new(StreamInner {
+                io: Registered::new(s)?,
+                timeouts: Timeouts::default(),
+            }),
         })
     }
 
@@ -151,18 +172,23 @@ impl TcpStream {
     fn connect_deadline(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let s = Self::from_mio(mio::net::TcpStream::connect(addr)?)?;
         // Writable means the connect finished, one way or the other.
-        s.inner.io.op(Dir::Write, "IO wait (connect)", deadline, |io| {
-            if let Some(e) = io.take_error()? {
-                return Err(e);
-            }
-            match io.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected || e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                    Err(io::ErrorKind::WouldBlock.into())
+        s.inner
+            .io
+            .op(Dir::Write, "IO wait (connect)", deadline, |io| {
+                if let Some(e) = io.take_error()? {
+                    return Err(e);
                 }
-                Err(e) => Err(e),
-            }
-        })?;
+                match io.peer_addr() {
+                    Ok(_) => Ok(()),
+                    Err(e)
+                        if e.kind() == io::ErrorKind::NotConnected
+                            || e.raw_os_error() == Some(libc::EINPROGRESS) =>
+                    {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Err(e),
+                }
+            })?;
         Ok(s)
     }
 
@@ -245,15 +271,21 @@ impl TcpStream {
     /// Reads into `buf` without removing the data from the queue.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Read);
-        self.inner.io.op(Dir::Read, "IO wait (read)", d, |s| s.peek(buf))
+        self.inner
+            .io
+            .op(Dir::Read, "IO wait (read)", d, |s| s.peek(buf))
     }
 
     fn read_until(&self, buf: &mut [u8], d: Option<Instant>) -> io::Result<usize> {
-        self.inner.io.op(Dir::Read, "IO wait (read)", d, |mut s| s.read(buf))
+        self.inner
+            .io
+            .op(Dir::Read, "IO wait (read)", d, |mut s| s.read(buf))
     }
 
     fn write_until(&self, buf: &[u8], d: Option<Instant>) -> io::Result<usize> {
-        self.inner.io.op(Dir::Write, "IO wait (write)", d, |mut s| s.write(buf))
+        self.inner
+            .io
+            .op(Dir::Write, "IO wait (write)", d, |mut s| s.write(buf))
     }
 }
 
@@ -263,7 +295,9 @@ impl Read for &TcpStream {
     }
     fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Read);
-        self.inner.io.op(Dir::Read, "IO wait (read)", d, |mut s| s.read_vectored(bufs))
+        self.inner.io.op(Dir::Read, "IO wait (read)", d, |mut s| {
+            s.read_vectored(bufs)
+        })
     }
 }
 
@@ -273,7 +307,9 @@ impl Write for &TcpStream {
     }
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Write);
-        self.inner.io.op(Dir::Write, "IO wait (write)", d, |mut s| s.write_vectored(bufs))
+        self.inner.io.op(Dir::Write, "IO wait (write)", d, |mut s| {
+            s.write_vectored(bufs)
+        })
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())

@@ -109,13 +109,15 @@ impl Counters {
     /// a load and a store do (readers only sum them).
     #[inline]
     pub(crate) fn bump_spawned(&self) {
-        self.spawned.store(self.spawned.load(Ordering::Relaxed) + 1, Ordering::Release);
+        self.spawned
+            .store(self.spawned.load(Ordering::Relaxed) + 1, Ordering::Release);
     }
 
     /// Counts an exit; single writer, as for `bump_spawned`.
     #[inline]
     pub(crate) fn bump_exited(&self) {
-        self.exited.store(self.exited.load(Ordering::Relaxed) + 1, Ordering::Release);
+        self.exited
+            .store(self.exited.load(Ordering::Relaxed) + 1, Ordering::Release);
     }
 }
 
@@ -529,7 +531,11 @@ where
 /// worker's heap, or worker 0's from a plain thread.
 /// Returns the index of the slot whose heap holds the entry (for
 /// [`timer_entry_dead`]).
-pub(crate) fn arm_callback_timer(when: u64, task: std::sync::Arc<dyn crate::time::Fire>, epoch: u64) -> usize {
+pub(crate) fn arm_callback_timer(
+    when: u64,
+    task: std::sync::Arc<dyn crate::time::Fire>,
+    epoch: u64,
+) -> usize {
     let rt = rt();
     let (index, slot) = match worker::ctx() {
         Some(c) => (c.index, c.slot),

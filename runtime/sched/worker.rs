@@ -307,7 +307,10 @@ impl Ctx {
                     continue;
                 }
                 let slot = &rt.slots[v];
-                for (st, into) in [(slot.timer_stealer.get(), &self.timer_ready), (slot.stealer.get(), &self.local)] {
+                for (st, into) in [
+                    (slot.timer_stealer.get(), &self.timer_ready),
+                    (slot.stealer.get(), &self.local),
+                ] {
                     let Some(st) = st else { continue };
                     loop {
                         match st.steal_batch_and_pop(into) {
@@ -338,7 +341,12 @@ impl Ctx {
     /// `usleep(3)` in its steal loop.
     fn linger(&self) -> Option<GRef> {
         std::thread::sleep(LINGER);
-        if let Some(g) = self.slot.pop_pinned().or_else(|| self.pop_local()).or_else(|| self.steal_global()) {
+        if let Some(g) = self
+            .slot
+            .pop_pinned()
+            .or_else(|| self.pop_local())
+            .or_else(|| self.steal_global())
+        {
             return Some(g);
         }
         self.steal_others()
@@ -437,7 +445,12 @@ impl Ctx {
             rt.nspinning.fetch_sub(1, Ordering::SeqCst);
         }
         let mut moved = false;
-        while let Some(g) = self.slot.take_runnext().or_else(|| self.timer_ready.pop()).or_else(|| self.local.pop()) {
+        while let Some(g) = self
+            .slot
+            .take_runnext()
+            .or_else(|| self.timer_ready.pop())
+            .or_else(|| self.local.pop())
+        {
             rt.injector.push(g);
             moved = true;
         }
@@ -543,7 +556,8 @@ impl Ctx {
     /// Arms a park timeout for the running coroutine (from a park callback);
     /// returns the sequence number to cancel it with.
     pub(crate) fn arm_park_timer(&self, h: NonNull<Header>, when: u64) -> u64 {
-        let (seq, earliest) = crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when);
+        let (seq, earliest) =
+            crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when);
         if earliest {
             self.rt.wake_for_timers();
         }

@@ -37,8 +37,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use crate::g::{GRef, Header};
 use super::heap::{Timed, TimerHeap};
+use crate::g::{GRef, Header};
 
 /// No timer / no sleeper.
 pub(crate) const NONE: u64 = u64::MAX;
@@ -78,7 +78,10 @@ pub(crate) enum Target {
     /// Wake a parked coroutine, if its timer was not cancelled since.
     Park { g: GRef, seq: u64 },
     /// Run a callback, if its epoch is still current.
-    Callback { task: std::sync::Arc<dyn Fire>, epoch: u64 },
+    Callback {
+        task: std::sync::Arc<dyn Fire>,
+        epoch: u64,
+    },
 }
 
 pub(crate) struct Entry {
@@ -107,7 +110,10 @@ impl Entry {
                 // Consume the arming: a later cancel then knows the entry is
                 // gone and must not count it as stale.
                 let ts = &g.header().timer_seq;
-                if ts.compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                if ts
+                    .compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
                     crate::sched::unpark_timer(&g);
                 }
             }
@@ -266,7 +272,16 @@ pub(crate) fn arm_park(
     crate::g::inc_ref(h);
     // SAFETY: the reference just taken belongs to the entry.
     let g = unsafe { GRef::from_raw(h) };
-    (seq, timers.add(slot, Entry { when, target: Target::Park { g, seq } }))
+    (
+        seq,
+        timers.add(
+            slot,
+            Entry {
+                when,
+                target: Target::Park { g, seq },
+            },
+        ),
+    )
 }
 
 /// Arms callback timer `task` (epoch `epoch`) for `when` in `slot`.
@@ -278,15 +293,31 @@ pub(crate) fn arm_callback(
     task: std::sync::Arc<dyn Fire>,
     epoch: u64,
 ) -> bool {
-    timers.add(slot, Entry { when, target: Target::Callback { task, epoch } })
+    timers.add(
+        slot,
+        Entry {
+            when,
+            target: Target::Callback { task, epoch },
+        },
+    )
 }
 
 /// Cancels the park timeout armed for `hdr` with sequence `seq` (called by
 /// the coroutine itself once it runs again). If the timer already fired, its
 /// entry is gone and there is nothing to do; otherwise the entry becomes dead
 /// and is counted for the next sweep.
-pub(crate) fn cancel_park(hdr: &Header, seq: u64, slot_of: impl FnOnce(usize) -> &'static SlotTimers) {
-    if hdr.timer_seq.compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
-        slot_of(hdr.timer_home.load(Ordering::Relaxed)).stale.fetch_add(1, Ordering::Relaxed);
+pub(crate) fn cancel_park(
+    hdr: &Header,
+    seq: u64,
+    slot_of: impl FnOnce(usize) -> &'static SlotTimers,
+) {
+    if hdr
+        .timer_seq
+        .compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed)
+        .is_ok()
+    {
+        slot_of(hdr.timer_home.load(Ordering::Relaxed))
+            .stale
+            .fetch_add(1, Ordering::Relaxed);
     }
 }

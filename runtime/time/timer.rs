@@ -51,7 +51,13 @@ impl Shared {
     fn new(period: Option<Duration>) -> (Arc<Shared>, Receiver<Instant>) {
         let (tx, rx) = chan(1);
         let s = Arc::new(Shared {
-            state: Mutex::new(State { epoch: 0, active: false, period, next: Instant::now(), home: 0 }),
+            state: Mutex::new(State {
+                epoch: 0,
+                active: false,
+                period,
+                next: Instant::now(),
+                home: 0,
+            }),
             current: AtomicU64::new(0),
             tx,
         });
@@ -63,7 +69,8 @@ impl Shared {
     }
 
     fn publish(&self, st: &State) {
-        self.current.store(st.epoch << 1 | u64::from(st.active), Ordering::Release);
+        self.current
+            .store(st.epoch << 1 | u64::from(st.active), Ordering::Release);
     }
 
     /// Arms for `st.next` under the state lock.
@@ -266,7 +273,9 @@ impl Timer {
 
 impl std::fmt::Debug for Timer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Timer").field("active", &self.shared.lock().active).finish()
+        f.debug_struct("Timer")
+            .field("active", &self.shared.lock().active)
+            .finish()
     }
 }
 
@@ -319,7 +328,10 @@ impl Ticker {
     ///
     /// If `d` is zero.
     pub fn reset(&self, d: Duration) {
-        assert!(!d.is_zero(), "goro::time::Ticker::reset: non-positive interval");
+        assert!(
+            !d.is_zero(),
+            "goro::time::Ticker::reset: non-positive interval"
+        );
         let mut st = self.shared.lock();
         self.shared.stop_and_drain(&mut st, &self.rx);
         st.period = Some(d);
@@ -348,6 +360,9 @@ impl Drop for Ticker {
 impl std::fmt::Debug for Ticker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let st = self.shared.lock();
-        f.debug_struct("Ticker").field("period", &st.period).field("active", &st.active).finish()
+        f.debug_struct("Ticker")
+            .field("period", &st.period)
+            .field("active", &st.active)
+            .finish()
     }
 }
