@@ -2,7 +2,7 @@
 //!
 //! Stackful coroutines spawned with [`go!`] run on a work-stealing M:N
 //! scheduler over a `GOMAXPROCS`-sized pool of OS threads. Blocking
-//! operations (joins, [`sync`], [`chan`] and [`select!`], [`time::sleep`],
+//! operations (joins, [`sync`], [`chan`](mod@chan) and [`select!`], [`time::sleep`],
 //! socket reads and writes in [`net`]) park the *coroutine* and free its worker thread;
 //! called from a plain OS thread they block the thread, so threads and
 //! coroutines can talk freely.
@@ -28,7 +28,7 @@
 //! | [`time`]    | runtime clock, per-worker timer heaps (polled by the schedule loop and the idle path), `sleep`, `after`, `tick`, `Timer`, `Ticker` |
 //! | [`net`]     | the netpoller (one mio `Poll`, entered by an idle worker) and TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
-//! | [`chan`]    | channels and `select!` (the `goro-chan` crate, which reaches the scheduler only through the [`waiter`] hook) |
+//! | [`chan`](mod@chan)    | channels and `select!` (the `goro-chan` crate, which reaches the scheduler only through the [`waiter`] hook) |
 //!
 //! Read `docs/design.md` for the design and `docs/safety.md` for the rule
 //! every user must follow: **do not hold a `!Send` value (an `Rc`, a
