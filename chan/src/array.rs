@@ -38,12 +38,16 @@
 //! single total order of `SeqCst` operations one comes first, so either the
 //! receiver sees the stamp or the sender sees the receiver.
 //!
-//! A sender parks only when the ring is really full. Its re-check after
-//! registering reads `head`, which receivers advance with a `SeqCst`
-//! compare-exchange before they look at the sender list, so the same
-//! argument holds and a receiver's stamp store can stay a plain release
-//! store. If it finds a receiver still moving out the previous lap's value
-//! (a few instructions, no user code), it waits for it briefly.
+//! A sender that finds the slot at `tail` still holding the previous lap's
+//! message parks the same way, whether the ring is full or a receiver is in
+//! the middle of moving that message out: spinning on the slot until the
+//! receiver is done makes the two fight over its line (4x4 throughput
+//! halves on two cores). The receiver frees the slot with a `SeqCst` stamp
+//! store and then checks the sender list; the sender re-checks the stamp
+//! after registering. The same `SeqCst` pairing as above. So a `try_send`
+//! can report `Full` while a receiver is half-way through taking the oldest
+//! message, just as a `try_recv` can report `Empty` while a sender is
+//! half-way through writing: the operation has begun but not finished.
 
 //! # Closing
 //!
@@ -144,9 +148,9 @@ impl<T> Array<T> {
     }
 
     /// Claims a slot to send into. `true`: claimed (or the channel is
-    /// closed: `token.array_slot` is null). `false`: full.
+    /// closed: `token.array_slot` is null). `false`: no room yet (full, or
+    /// the oldest message is being moved out right now).
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
-        let mut spins = 0u32;
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
@@ -173,20 +177,15 @@ impl<T> Array<T> {
                     }
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds the previous lap's message.
-                let head = self.head.load(Ordering::SeqCst);
-                if head.wrapping_add(self.one_lap) == tail {
-                    return false; // full
-                }
-                // A receiver claimed it and is moving the value out right
-                // now (no user code runs in that window): wait for it.
-                spins += 1;
-                if spins < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-                tail = self.tail.load(Ordering::Relaxed);
+                // The slot still holds the previous lap's message: the ring
+                // is full, or a receiver has claimed that message and is
+                // moving it out right now. Either way, no room *yet*: a
+                // blocking sender parks and is notified when the slot is
+                // freed. Waiting here instead (spinning on the slot) halves
+                // the 4x4 throughput on two cores: the spinner and the
+                // receiver fight over the slot's line, where parking lets
+                // the receivers drain a batch.
+                return false;
             } else {
                 // Another sender claimed this position; look again.
                 tail = self.tail.load(Ordering::Relaxed);
@@ -194,16 +193,18 @@ impl<T> Array<T> {
         }
     }
 
-    /// Whether a send could make progress now (room, or closed), for a
-    /// sender that just registered. Pairs with the `SeqCst` claim of `head`
-    /// in `start_recv` (see the module docs).
+    /// Whether a send could make progress now (a free slot at `tail`, or
+    /// closed), for a sender that just registered. Pairs with the `SeqCst`
+    /// stamp store in `read` (see the module docs).
     pub(crate) fn send_ready(&self) -> bool {
         let tail = self.tail.load(Ordering::SeqCst);
         if tail & self.mark_bit != 0 {
             return true;
         }
-        let head = self.head.load(Ordering::SeqCst);
-        head.wrapping_add(self.one_lap) != tail
+        let stamp = self.buffer[tail & (self.mark_bit - 1)]
+            .stamp
+            .load(Ordering::SeqCst);
+        stamp.wrapping_add(self.one_lap) != tail + 1
     }
 
     /// Completes a send claim. Gives the value back if the channel was
@@ -282,7 +283,7 @@ impl<T> Array<T> {
             .is_ok()
         {
             slot.stamp
-                .store(pos.wrapping_add(self.one_lap), Ordering::Release);
+                .store(pos.wrapping_add(self.one_lap), Ordering::SeqCst);
             self.senders.notify();
         }
         self.published();
@@ -308,7 +309,7 @@ impl<T> Array<T> {
                         if !unsafe { *slot.present.get() } {
                             // An abandoned claim: free the slot, look on.
                             slot.stamp
-                                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                                .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
                             self.senders.notify();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
@@ -368,7 +369,7 @@ impl<T> Array<T> {
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
         // SAFETY: as above; the message is moved out exactly once.
         let msg = unsafe { slot.msg.get().read().assume_init() };
-        slot.stamp.store(token.array_stamp, Ordering::Release);
+        slot.stamp.store(token.array_stamp, Ordering::SeqCst);
         self.senders.notify();
         Some(msg)
     }

@@ -22,6 +22,14 @@
 //! retries: a notification from a buffered channel only says "ready now",
 //! and a competitor may get there first).
 //!
+//! `default` (no waiting) runs only after the same registration pass: the
+//! first pass looks at one channel after another, so a case can become
+//! ready after it was looked at while another stops being ready (Go's
+//! `TestNonblockSelectRace`). Registering on every case and then
+//! withdrawing closes that gap: a counterpart that arrives after our
+//! registration on its channel claims us; one that came before makes the
+//! registration report ready.
+//!
 //! A reservation that is dropped without completing (a send whose value
 //! expression panicked) is *abandoned*: the slot or the waiting counterpart
 //! is released, so nobody waits forever and nothing is delivered twice.
@@ -194,16 +202,23 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
             return Some(done(i, token, cases));
         }
     }
-    if matches!(timeout, Timeout::Now) {
-        return None;
-    }
+    // Nothing was ready during the pass above, but the pass is not atomic:
+    // a case seen not ready may have become ready before a later case was
+    // seen (Go locks every channel for it). So before `default` runs (or we
+    // park), register on every case: a counterpart that arrives after our
+    // registration on its channel claims us, and one that came before it
+    // makes the registration report ready. With `Timeout::Now` we then
+    // withdraw at once instead of waiting; `default` is chosen only if no
+    // registration saw a ready case and nobody claimed us meanwhile.
+    let now_only = matches!(timeout, Timeout::Now);
     let deadline = timeout.deadline();
     loop {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if !now_only && deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
         }
         let cx = Context::new();
         let mut registered = 0;
+        let mut saw_ready = false;
         for &i in order.iter() {
             let case = &mut cases[i];
             // SAFETY: `cases` is not moved or resized during this call, so
@@ -211,11 +226,19 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
             let ready = unsafe { case.handle.register(FIRST_OPER + i, &cx, &mut case.entry) };
             registered += 1;
             if ready {
+                saw_ready = true;
                 let _ = cx.try_claim(ABORTED);
                 break;
             }
         }
-        let state = cx.wait_until("select", deadline);
+        let state = if now_only {
+            match cx.try_claim(ABORTED) {
+                Ok(()) => ABORTED,
+                Err(s) => s,
+            }
+        } else {
+            cx.wait_until("select", deadline)
+        };
         for &i in &order[..registered] {
             if state != FIRST_OPER + i {
                 let case = &mut cases[i];
@@ -239,6 +262,11 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
             if cases[i].handle.try_select(&mut token) {
                 return Some(done(i, token, cases));
             }
+        }
+        if now_only && !saw_ready && state == ABORTED {
+            // Registered on every case with none ready and nobody came:
+            // there was an instant with nothing ready.
+            return None;
         }
     }
 }

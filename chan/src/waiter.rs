@@ -196,12 +196,14 @@ pub fn current() -> Unparker {
 }
 
 /// Wakes `u`'s party and runs `then` at the point where the party can no
-/// longer disappear but cannot run yet: after it is marked runnable, before
-/// it is scheduled. Use it to publish the signal a waiter waits for: the
-/// publication then happens before the waiter can run (no spinning on the
-/// waiter's side) and after the last use of a borrowed unparker
-/// ([`current_borrowed`]). For a plain thread, `then` runs first and the
-/// thread is unparked after.
+/// longer disappear: after it is marked runnable (or, if it was not parked,
+/// given a wake-up token), before it is scheduled. Use it to publish the
+/// signal a waiter waits for, after the last use of a borrowed unparker
+/// ([`current_borrowed`]). A parked waiter runs only after `then`; one that
+/// was still running may see the state from before `then`: a waiter that
+/// parks for the signal is woken again after `then` (owned unparkers), one
+/// with a borrowed unparker must spin for it instead of parking. For a
+/// plain thread, `then` runs first and the thread is unparked after.
 #[inline]
 pub fn unpark_then(u: Unparker, then: impl FnOnce()) {
     let mut then = Some(then);

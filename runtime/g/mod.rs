@@ -425,10 +425,20 @@ static WAKER_VTABLE: RawWakerVTable =
 /// state word first (from then on the coroutine cannot finish before it is
 /// scheduled: either we own its run reference, or it is running and holds a
 /// token), runs `then`, then schedules it.
+///
+/// If the coroutine was not parked (`ACTIVE`: running, queued, or in its
+/// park callback window), the token is set *before* `then` publishes the
+/// state it waits for. It may consume the token (a park that returns at
+/// once, or a failed commit), re-read the old state, and park again with
+/// nobody left to wake it. So with an owned unparker we wake it a second
+/// time after `then`. A borrowed unparker's waiter never parks for this
+/// signal (it spins on the state, `goro_chan`'s `spin_while`), and after
+/// `then` it may already be gone, so it gets no second wake-up.
 pub(crate) fn wake_then(u: &Unparker, then: &mut dyn FnMut()) -> bool {
     let w = u.as_waker();
     let vt = w.vtable();
-    if !std::ptr::eq(vt, &WAKER_VTABLE) && !std::ptr::eq(vt, &BORROWED_VTABLE) {
+    let owned = std::ptr::eq(vt, &WAKER_VTABLE);
+    if !owned && !std::ptr::eq(vt, &BORROWED_VTABLE) {
         return false;
     }
     let h = header_of(w.data());
@@ -440,6 +450,12 @@ pub(crate) fn wake_then(u: &Unparker, then: &mut dyn FnMut()) -> bool {
         crate::sched::schedule(unsafe { GRef::from_raw(h) }, crate::sched::Hint::Next);
     } else {
         then();
+        // SAFETY: an owned unparker holds a reference, so the header is
+        // live after `then` too.
+        if owned && unsafe { h.as_ref() }.state.unpark() {
+            // SAFETY: we won WAITING → ACTIVE, so the run reference is ours.
+            crate::sched::schedule(unsafe { GRef::from_raw(h) }, crate::sched::Hint::Next);
+        }
     }
     true
 }

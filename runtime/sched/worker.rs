@@ -237,9 +237,13 @@ impl Ctx {
     fn run_timers(&self) {
         let n = self.rt.nstarted.load(Ordering::Acquire);
         let mut buf = self.timer_buf.borrow_mut();
-        self.rt
+        let (_, lowered) = self
+            .rt
             .timers
             .run_due(self.rt.slots[..n].iter().map(|s| &s.timers), &mut buf);
+        if lowered {
+            self.rt.wake_for_timers();
+        }
     }
 
     fn pop_local(&self) -> Option<GRef> {

@@ -11,7 +11,11 @@
 //!   (`u64::MAX`: none). Adding a timer lowers it with `fetch_min`; a worker
 //!   that has run the due timers recomputes it from the per-heap minima and
 //!   publishes it with a compare-exchange against the value it started from,
-//!   so a concurrent, earlier insertion is never overwritten.
+//!   so a concurrent, earlier insertion is never overwritten; then it
+//!   re-reads every heap's minimum and lowers `next` to it, which catches an
+//!   insertion into a heap it had already scanned (that one's `fetch_min`
+//!   did not lower `next`, and the compare-exchange would have raised
+//!   `next` past it: a timer that never fires).
 //! * Busy workers compare `next` with the clock at every scheduling point
 //!   (one load when there are no timers). Among idle workers exactly one, the
 //!   *timer sleeper*, sleeps with a timeout (until `next`); the rest sleep
@@ -154,7 +158,8 @@ impl SlotTimers {
         }
         h.push(e);
         let top = h.peek_when().unwrap_or(NONE);
-        self.when.store(top, Ordering::Release);
+        // SeqCst: `Timers::run_due`'s re-read relies on it.
+        self.when.store(top, Ordering::SeqCst);
         top
     }
 
@@ -170,7 +175,7 @@ impl SlotTimers {
         };
         h.pop_due(now, out);
         let top = h.peek_when().unwrap_or(NONE);
-        self.when.store(top, Ordering::Release);
+        self.when.store(top, Ordering::SeqCst);
         top
     }
 }
@@ -207,29 +212,48 @@ impl Timers {
         self.next.fetch_min(when, Ordering::SeqCst) > when
     }
 
-    /// Runs every due timer in `slots`. Returns how many fired.
+    /// Runs every due timer in `slots`. Returns how many fired, and whether
+    /// the caller must wake the timer sleeper (it lowered `next` on behalf
+    /// of an entry added during the scan; see below).
     pub(crate) fn run_due<'a>(
         &self,
-        slots: impl Iterator<Item = &'a SlotTimers>,
+        slots: impl Iterator<Item = &'a SlotTimers> + Clone,
         buf: &mut Vec<Entry>,
-    ) -> usize {
+    ) -> (usize, bool) {
         let seen = self.next.load(Ordering::SeqCst);
         let now = now_ns();
         if seen > now {
-            return 0;
+            return (0, false);
         }
         let mut min = NONE;
-        for s in slots {
+        for s in slots.clone() {
             min = min.min(s.take_due(now, buf));
         }
         let _ = self
             .next
             .compare_exchange(seen, min, Ordering::SeqCst, Ordering::Relaxed);
+        // `min` misses an entry pushed into a heap after we scanned it whose
+        // `fetch_min` ran before our compare-exchange and did not lower
+        // `next` (its deadline was later than `seen`): the compare-exchange
+        // then raised `next` past it, and nothing would ever fire it. So
+        // re-read every heap's earliest (`SeqCst`, as `add` stores it): an
+        // entry pushed before this read is seen here; one pushed after it
+        // has its `fetch_min` after our compare-exchange, which it lowers.
+        let mut lowered = false;
+        for s in slots {
+            let w = s.when.load(Ordering::SeqCst);
+            if w < self.next.load(Ordering::SeqCst) && self.next.fetch_min(w, Ordering::SeqCst) > w
+            {
+                // Its inserter may have found `next` already low enough and
+                // not woken the sleeper: that is now our job.
+                lowered = true;
+            }
+        }
         let n = buf.len();
         for e in buf.drain(..) {
             e.fire();
         }
-        n
+        (n, lowered)
     }
 
     /// Tries to become the timer sleeper. On success returns how long to
