@@ -23,19 +23,7 @@ use goro::sync::WaitGroup;
 const LIMIT: Duration = Duration::from_secs(120);
 
 fn child_ok(name: &str, env: &[(&str, &str)]) {
-    let out = common::run_child(name, env, LIMIT);
-    assert!(
-        !out.timed_out,
-        "{name} hung\nstdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
-    assert!(
-        out.status.success() && out.stdout.contains("1 passed"),
-        "{name} failed: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        out.stdout,
-        out.stderr
-    );
+    common::assert_child_passes(name, env, LIMIT);
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft

@@ -11,37 +11,12 @@ use goro::sync::{Mutex, WaitGroup};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Runs `scenario` in a child process per worker count in `procs` (like
-/// `common::for_each_procs`, with the worker counts the issue names).
-fn with_procs(name: &str, procs: &[usize], limit: Duration, scenario: impl FnOnce()) {
-    if common::is_child(name) {
-        scenario();
-        return;
-    }
-    for p in procs {
-        let p = p.to_string();
-        let out = common::run_child(name, &[("GOMAXPROCS", &p)], limit);
-        assert!(
-            !out.timed_out,
-            "{name} with GOMAXPROCS={p} hung\nstdout:\n{}\nstderr:\n{}",
-            out.stdout, out.stderr
-        );
-        assert!(
-            out.status.success() && out.stdout.contains("1 passed"),
-            "{name} with GOMAXPROCS={p} failed: {}\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            out.stdout,
-            out.stderr
-        );
-    }
-}
-
 /// 1000 coroutines increment a counter under the lock with a split
 /// read-modify-write, sometimes switching while holding it: the counter is
 /// exact and no two holders ever overlap.
 #[test]
 fn counter_exact_1000_coroutines() {
-    with_procs(
+    common::for_procs(
         "counter_exact_1000_coroutines",
         &[1, 2, 8],
         Duration::from_secs(120),

@@ -21,19 +21,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 const LATE_BOUND: Duration = Duration::from_millis(500);
 
 fn child_ok(name: &str, env: &[(&str, &str)]) {
-    let out = common::run_child(name, env, LIMIT);
-    assert!(
-        !out.timed_out,
-        "{name} hung\nstdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
-    assert!(
-        out.status.success() && out.stdout.contains("1 passed"),
-        "{name} failed: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        out.stdout,
-        out.stderr
-    );
+    common::assert_child_passes(name, env, LIMIT);
 }
 
 /// Sleeps of many lengths, from many coroutines and from a plain thread,

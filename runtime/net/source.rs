@@ -137,3 +137,67 @@ impl Timeouts {
         self.get(dir).and_then(|d| Instant::now().checked_add(d))
     }
 }
+
+/// `Read` and `Write` for a stream type and for a shared reference to it
+/// (as std does for `TcpStream`), given inherent `read_until` /
+/// `write_until` and `inner.io` / `inner.timeouts` fields: every call
+/// waits at most the timeout set with `set_read_timeout` /
+/// `set_write_timeout`. `flush` has nothing to do (no user-space buffer).
+macro_rules! stream_io {
+    ($t:ty) => {
+        impl std::io::Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.read_until(buf, self.inner.timeouts.deadline(Dir::Read))
+            }
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                let d = self.inner.timeouts.deadline(Dir::Read);
+                self.inner.io.op(Dir::Read, "IO wait (read)", d, |mut s| {
+                    std::io::Read::read_vectored(&mut s, bufs)
+                })
+            }
+        }
+
+        impl std::io::Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.write_until(buf, self.inner.timeouts.deadline(Dir::Write))
+            }
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                let d = self.inner.timeouts.deadline(Dir::Write);
+                self.inner.io.op(Dir::Write, "IO wait (write)", d, |mut s| {
+                    std::io::Write::write_vectored(&mut s, bufs)
+                })
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl std::io::Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &*self, buf)
+            }
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                std::io::Read::read_vectored(&mut &*self, bufs)
+            }
+        }
+
+        impl std::io::Write for $t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &*self, buf)
+            }
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &*self, bufs)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use stream_io;

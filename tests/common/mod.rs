@@ -108,35 +108,46 @@ pub fn is_child(name: &str) -> bool {
     std::env::var("GORO_TEST_CHILD").is_ok_and(|v| v == name)
 }
 
-/// Runs `scenario` once under each worker count of [`procs_matrix`], each in
-/// its own child process with a deadline of `limit`. Call it as the whole
-/// body of a test named `name`.
-pub fn for_each_procs(name: &str, limit: Duration, scenario: impl FnOnce()) {
+/// Runs test `name` in a child process with `env` and asserts that it
+/// finished within `limit`, succeeded, and really ran the test.
+pub fn assert_child_passes(name: &str, env: &[(&str, &str)], limit: Duration) {
+    let out = run_child(name, env, limit);
+    assert!(
+        !out.timed_out,
+        "{name} with {env:?} hung (killed after {limit:?})\nstdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    assert!(
+        out.status.success(),
+        "{name} with {env:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("1 passed"),
+        "{name}: child did not run the test:\n{}",
+        out.stdout
+    );
+}
+
+/// Runs `scenario` once under each worker count in `procs`, each in its own
+/// child process with a deadline of `limit`. Call it as the whole body of a
+/// test named `name`.
+pub fn for_procs(name: &str, procs: &[usize], limit: Duration, scenario: impl FnOnce()) {
     if is_child(name) {
         scenario();
         return;
     }
-    for p in procs_matrix() {
-        let p = p.to_string();
-        let out = run_child(name, &[("GOMAXPROCS", &p)], limit);
-        assert!(
-            !out.timed_out,
-            "{name} with GOMAXPROCS={p} hung (killed after {limit:?})\nstdout:\n{}\nstderr:\n{}",
-            out.stdout, out.stderr
-        );
-        assert!(
-            out.status.success(),
-            "{name} with GOMAXPROCS={p} failed: {}\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            out.stdout,
-            out.stderr
-        );
-        assert!(
-            out.stdout.contains("1 passed"),
-            "{name}: child did not run the test:\n{}",
-            out.stdout
-        );
+    for p in procs {
+        assert_child_passes(name, &[("GOMAXPROCS", &p.to_string())], limit);
     }
+}
+
+/// [`for_procs`] over [`procs_matrix`]: one worker, two, and more workers
+/// than cores.
+pub fn for_each_procs(name: &str, limit: Duration, scenario: impl FnOnce()) {
+    for_procs(name, &procs_matrix(), limit, scenario)
 }
 
 /// Polls `cond` until it holds or `limit` passes.
