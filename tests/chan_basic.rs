@@ -21,34 +21,40 @@ const SETTLE: Duration = Duration::from_millis(30);
 
 #[test]
 fn len_cap_is_empty() {
-    let (tx, rx) = chan::<u32>(0);
-    assert_eq!((tx.len(), tx.cap(), rx.len(), rx.cap()), (0, 0, 0, 0));
-    assert!(tx.is_empty() && rx.is_empty());
-    for cap in [1usize, 2, 3, 7, 64, 1000] {
-        let (tx, rx) = chan::<usize>(cap);
-        assert_eq!((tx.cap(), rx.cap(), tx.len()), (cap, cap, 0));
-        assert!(rx.is_empty());
-        for i in 0..cap {
-            tx.send(i).unwrap();
-            assert_eq!((tx.len(), rx.len()), (i + 1, i + 1), "cap {cap}");
-            assert!(!rx.is_empty());
-        }
-        assert!(tx.try_send(0).unwrap_err().is_full());
-        for i in 0..cap {
-            assert_eq!(rx.recv(), Some(i));
-            assert_eq!(rx.len(), cap - i - 1);
-        }
-        assert!(rx.is_empty());
-        // Wrap around the ring a few times: len stays exact.
-        for round in 0..3 * cap {
-            tx.send(round).unwrap();
-            let _ = tx.try_send(round);
-            let l = rx.len();
-            assert!((1..=2.min(cap)).contains(&l), "cap {cap} len {l}");
-            while rx.try_recv().is_ok() {}
-            assert_eq!(rx.len(), 0);
-        }
-    }
+    common::watchdog(
+        "len_cap_is_empty",
+        std::time::Duration::from_secs(60),
+        || {
+            let (tx, rx) = chan::<u32>(0);
+            assert_eq!((tx.len(), tx.cap(), rx.len(), rx.cap()), (0, 0, 0, 0));
+            assert!(tx.is_empty() && rx.is_empty());
+            for cap in [1usize, 2, 3, 7, 64, 1000] {
+                let (tx, rx) = chan::<usize>(cap);
+                assert_eq!((tx.cap(), rx.cap(), tx.len()), (cap, cap, 0));
+                assert!(rx.is_empty());
+                for i in 0..cap {
+                    tx.send(i).unwrap();
+                    assert_eq!((tx.len(), rx.len()), (i + 1, i + 1), "cap {cap}");
+                    assert!(!rx.is_empty());
+                }
+                assert!(tx.try_send(0).unwrap_err().is_full());
+                for i in 0..cap {
+                    assert_eq!(rx.recv(), Some(i));
+                    assert_eq!(rx.len(), cap - i - 1);
+                }
+                assert!(rx.is_empty());
+                // Wrap around the ring a few times: len stays exact.
+                for round in 0..3 * cap {
+                    tx.send(round).unwrap();
+                    let _ = tx.try_send(round);
+                    let l = rx.len();
+                    assert!((1..=2.min(cap)).contains(&l), "cap {cap} len {l}");
+                    while rx.try_recv().is_ok() {}
+                    assert_eq!(rx.len(), 0);
+                }
+            }
+        },
+    );
 }
 
 #[test]
@@ -477,23 +483,29 @@ fn iterators_end_at_close() {
 
 #[test]
 fn same_channel_and_clones() {
-    let (tx, rx) = chan::<u8>(1);
-    let (tx2, rx2) = chan::<u8>(1);
-    assert!(tx.same_channel(&tx.clone()));
-    assert!(rx.same_channel(&rx.clone()));
-    assert!(!tx.same_channel(&tx2));
-    assert!(!rx.same_channel(&rx2));
-    // A clone of either end keeps the channel open.
-    let tx3 = tx.clone();
-    drop(tx);
-    assert!(!rx.is_closed());
-    tx3.send(1).unwrap();
-    let rx3 = rx.clone();
-    drop(rx);
-    assert_eq!(rx3.recv(), Some(1));
-    assert!(format!("{tx3:?}").contains("Sender"));
-    assert!(format!("{rx3:?}").contains("Receiver"));
-    drop((tx2, rx2));
+    common::watchdog(
+        "same_channel_and_clones",
+        std::time::Duration::from_secs(60),
+        || {
+            let (tx, rx) = chan::<u8>(1);
+            let (tx2, rx2) = chan::<u8>(1);
+            assert!(tx.same_channel(&tx.clone()));
+            assert!(rx.same_channel(&rx.clone()));
+            assert!(!tx.same_channel(&tx2));
+            assert!(!rx.same_channel(&rx2));
+            // A clone of either end keeps the channel open.
+            let tx3 = tx.clone();
+            drop(tx);
+            assert!(!rx.is_closed());
+            tx3.send(1).unwrap();
+            let rx3 = rx.clone();
+            drop(rx);
+            assert_eq!(rx3.recv(), Some(1));
+            assert!(format!("{tx3:?}").contains("Sender"));
+            assert!(format!("{rx3:?}").contains("Receiver"));
+            drop((tx2, rx2));
+        },
+    );
 }
 
 #[test]

@@ -21,21 +21,27 @@ const CAPS: [usize; 4] = [0, 1, 3, 64];
 
 #[test]
 fn close_returns_true_exactly_once() {
-    for cap in CAPS {
-        let (tx, rx) = chan::<u8>(cap);
-        let tx2 = tx.clone();
-        assert!(!tx.is_closed() && !rx.is_closed());
-        assert!(tx2.close(), "cap {cap}: first close");
-        assert!(
-            !tx.close(),
-            "cap {cap}: second close, through another clone"
-        );
-        assert!(!tx2.close());
-        assert!(tx.is_closed() && tx2.is_closed() && rx.is_closed());
-        drop((tx, tx2)); // dropping after an explicit close changes nothing
-        assert!(rx.is_closed());
-        assert_eq!(rx.recv(), None);
-    }
+    common::watchdog(
+        "close_returns_true_exactly_once",
+        std::time::Duration::from_secs(60),
+        || {
+            for cap in CAPS {
+                let (tx, rx) = chan::<u8>(cap);
+                let tx2 = tx.clone();
+                assert!(!tx.is_closed() && !rx.is_closed());
+                assert!(tx2.close(), "cap {cap}: first close");
+                assert!(
+                    !tx.close(),
+                    "cap {cap}: second close, through another clone"
+                );
+                assert!(!tx2.close());
+                assert!(tx.is_closed() && tx2.is_closed() && rx.is_closed());
+                drop((tx, tx2)); // dropping after an explicit close changes nothing
+                assert!(rx.is_closed());
+                assert_eq!(rx.recv(), None);
+            }
+        },
+    );
 }
 
 #[test]
@@ -57,54 +63,66 @@ fn dropping_the_last_sender_closes() {
 
 #[test]
 fn receivers_drain_then_get_none_forever() {
-    for cap in [1usize, 4, 100] {
-        let (tx, rx) = chan::<usize>(cap);
-        for i in 0..cap {
-            tx.send(i).unwrap();
-        }
-        assert!(tx.close());
-        assert!(rx.is_closed());
-        assert_eq!(rx.len(), cap, "closing keeps what is buffered");
-        let rx2 = rx.clone();
-        for i in 0..cap {
-            let r = if i % 2 == 0 { &rx } else { &rx2 };
-            assert_eq!(r.recv(), Some(i), "cap {cap}");
-        }
-        for _ in 0..5 {
-            assert_eq!(rx.recv(), None);
-            assert_eq!(rx2.try_recv(), Err(TryRecvError::Closed));
-            assert_eq!(
-                rx.recv_timeout(Duration::from_secs(60)),
-                Err(RecvTimeoutError::Closed)
-            );
-            assert_eq!(rx.iter().next(), None);
-        }
-    }
+    common::watchdog(
+        "receivers_drain_then_get_none_forever",
+        std::time::Duration::from_secs(60),
+        || {
+            for cap in [1usize, 4, 100] {
+                let (tx, rx) = chan::<usize>(cap);
+                for i in 0..cap {
+                    tx.send(i).unwrap();
+                }
+                assert!(tx.close());
+                assert!(rx.is_closed());
+                assert_eq!(rx.len(), cap, "closing keeps what is buffered");
+                let rx2 = rx.clone();
+                for i in 0..cap {
+                    let r = if i % 2 == 0 { &rx } else { &rx2 };
+                    assert_eq!(r.recv(), Some(i), "cap {cap}");
+                }
+                for _ in 0..5 {
+                    assert_eq!(rx.recv(), None);
+                    assert_eq!(rx2.try_recv(), Err(TryRecvError::Closed));
+                    assert_eq!(
+                        rx.recv_timeout(Duration::from_secs(60)),
+                        Err(RecvTimeoutError::Closed)
+                    );
+                    assert_eq!(rx.iter().next(), None);
+                }
+            }
+        },
+    );
 }
 
 #[test]
 fn send_on_closed_gives_the_value_back() {
-    for cap in CAPS {
-        let (tx, rx) = chan::<String>(cap);
-        tx.close();
-        assert_eq!(tx.send("a".into()), Err(SendError("a".to_string())));
-        match tx.try_send("b".into()) {
-            Err(TrySendError::Closed(v)) => assert_eq!(v, "b"),
-            _ => panic!("cap {cap}: try_send on closed"),
-        }
-        match tx.send_timeout("c".into(), Duration::from_secs(60)) {
-            Err(SendTimeoutError::Closed(v)) => assert_eq!(v, "c"),
-            _ => panic!("cap {cap}: send_timeout on closed must fail at once, as Closed"),
-        }
-        match tx.send_deadline("d".into(), Instant::now() + Duration::from_secs(60)) {
-            Err(e) => {
-                assert!(!e.is_timeout());
-                assert_eq!(e.into_inner(), "d");
+    common::watchdog(
+        "send_on_closed_gives_the_value_back",
+        std::time::Duration::from_secs(60),
+        || {
+            for cap in CAPS {
+                let (tx, rx) = chan::<String>(cap);
+                tx.close();
+                assert_eq!(tx.send("a".into()), Err(SendError("a".to_string())));
+                match tx.try_send("b".into()) {
+                    Err(TrySendError::Closed(v)) => assert_eq!(v, "b"),
+                    _ => panic!("cap {cap}: try_send on closed"),
+                }
+                match tx.send_timeout("c".into(), Duration::from_secs(60)) {
+                    Err(SendTimeoutError::Closed(v)) => assert_eq!(v, "c"),
+                    _ => panic!("cap {cap}: send_timeout on closed must fail at once, as Closed"),
+                }
+                match tx.send_deadline("d".into(), Instant::now() + Duration::from_secs(60)) {
+                    Err(e) => {
+                        assert!(!e.is_timeout());
+                        assert_eq!(e.into_inner(), "d");
+                    }
+                    Ok(()) => panic!("cap {cap}: send_deadline on closed"),
+                }
+                assert_eq!(rx.recv(), None, "cap {cap}: nothing was delivered");
             }
-            Ok(()) => panic!("cap {cap}: send_deadline on closed"),
-        }
-        assert_eq!(rx.recv(), None, "cap {cap}: nothing was delivered");
-    }
+        },
+    );
 }
 
 #[test]

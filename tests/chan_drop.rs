@@ -29,50 +29,56 @@ fn failing_value_u32() -> u32 {
 
 #[test]
 fn buffered_leftovers_are_dropped_once_whatever_the_drop_order() {
-    for order in 0..4 {
-        for cap in [1usize, 2, 7, 32] {
-            let counts = Counts::new();
-            let (tx, rx) = chan::<Tracked>(cap);
-            // Move the ring's start so the leftovers straddle its end.
-            for i in 0..(cap as u64 / 2 + 1) {
-                tx.send(Tracked::new(&counts, i)).unwrap();
-                drop(rx.try_recv().unwrap());
-            }
-            for i in 0..cap as u64 {
-                tx.send(Tracked::new(&counts, 100 + i)).unwrap();
-            }
-            let left = rx.len();
-            assert_eq!(left, cap);
-            assert_eq!(
-                counts.live(),
-                left,
-                "cap {cap}: exactly the buffered values are alive"
-            );
-            match order {
-                0 => drop((tx, rx)),
-                1 => drop((rx, tx)),
-                2 => {
-                    tx.close();
-                    drop(tx);
-                    assert_eq!(counts.live(), left, "closing drops nothing");
-                    drop(rx);
+    common::watchdog(
+        "buffered_leftovers_are_dropped_once_whatever_the_drop_order",
+        std::time::Duration::from_secs(60),
+        || {
+            for order in 0..4 {
+                for cap in [1usize, 2, 7, 32] {
+                    let counts = Counts::new();
+                    let (tx, rx) = chan::<Tracked>(cap);
+                    // Move the ring's start so the leftovers straddle its end.
+                    for i in 0..(cap as u64 / 2 + 1) {
+                        tx.send(Tracked::new(&counts, i)).unwrap();
+                        drop(rx.try_recv().unwrap());
+                    }
+                    for i in 0..cap as u64 {
+                        tx.send(Tracked::new(&counts, 100 + i)).unwrap();
+                    }
+                    let left = rx.len();
+                    assert_eq!(left, cap);
+                    assert_eq!(
+                        counts.live(),
+                        left,
+                        "cap {cap}: exactly the buffered values are alive"
+                    );
+                    match order {
+                        0 => drop((tx, rx)),
+                        1 => drop((rx, tx)),
+                        2 => {
+                            tx.close();
+                            drop(tx);
+                            assert_eq!(counts.live(), left, "closing drops nothing");
+                            drop(rx);
+                        }
+                        _ => {
+                            let rx2 = rx.clone();
+                            drop(rx);
+                            drop(tx);
+                            assert_eq!(counts.live(), left);
+                            drop(rx2);
+                        }
+                    }
+                    assert_eq!(
+                        counts.live(),
+                        0,
+                        "order {order} cap {cap}: leftovers not dropped"
+                    );
+                    assert_eq!(counts.dropped(), counts.made());
                 }
-                _ => {
-                    let rx2 = rx.clone();
-                    drop(rx);
-                    drop(tx);
-                    assert_eq!(counts.live(), left);
-                    drop(rx2);
-                }
             }
-            assert_eq!(
-                counts.live(),
-                0,
-                "order {order} cap {cap}: leftovers not dropped"
-            );
-            assert_eq!(counts.dropped(), counts.made());
-        }
-    }
+        },
+    );
 }
 
 #[test]
@@ -245,17 +251,23 @@ fn losing_select_send_cases_never_construct_their_value() {
 
 #[test]
 fn select_send_on_closed_channel_returns_the_value() {
-    let counts = Counts::new();
-    let (tx, rx) = chan::<Tracked>(0);
-    tx.close();
-    let back = select! {
-        send(tx, Tracked::new(&counts, 7)) -> r => r.unwrap_err().into_inner(),
-    };
-    assert_eq!(back.id, 7);
-    assert_eq!(counts.live(), 1);
-    drop(back);
-    drop((tx, rx));
-    assert_eq!(counts.live(), 0);
+    common::watchdog(
+        "select_send_on_closed_channel_returns_the_value",
+        std::time::Duration::from_secs(60),
+        || {
+            let counts = Counts::new();
+            let (tx, rx) = chan::<Tracked>(0);
+            tx.close();
+            let back = select! {
+                send(tx, Tracked::new(&counts, 7)) -> r => r.unwrap_err().into_inner(),
+            };
+            assert_eq!(back.id, 7);
+            assert_eq!(counts.live(), 1);
+            drop(back);
+            drop((tx, rx));
+            assert_eq!(counts.live(), 0);
+        },
+    );
 }
 
 /// The value expression of a winning send case panics: the reservation is

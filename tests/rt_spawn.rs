@@ -35,9 +35,15 @@ fn run_returns_the_main_result_and_nests() {
 
 #[test]
 fn run_resumes_a_panic_on_the_caller() {
-    let r = std::panic::catch_unwind(|| goro::run(|| -> u32 { panic!("main failed") }));
-    let p = r.unwrap_err();
-    assert_eq!(p.downcast_ref::<&str>(), Some(&"main failed"));
+    common::watchdog(
+        "run_resumes_a_panic_on_the_caller",
+        std::time::Duration::from_secs(60),
+        || {
+            let r = std::panic::catch_unwind(|| goro::run(|| -> u32 { panic!("main failed") }));
+            let p = r.unwrap_err();
+            assert_eq!(p.downcast_ref::<&str>(), Some(&"main failed"));
+        },
+    );
 }
 
 #[test]

@@ -22,40 +22,46 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn default_runs_only_when_nothing_is_ready() {
-    for cap in [0usize, 1] {
-        let (tx, rx) = chan::<u32>(cap);
-        let r = select! {
-            recv(rx) -> _ => "recv",
-            default => "default",
-        };
-        assert_eq!(r, "default", "cap {cap}: empty channel");
-        if cap == 1 {
-            let r = select! {
-                send(tx, 1) -> res => { res.unwrap(); "send" }
-                default => "default",
-            };
-            assert_eq!(r, "send", "room in the buffer");
-            let r = select! {
-                recv(rx) -> v => { assert_eq!(v, Some(1)); "recv" }
-                default => "default",
-            };
-            assert_eq!(r, "recv");
-        } else {
-            let r = select! {
-                send(tx, 1) -> _ => "send",
-                default => "default",
-            };
-            assert_eq!(r, "default", "no receiver waiting");
-        }
-        drop(tx);
-        let r = select! {
-            recv(rx) -> v => { assert_eq!(v, None); "closed" }
-            default => "default",
-        };
-        assert_eq!(r, "closed", "cap {cap}: a closed channel is ready");
-    }
-    // No cases at all.
-    assert_eq!(select! { default => 5 }, 5);
+    common::watchdog(
+        "default_runs_only_when_nothing_is_ready",
+        std::time::Duration::from_secs(60),
+        || {
+            for cap in [0usize, 1] {
+                let (tx, rx) = chan::<u32>(cap);
+                let r = select! {
+                    recv(rx) -> _ => "recv",
+                    default => "default",
+                };
+                assert_eq!(r, "default", "cap {cap}: empty channel");
+                if cap == 1 {
+                    let r = select! {
+                        send(tx, 1) -> res => { res.unwrap(); "send" }
+                        default => "default",
+                    };
+                    assert_eq!(r, "send", "room in the buffer");
+                    let r = select! {
+                        recv(rx) -> v => { assert_eq!(v, Some(1)); "recv" }
+                        default => "default",
+                    };
+                    assert_eq!(r, "recv");
+                } else {
+                    let r = select! {
+                        send(tx, 1) -> _ => "send",
+                        default => "default",
+                    };
+                    assert_eq!(r, "default", "no receiver waiting");
+                }
+                drop(tx);
+                let r = select! {
+                    recv(rx) -> v => { assert_eq!(v, None); "closed" }
+                    default => "default",
+                };
+                assert_eq!(r, "closed", "cap {cap}: a closed channel is ready");
+            }
+            // No cases at all.
+            assert_eq!(select! { default => 5 }, 5);
+        },
+    );
 }
 
 #[test]
@@ -455,32 +461,38 @@ fn builder_with_many_cases() {
 
 #[test]
 fn builder_rejects_the_wrong_handle() {
-    let (tx, rx) = chan::<u32>(1);
-    let (tx2, rx2) = chan::<u32>(1);
-    tx.send(1).unwrap();
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        let mut sel = Select::new();
-        sel.recv(&rx);
-        let op = sel.select();
-        op.recv(&rx2)
-    }));
-    assert!(
-        r.is_err(),
-        "recv with another channel's receiver must panic"
-    );
-    // A clone is another handle too: the check is on the handle, so it panics.
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        let mut sel = Select::new();
-        sel.send(&tx2);
-        let op = sel.select();
-        op.send(&tx, 5)
-    }));
-    assert!(r.is_err(), "send with another channel's sender must panic");
-    // Nothing was sent on either channel by the failed completions.
-    assert!(rx2.try_recv().is_err());
-    assert!(
-        tx2.try_send(9).is_ok(),
-        "the reservation on tx2 was released"
+    common::watchdog(
+        "builder_rejects_the_wrong_handle",
+        std::time::Duration::from_secs(60),
+        || {
+            let (tx, rx) = chan::<u32>(1);
+            let (tx2, rx2) = chan::<u32>(1);
+            tx.send(1).unwrap();
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                let mut sel = Select::new();
+                sel.recv(&rx);
+                let op = sel.select();
+                op.recv(&rx2)
+            }));
+            assert!(
+                r.is_err(),
+                "recv with another channel's receiver must panic"
+            );
+            // A clone is another handle too: the check is on the handle, so it panics.
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                let mut sel = Select::new();
+                sel.send(&tx2);
+                let op = sel.select();
+                op.send(&tx, 5)
+            }));
+            assert!(r.is_err(), "send with another channel's sender must panic");
+            // Nothing was sent on either channel by the failed completions.
+            assert!(rx2.try_recv().is_err());
+            assert!(
+                tx2.try_send(9).is_ok(),
+                "the reservation on tx2 was released"
+            );
+        },
     );
 }
 

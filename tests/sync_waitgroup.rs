@@ -12,9 +12,15 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn wait_on_zero_returns_at_once() {
-    let wg = WaitGroup::new();
-    wg.wait();
-    goro::run(move || wg.wait());
+    common::watchdog(
+        "wait_on_zero_returns_at_once",
+        std::time::Duration::from_secs(60),
+        || {
+            let wg = WaitGroup::new();
+            wg.wait();
+            goro::run(move || wg.wait());
+        },
+    );
 }
 
 #[test]
@@ -120,14 +126,20 @@ fn negative_counter_panics() {
 
 #[test]
 fn negative_counter_leaves_the_counter_unchanged() {
-    let wg = WaitGroup::new();
-    wg.add(2);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.add(-5)));
-    assert!(r.is_err());
-    assert_eq!(wg.count(), 2);
-    // Inside a coroutine the panic is caught and returned by join.
-    let p = goro::go!(|| WaitGroup::new().done()).join().unwrap_err();
-    assert_eq!(p.message(), Some("sync: negative WaitGroup counter"));
+    common::watchdog(
+        "negative_counter_leaves_the_counter_unchanged",
+        std::time::Duration::from_secs(60),
+        || {
+            let wg = WaitGroup::new();
+            wg.add(2);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.add(-5)));
+            assert!(r.is_err());
+            assert_eq!(wg.count(), 2);
+            // Inside a coroutine the panic is caught and returned by join.
+            let p = goro::go!(|| WaitGroup::new().done()).join().unwrap_err();
+            assert_eq!(p.message(), Some("sync: negative WaitGroup counter"));
+        },
+    );
 }
 
 /// Many rounds of add/done/wait racing, under each worker count.
