@@ -123,6 +123,19 @@ impl<T> Packet<T> {
         }
     }
 
+    /// After a claimer took our plain wait entry: waits for it to move the
+    /// state off `from`. An `exclusive` entry lent a borrowed unparker, so
+    /// it must spin (`wake_then` wakes it only once, and may publish the
+    /// state after that wake-up); a timed one holds an owned unparker and
+    /// parks.
+    fn await_partner(&self, from: u8, exclusive: bool, reason: &'static str) -> u8 {
+        if exclusive {
+            self.spin_while(from)
+        } else {
+            self.wait_while(from, reason)
+        }
+    }
+
     /// # Safety
     /// The state is `WRITTEN` (observed with acquire) and the caller is the
     /// one party allowed to move the value out.
@@ -341,11 +354,7 @@ impl<T> Zero<T> {
         let s = cx.wait_releasing("chan send", deadline, g);
         if s == FIRST_OPER {
             // A receiver claimed us; our packet stays alive until it is done.
-            if deadline.is_none() {
-                packet.spin_while(WRITTEN); // borrowed unparker: see `signal`
-            } else {
-                packet.wait_while(WRITTEN, "chan send");
-            }
+            packet.await_partner(WRITTEN, deadline.is_none(), "chan send");
             return Ok(());
         }
         // SAFETY: linked by us above (or already unlinked).
@@ -413,11 +422,7 @@ impl<T> Zero<T> {
             unsafe { g.receivers.push(&mut entry) };
             let s = cx.wait_releasing("chan receive", deadline, g);
             if s == FIRST_OPER {
-                let s = if deadline.is_none() {
-                    packet.spin_while(EMPTY) // borrowed unparker: see `signal`
-                } else {
-                    packet.wait_while(EMPTY, "chan receive")
-                };
+                let s = packet.await_partner(EMPTY, deadline.is_none(), "chan receive");
                 if s == WRITTEN {
                     // SAFETY: WRITTEN observed; our own packet.
                     return Ok(Some(unsafe { packet.take() }));

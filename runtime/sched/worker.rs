@@ -237,7 +237,7 @@ impl Ctx {
     fn run_timers(&self) {
         let n = self.rt.nstarted.load(Ordering::Acquire);
         let mut buf = self.timer_buf.borrow_mut();
-        let (_, lowered) = self
+        let lowered = self
             .rt
             .timers
             .run_due(self.rt.slots[..n].iter().map(|s| &s.timers), &mut buf);

@@ -212,18 +212,18 @@ impl Timers {
         self.next.fetch_min(when, Ordering::SeqCst) > when
     }
 
-    /// Runs every due timer in `slots`. Returns how many fired, and whether
-    /// the caller must wake the timer sleeper (it lowered `next` on behalf
-    /// of an entry added during the scan; see below).
+    /// Runs every due timer in `slots`. Returns whether the caller must wake
+    /// the timer sleeper (it lowered `next` on behalf of an entry added
+    /// during the scan; see below).
     pub(crate) fn run_due<'a>(
         &self,
         slots: impl Iterator<Item = &'a SlotTimers> + Clone,
         buf: &mut Vec<Entry>,
-    ) -> (usize, bool) {
+    ) -> bool {
         let seen = self.next.load(Ordering::SeqCst);
         let now = now_ns();
         if seen > now {
-            return (0, false);
+            return false;
         }
         let mut min = NONE;
         for s in slots.clone() {
@@ -249,11 +249,10 @@ impl Timers {
                 lowered = true;
             }
         }
-        let n = buf.len();
         for e in buf.drain(..) {
             e.fire();
         }
-        (n, lowered)
+        lowered
     }
 
     /// Tries to become the timer sleeper. On success returns how long to
