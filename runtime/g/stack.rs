@@ -32,12 +32,33 @@
 //! * A stack is taken when a coroutine first runs and given back when it
 //!   ends, on the worker that ran it: [`StackCache`] (per worker, default size
 //!   only, no lock, at most [`CACHE_MAX`] stacks).
-//! * Overflow goes to the global pool's *hot* list ([`HOT_MAX`] stacks, their
-//!   touched pages still committed, so reuse does not page-fault).
-//! * Beyond that, stacks are handed back to the OS with `MADV_DONTNEED`
-//!   (address-sorted and coalesced so a whole slab costs one call) and kept on
-//!   the *cold* list: reusable, but costing no memory. Address space is never
-//!   unmapped; it is cheap and reuse stays syscall-free.
+//! * Overflow goes to the global pool's *hot* list (touched pages still
+//!   committed, so reuse does not page-fault). The list is a LIFO: the most
+//!   recently used, cache-warm stacks go out first.
+//! * A background thread, the *scavenger* (Go's has the same name), hands
+//!   hot stacks back to the OS with `MADV_DONTNEED` (address-sorted and
+//!   coalesced so a whole slab costs one call) once they have gone unused
+//!   for a full [`SCAVENGE_PERIOD`], keeping [`HOT_MAX`] of them. Released
+//!   stacks stay on the *cold* list: reusable, costing no memory. Address
+//!   space is never unmapped; it is cheap and reuse stays syscall-free.
+//!
+//! ## The scavenger's rule
+//!
+//! The pool tracks, per size, the *low-water mark* of the hot list: the
+//! shortest it has been since the last scavenge. A LIFO never touches the
+//! entries below its low-water mark, so exactly those have been idle for
+//! the whole period; the scavenger releases them (beyond `HOT_MAX`) and
+//! starts a new period. It runs only while some size holds more than
+//! `HOT_MAX` hot stacks, and otherwise waits on a condition variable that
+//! `give` signals (under the pool's lock, so no signal is lost) when a size
+//! first goes over.
+//!
+//! Releasing at once instead (the rule until 2026-11-28: above `2 *
+//! HOT_MAX`, madvise the excess in `give`) made bursts pay twice: 100,000
+//! coroutines that each sleep 10–19 ms gave their stacks back while later
+//! ones were still starting, so the pool released pages it handed out again
+//! a millisecond later (a `MADV_DONTNEED` with a TLB shoot-down, then a
+//! page fault per stack), on the workers' own time.
 //!
 //! # Alternatives rejected
 //!
@@ -47,11 +68,16 @@
 //!   rewrite pointers into the stack.
 //! * Unmapping empty slabs: saves only address space, costs bookkeeping and
 //!   system calls on the spawn path.
+//! * Scavenging from the workers (on `give`, or when one goes idle): the
+//!   release then runs on the critical path of exactly the bursts that will
+//!   reuse the stacks, and a program that goes quiet would keep its memory
+//!   until the next `give`.
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Default usable stack size: generous, and free until touched.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
@@ -63,8 +89,11 @@ pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
 pub(crate) const CACHE_MAX: usize = 64;
 /// Stacks moved between a worker cache and the pool at a time.
 const BATCH: usize = CACHE_MAX / 2;
-/// Hot (still committed) stacks the global pool keeps.
+/// Hot (still committed) stacks the global pool keeps however long they
+/// go unused.
 pub(crate) const HOT_MAX: usize = 1024;
+/// How long a pooled stack must go unused before the scavenger releases it.
+pub(crate) const SCAVENGE_PERIOD: Duration = Duration::from_millis(500);
 /// Address space reserved per slab.
 const SLAB_BYTES: usize = 64 << 20;
 
@@ -297,7 +326,12 @@ fn release(stacks: &mut [Stack]) {
 /// Free stacks of one size.
 struct Class {
     total: usize,
+    /// Committed stacks, a LIFO (see the module docs).
     hot: Vec<Stack>,
+    /// The shortest `hot` has been since the last scavenge: the entries
+    /// below it have not been touched since.
+    low_water: usize,
+    /// Released stacks (no memory behind them).
     cold: Vec<Stack>,
     /// Unused tail of the newest slab: `[next, end)`; stacks below
     /// `guarded` already have their guard page.
@@ -311,6 +345,7 @@ impl Class {
         Class {
             total,
             hot: Vec::new(),
+            low_water: 0,
             cold: Vec::new(),
             next: 0,
             end: 0,
@@ -319,7 +354,11 @@ impl Class {
     }
 
     fn take(&mut self) -> io::Result<Stack> {
-        if let Some(s) = self.hot.pop().or_else(|| self.cold.pop()) {
+        if let Some(s) = self.hot.pop() {
+            self.low_water = self.low_water.min(self.hot.len());
+            return Ok(s);
+        }
+        if let Some(s) = self.cold.pop() {
             return Ok(s);
         }
         if self.next == self.end {
@@ -346,39 +385,86 @@ impl Class {
 
     fn give(&mut self, stacks: impl IntoIterator<Item = Stack>) {
         self.hot.extend(stacks);
-        if self.hot.len() > 2 * HOT_MAX {
-            let mut excess = self.hot.split_off(HOT_MAX);
-            release(&mut excess);
-            self.cold.append(&mut excess);
-        }
     }
+
+    fn excess(&self) -> bool {
+        self.hot.len() > HOT_MAX
+    }
+
+    /// Ends a scavenge period: takes out the stacks that stayed idle for
+    /// all of it (beyond `HOT_MAX`) for the caller to release.
+    fn scavenge(&mut self) -> Vec<Stack> {
+        let k = self.low_water.min(self.hot.len()).saturating_sub(HOT_MAX);
+        let idle: Vec<Stack> = self.hot.drain(..k).collect();
+        self.low_water = self.hot.len();
+        idle
+    }
+}
+
+/// Whether the scavenger thread exists and what it is doing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scavenger {
+    /// Not started (no size has gone over `HOT_MAX` yet).
+    Absent,
+    /// Timing a period (some size is over `HOT_MAX`).
+    Running,
+    /// Waiting, without a timeout, for `give` to signal an excess.
+    Idle,
+    /// Could not be started: `give` releases excess stacks itself.
+    Failed,
+}
+
+struct Inner {
+    classes: HashMap<usize, Class>,
+    scavenger: Scavenger,
 }
 
 /// The process-wide pool of free stacks, by size.
 pub(crate) struct StackPool {
-    classes: Mutex<HashMap<usize, Class>>,
+    inner: Mutex<Inner>,
+    /// Signalled (under `inner`) when the scavenger is `Idle` and a size
+    /// goes over `HOT_MAX`.
+    wake: Condvar,
+    period: Duration,
 }
 
 impl StackPool {
     pub(crate) fn new() -> Self {
+        Self::with_period(SCAVENGE_PERIOD)
+    }
+
+    /// A pool whose scavenger releases stacks idle for `period`.
+    pub(crate) fn with_period(period: Duration) -> Self {
         StackPool {
-            classes: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner {
+                classes: HashMap::new(),
+                scavenger: Scavenger::Absent,
+            }),
+            wake: Condvar::new(),
+            period,
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A stack with `usable` bytes (already rounded by [`round_size`]).
     pub(crate) fn take(&self, usable: usize) -> io::Result<Stack> {
         let total = usable + page_size();
-        let mut c = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-        c.entry(total).or_insert_with(|| Class::new(total)).take()
+        let mut g = self.lock();
+        g.classes
+            .entry(total)
+            .or_insert_with(|| Class::new(total))
+            .take()
     }
 
     /// Up to `n` stacks of `usable` bytes into `out`; fails only if not even
     /// one could be had.
     fn take_batch(&self, usable: usize, n: usize, out: &mut Vec<Stack>) -> io::Result<()> {
         let total = usable + page_size();
-        let mut c = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-        let class = c.entry(total).or_insert_with(|| Class::new(total));
+        let mut g = self.lock();
+        let class = g.classes.entry(total).or_insert_with(|| Class::new(total));
         for i in 0..n {
             match class.take() {
                 Ok(s) => out.push(s),
@@ -389,21 +475,108 @@ impl StackPool {
         Ok(())
     }
 
-    pub(crate) fn give(&self, stacks: impl IntoIterator<Item = Stack>) {
+    /// Returns stacks to the pool; starts or signals the scavenger if their
+    /// size now holds more than `HOT_MAX` hot stacks.
+    pub(crate) fn give(&'static self, stacks: impl IntoIterator<Item = Stack>) {
         let mut iter = stacks.into_iter().peekable();
         let Some(first) = iter.peek() else { return };
         let total = first.total;
-        let mut c = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-        c.entry(total)
-            .or_insert_with(|| Class::new(total))
-            .give(iter);
+        let mut g = self.lock();
+        let class = g.classes.entry(total).or_insert_with(|| Class::new(total));
+        class.give(iter);
+        if !class.excess() {
+            return;
+        }
+        match g.scavenger {
+            Scavenger::Running => {}
+            Scavenger::Idle => {
+                g.scavenger = Scavenger::Running;
+                self.wake.notify_one();
+            }
+            Scavenger::Absent => {
+                let started = std::thread::Builder::new()
+                    .name("goro-scavenger".into())
+                    .spawn(move || self.scavenge_loop());
+                g.scavenger = if started.is_ok() {
+                    Scavenger::Running
+                } else {
+                    Scavenger::Failed
+                };
+            }
+            Scavenger::Failed => {
+                // No thread to wait for: release the excess now.
+                let class = g.classes.get_mut(&total).expect("just used");
+                let mut excess = class.hot.split_off(HOT_MAX);
+                class.low_water = class.low_water.min(class.hot.len());
+                release(&mut excess);
+                class.cold.append(&mut excess);
+            }
+        }
+    }
+
+    /// The scavenger thread: while some size is over `HOT_MAX`, every
+    /// `period` release what stayed idle for the whole period; otherwise
+    /// wait for `give` to signal.
+    fn scavenge_loop(&self) {
+        let mut g = self.lock();
+        loop {
+            if g.classes.values().any(Class::excess) {
+                g.scavenger = Scavenger::Running;
+                // A whole period, spurious wake-ups notwithstanding.
+                let end = Instant::now() + self.period;
+                while let Some(left) = end.checked_duration_since(Instant::now())
+                    && !left.is_zero()
+                {
+                    g = self
+                        .wake
+                        .wait_timeout(g, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                g = self.scavenge_once(g);
+            } else {
+                g.scavenger = Scavenger::Idle;
+                while g.scavenger == Scavenger::Idle {
+                    g = self.wake.wait(g).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
+    }
+
+    /// One scavenge pass over every size. The system calls run without
+    /// the lock (spawns keep going meanwhile); the released stacks rejoin
+    /// the pool as cold ones afterwards.
+    fn scavenge_once<'a>(&'a self, mut g: MutexGuard<'a, Inner>) -> MutexGuard<'a, Inner> {
+        let mut idle: Vec<(usize, Vec<Stack>)> = g
+            .classes
+            .iter_mut()
+            .map(|(&total, c)| (total, c.scavenge()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        if idle.is_empty() {
+            return g;
+        }
+        drop(g);
+        for (_, v) in &mut idle {
+            release(v);
+        }
+        let mut g = self.lock();
+        for (total, mut v) in idle {
+            let class = g
+                .classes
+                .get_mut(&total)
+                .expect("classes are never removed");
+            class.cold.append(&mut v);
+        }
+        g
     }
 
     /// (hot, cold) free stacks of the given usable size.
     #[cfg(test)]
     pub(crate) fn free_counts(&self, usable: usize) -> (usize, usize) {
-        let c = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-        c.get(&(usable + page_size()))
+        let g = self.lock();
+        g.classes
+            .get(&(usable + page_size()))
             .map_or((0, 0), |c| (c.hot.len(), c.cold.len()))
     }
 }
@@ -439,7 +612,7 @@ impl StackCache {
             .expect("take_batch returned at least one stack"))
     }
 
-    pub(crate) fn give(&mut self, pool: &StackPool, stack: Stack) {
+    pub(crate) fn give(&mut self, pool: &'static StackPool, stack: Stack) {
         if stack.usable() != self.usable {
             pool.give([stack]);
             return;
@@ -464,9 +637,14 @@ mod tests {
         assert_eq!(round_size(usize::MAX), MAX_STACK_SIZE);
     }
 
+    /// A pool for the program's lifetime (`give` may start its scavenger).
+    fn leaked(period: Duration) -> &'static StackPool {
+        Box::leak(Box::new(StackPool::with_period(period)))
+    }
+
     #[test]
     fn stacks_do_not_overlap_and_are_writable() {
-        let pool = StackPool::new();
+        let pool = leaked(SCAVENGE_PERIOD);
         let size = round_size(64 * 1024);
         let mut v: Vec<Stack> = (0..300).map(|_| pool.take(size).unwrap()).collect();
         v.sort_by_key(|s| s.lo);
@@ -483,38 +661,94 @@ mod tests {
     }
 
     #[test]
-    fn excess_goes_cold_and_is_reused() {
+    fn scavenge_releases_only_what_stayed_idle_a_whole_period() {
         let pool = StackPool::new();
         let size = round_size(32 * 1024);
-        let v: Vec<Stack> = (0..2 * HOT_MAX + 10)
-            .map(|_| pool.take(size).unwrap())
-            .collect();
-        pool.give(v);
-        let (hot, cold) = pool.free_counts(size);
-        assert_eq!(hot, HOT_MAX);
-        assert_eq!(cold, HOT_MAX + 10);
-        // A cold stack is usable again (its pages come back zeroed).
-        let mut all: Vec<Stack> = (0..2 * HOT_MAX + 10)
-            .map(|_| pool.take(size).unwrap())
-            .collect();
-        for s in &all {
+        let total = size + page_size();
+        let mut c = Class::new(total);
+        let v: Vec<Stack> = (0..2000).map(|_| pool.take(size).unwrap()).collect();
+        let bottom: Vec<usize> = v.iter().map(|s| s.lo).collect();
+        c.give(v);
+        // The first period started before the stacks came: nothing has been
+        // idle for all of it.
+        assert!(c.scavenge().is_empty());
+        assert_eq!(c.hot.len(), 2000);
+        // 500 go out and come back during the next period: the 1500 below
+        // them stayed idle, and all but HOT_MAX of those are released.
+        let out: Vec<Stack> = (0..500).map(|_| c.take().unwrap()).collect();
+        c.give(out);
+        let idle = c.scavenge();
+        assert_eq!(idle.len(), 1500 - HOT_MAX);
+        let lo: Vec<usize> = idle.iter().map(|s| s.lo).collect();
+        assert_eq!(lo, bottom[..1500 - HOT_MAX]);
+        assert_eq!(c.hot.len(), 2000 - (1500 - HOT_MAX));
+        // Only the top one is used during the next period: it is kept,
+        // the idle ones beneath it go down to HOT_MAX.
+        let before = c.hot.len();
+        for _ in 0..3 {
+            let s = c.take().unwrap();
+            c.give([s]);
+        }
+        assert_eq!(c.scavenge().len(), before - 1 - HOT_MAX);
+        assert_eq!(c.hot.len(), HOT_MAX + 1);
+        // Then nothing is used for a period: down to HOT_MAX.
+        assert_eq!(c.scavenge().len(), 1);
+        assert_eq!(c.hot.len(), HOT_MAX);
+        assert!(c.scavenge().is_empty());
+    }
+
+    #[test]
+    fn scavenger_thread_releases_excess_and_cold_stacks_are_reused() {
+        let pool = leaked(Duration::from_millis(5));
+        let size = round_size(48 * 1024);
+        let n = 2 * HOT_MAX + 10;
+        let v: Vec<Stack> = (0..n).map(|_| pool.take(size).unwrap()).collect();
+        for s in &v {
             // SAFETY: top usable byte of a stack we own.
             unsafe { *((s.top() - 1) as *mut u8) = 1 };
         }
+        pool.give(v);
+        // The scavenger runs every 5 ms; give it up to 30 s on a loaded
+        // machine.
+        let t = Instant::now();
+        while pool.free_counts(size) != (HOT_MAX, n - HOT_MAX) {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "scavenger did not release: {:?}",
+                pool.free_counts(size)
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Every stack is usable again; a released one reads back zeroed.
+        let all: Vec<Stack> = (0..n).map(|_| pool.take(size).unwrap()).collect();
         assert_eq!(pool.free_counts(size), (0, 0));
-        pool.give(all.drain(..));
+        let mut zeroed = 0;
+        for s in &all {
+            // SAFETY: top usable byte of a stack we own.
+            let b = unsafe { *((s.top() - 1) as *const u8) };
+            assert!(b == 0 || b == 1);
+            zeroed += usize::from(b == 0);
+        }
+        assert_eq!(zeroed, n - HOT_MAX);
+        // An idle scavenger wakes for the next excess.
+        pool.give(all);
+        let t = Instant::now();
+        while pool.free_counts(size).0 != HOT_MAX {
+            assert!(t.elapsed() < Duration::from_secs(30));
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     #[test]
     fn cache_spills_to_pool() {
-        let pool = StackPool::new();
+        let pool = leaked(SCAVENGE_PERIOD);
         let size = round_size(DEFAULT_STACK_SIZE);
         let mut cache = StackCache::new(size);
         let v: Vec<Stack> = (0..CACHE_MAX + 1)
-            .map(|_| cache.take(&pool, size).unwrap())
+            .map(|_| cache.take(pool, size).unwrap())
             .collect();
         for s in v {
-            cache.give(&pool, s);
+            cache.give(pool, s);
         }
         assert!(cache.stacks.len() <= CACHE_MAX);
         assert!(pool.free_counts(size).0 >= 1);

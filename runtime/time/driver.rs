@@ -149,18 +149,22 @@ impl SlotTimers {
         self.stale.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn add(&self, e: Entry) -> u64 {
+    fn add(&self, e: Entry) {
         let mut h = self.heap.lock().unwrap_or_else(|p| p.into_inner());
         let stale = self.stale.load(Ordering::Relaxed);
         if h.len() >= 64 && stale > h.len() / 2 {
             h.retain(Entry::live);
             self.stale.store(0, Ordering::Relaxed);
         }
+        let when = e.when;
         h.push(e);
-        let top = h.peek_when().unwrap_or(NONE);
-        // SeqCst: `Timers::run_due`'s re-read relies on it.
-        self.when.store(top, Ordering::SeqCst);
-        top
+        // Only a new earliest entry changes `when`. Most insertions land
+        // below the top, and skipping the store keeps the line from
+        // bouncing to the workers that read it in `run_due`.
+        if when < self.when.load(Ordering::Relaxed) {
+            // SeqCst: `Timers::run_due`'s re-read relies on it.
+            self.when.store(when, Ordering::SeqCst);
+        }
     }
 
     /// Moves due entries into `out`. Returns the heap's new earliest deadline,
@@ -229,9 +233,11 @@ impl Timers {
         for s in slots.clone() {
             min = min.min(s.take_due(now, buf));
         }
-        let _ = self
-            .next
-            .compare_exchange(seen, min, Ordering::SeqCst, Ordering::Relaxed);
+        if min != seen {
+            let _ = self
+                .next
+                .compare_exchange(seen, min, Ordering::SeqCst, Ordering::Relaxed);
+        }
         // `min` misses an entry pushed into a heap after we scanned it whose
         // `fetch_min` ran before our compare-exchange and did not lower
         // `next` (its deadline was later than `seen`): the compare-exchange
