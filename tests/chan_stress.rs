@@ -307,3 +307,83 @@ fn timeouts_racing_with_partners() {
         });
     });
 }
+
+/// Senders blocked on a full ring while receivers free one slot at a time,
+/// slowly: a blocked sender may spin for a batch of room before it parks
+/// (array.rs), so this checks it still sends as soon as any slot is free
+/// once the spin gives up, that FIFO order holds, and that a close while
+/// senders are blocked (spinning or parked) hands their values back.
+#[test]
+fn blocked_senders_progress_on_single_freed_slots_and_close() {
+    common::for_each_procs(
+        "blocked_senders_progress_on_single_freed_slots_and_close",
+        LIMIT,
+        || {
+            goro::run(|| {
+                for cap in [1usize, 16, 64] {
+                    // One sender, a slow receiver: order and progress.
+                    let (tx, rx) = chan::<u64>(cap);
+                    let n = cap as u64 * 4;
+                    let p = goro::go!(move || {
+                        for i in 0..n {
+                            tx.send(i).unwrap();
+                        }
+                    });
+                    for want in 0..n {
+                        goro::time::sleep(Duration::from_micros(50));
+                        assert_eq!(rx.recv(), Some(want), "cap {cap}");
+                    }
+                    p.join().unwrap();
+                    assert_eq!(rx.recv(), None);
+
+                    // Four blocked senders (coroutines and a thread), then
+                    // close: every value is either received or handed back.
+                    let (tx, rx) = chan::<u64>(cap);
+                    for i in 0..cap as u64 {
+                        tx.send(1_000_000 + i).unwrap();
+                    }
+                    let back = Arc::new(AtomicU64::new(0));
+                    let mut hs = Vec::new();
+                    for s in 0..3u64 {
+                        let (tx, back) = (tx.clone(), back.clone());
+                        hs.push(goro::go!(move || {
+                            for i in 0..10 {
+                                if tx.send(s * 10 + i).is_err() {
+                                    back.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }));
+                    }
+                    let th = {
+                        let (tx, back) = (tx.clone(), back.clone());
+                        std::thread::spawn(move || {
+                            for i in 0..10 {
+                                if tx.send(30 + i).is_err() {
+                                    back.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        })
+                    };
+                    // Free a few single slots, slowly, then close.
+                    let mut got = 0u64;
+                    for _ in 0..5 {
+                        goro::time::sleep(Duration::from_micros(100));
+                        rx.recv().unwrap();
+                        got += 1;
+                    }
+                    assert!(tx.close());
+                    for h in hs {
+                        h.join().unwrap();
+                    }
+                    th.join().unwrap();
+                    got += rx.iter().count() as u64;
+                    assert_eq!(
+                        got + back.load(Ordering::Relaxed),
+                        cap as u64 + 40,
+                        "cap {cap}: values lost or duplicated"
+                    );
+                }
+            });
+        },
+    );
+}

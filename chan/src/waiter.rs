@@ -139,6 +139,11 @@ pub struct Hook {
     /// running and left a token), run `then`, schedule it. Returns `false`
     /// without doing anything if `u` is not one of this runtime's.
     pub wake_then: fn(u: &Unparker, then: &mut dyn FnMut()) -> bool,
+    /// Whether the caller, about to park, may spin briefly first (it is
+    /// worth it only if whatever it waits for can happen meanwhile on
+    /// another CPU, and nothing else wants this one). Asked for coroutines
+    /// and threads alike.
+    pub can_spin: fn() -> bool,
 }
 
 static HOOK: OnceLock<Hook> = OnceLock::new();
@@ -181,6 +186,20 @@ impl Wake for ThreadWake {
 crate::loom::thread_local! {
     static THREAD_UNPARKER: Unparker =
         Unparker::from_waker(Waker::from(std::sync::Arc::new(ThreadWake(thread::current()))));
+}
+
+/// Whether a party about to park may spin briefly first: the runtime's
+/// answer when one is installed, otherwise whether the machine has more
+/// than one CPU. Never under loom (a spin there only multiplies the
+/// interleavings).
+pub(crate) fn can_spin() -> bool {
+    if cfg!(loom) {
+        return false;
+    }
+    match hook() {
+        Some(h) => (h.can_spin)(),
+        None => std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+    }
 }
 
 /// The caller's own unparker: the running coroutine's when called on one,

@@ -478,6 +478,38 @@ pub(crate) fn schedule(g: GRef, hint: Hint) {
     }
 }
 
+/// Whether a caller about to park may spin briefly first (Go's
+/// `runtime_canSpin`, without its round count): only on a multicore
+/// machine, only while another worker is running something (whatever we
+/// wait for can happen while we spin), and only if nothing else is queued on
+/// our worker (running that would be better than burning the time). A plain
+/// thread may spin on any multicore machine.
+pub(crate) fn spin_pays() -> bool {
+    use std::sync::atomic::AtomicU8;
+    // 0 = unknown, 1 = single core, 2 = multicore.
+    static NCPU: AtomicU8 = AtomicU8::new(0);
+    let multicore = match NCPU.load(Ordering::Relaxed) {
+        0 => {
+            let multi = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
+            NCPU.store(if multi { 2 } else { 1 }, Ordering::Relaxed);
+            multi
+        }
+        v => v == 2,
+    };
+    if !multicore {
+        return false;
+    }
+    match worker::ctx() {
+        Some(ctx) => {
+            let rt = ctx.rt;
+            let busy_elsewhere = rt.nprocs.load(Ordering::Relaxed)
+                > rt.nidle.load(Ordering::Relaxed) + rt.nspinning.load(Ordering::Relaxed) + 1;
+            busy_elsewhere && !ctx.has_queued()
+        }
+        None => true,
+    }
+}
+
 /// Wakes the coroutine `g` refers to (any reference) because its timer
 /// fired; schedules it, with priority, if it was parked.
 #[inline]

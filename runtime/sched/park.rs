@@ -31,6 +31,7 @@ pub(crate) fn install_hook() {
         yield_now: hook_yield,
         current_borrowed,
         wake_then: crate::g::wake_then,
+        can_spin: super::spin_pays,
     });
 }
 

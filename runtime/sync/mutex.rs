@@ -342,33 +342,7 @@ mod spin {
     #[cfg(not(loom))]
     #[inline]
     pub(super) fn can_spin(iter: u32) -> bool {
-        use std::sync::atomic::Ordering::Relaxed;
-        if iter >= super::SPIN_ROUNDS || !multicore() {
-            return false;
-        }
-        match crate::sched::worker::ctx() {
-            Some(ctx) => {
-                let rt = ctx.rt;
-                let procs = rt.nprocs.load(Relaxed);
-                procs > rt.nidle.load(Relaxed) + rt.nspinning.load(Relaxed) + 1 && !ctx.has_queued()
-            }
-            None => true,
-        }
-    }
-
-    #[cfg(not(loom))]
-    fn multicore() -> bool {
-        use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-        // 0 = unknown, 1 = single core, 2 = multicore.
-        static NCPU: AtomicU8 = AtomicU8::new(0);
-        match NCPU.load(Relaxed) {
-            0 => {
-                let multi = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
-                NCPU.store(if multi { 2 } else { 1 }, Relaxed);
-                multi
-            }
-            v => v == 2,
-        }
+        iter < super::SPIN_ROUNDS && crate::sched::spin_pays()
     }
 
     /// Under loom: one spin round, so the models cover the `WOKEN`-by-spinner
