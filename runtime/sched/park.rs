@@ -88,10 +88,10 @@ pub(crate) fn park_current(
     if hdr.state.take_token() {
         return;
     }
+    // A deadline that has already passed needs no check here: callers test
+    // it before parking, and if it passed in between, the timer armed
+    // below is due at once and the next scheduling round fires it.
     let when = deadline.map(time::instant_ns);
-    if when.is_some_and(|w| w <= time::now_ns()) {
-        return;
-    }
     let armed = Cell::new(None);
     let mut cb = || {
         if !validate() {

@@ -158,8 +158,13 @@ impl Fire for Shared {
 /// });
 /// ```
 pub fn sleep(d: Duration) {
+    if d.is_zero() {
+        return;
+    }
     match Instant::now().checked_add(d) {
-        Some(t) => sleep_until(t),
+        // The deadline is in the future: park at once, without reading the
+        // clock again (`sleep_until` would).
+        Some(t) => park_until(t),
         None => loop {
             waiter::park("sleep", None, || true);
         },
@@ -169,8 +174,19 @@ pub fn sleep(d: Duration) {
 /// Parks the calling coroutine until `deadline`; returns at once if it has
 /// passed.
 pub fn sleep_until(deadline: Instant) {
-    while Instant::now() < deadline {
+    if Instant::now() < deadline {
+        park_until(deadline);
+    }
+}
+
+/// Parks until the clock reaches `deadline` (park may return early:
+/// spuriously, or for a stale token; loop until it really has).
+fn park_until(deadline: Instant) {
+    loop {
         waiter::park("sleep", Some(deadline), || true);
+        if Instant::now() >= deadline {
+            return;
+        }
     }
 }
 
