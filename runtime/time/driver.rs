@@ -213,6 +213,14 @@ impl Timers {
     pub(crate) fn add(&self, slot: &SlotTimers, e: Entry) -> bool {
         let when = e.when;
         slot.add(e);
+        // Most timers are not the earliest: then `next` (a line every
+        // worker shares) is only read. Skipping the read-modify-write is
+        // safe: our heap's earliest deadline, at most `when`, is published
+        // (`SeqCst`) before this load, so a `run_due` that raises `next`
+        // after the load re-reads it (see there).
+        if self.next.load(Ordering::SeqCst) <= when {
+            return false;
+        }
         self.next.fetch_min(when, Ordering::SeqCst) > when
     }
 
