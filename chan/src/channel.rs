@@ -108,6 +108,7 @@ impl<T> Sender<T> {
     ///
     /// If the channel is closed or all receivers are gone; the value comes
     /// back in the error.
+    #[inline]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         match self.send_inner(value, None) {
             Ok(()) => Ok(()),
@@ -146,6 +147,7 @@ impl<T> Sender<T> {
         self.send_inner(value, Some(deadline))
     }
 
+    #[inline]
     fn send_inner(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         match &self.chan.flavor {
             Flavor::Array(a) => a.send(value, deadline),
@@ -226,6 +228,7 @@ fn chan_cap<T>(c: &Chan<T>) -> usize {
 impl<T> Receiver<T> {
     /// Receives a value, blocking until one arrives. `None` once the channel
     /// is closed and drained (Go's `v, ok := <-ch` with `ok == false`).
+    #[inline]
     pub fn recv(&self) -> Option<T> {
         match self.recv_inner(None) {
             Ok(v) => v,
@@ -277,6 +280,7 @@ impl<T> Receiver<T> {
         }
     }
 
+    #[inline]
     fn recv_inner(&self, deadline: Option<Instant>) -> Result<Option<T>, ()> {
         match &self.chan.flavor {
             Flavor::Array(a) => a.recv(deadline),

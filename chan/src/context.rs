@@ -95,6 +95,7 @@ impl Context {
 
     /// Parks until claimed, or until `deadline` (then claims `ABORTED` for
     /// itself unless someone claimed first). Returns the final state.
+    #[inline]
     pub(crate) fn wait_until(&self, reason: &'static str, deadline: Option<Instant>) -> usize {
         loop {
             let s = self.state();
@@ -116,6 +117,7 @@ impl Context {
     /// Like [`Context::wait_until`] without a deadline, releasing `guard`
     /// only after the caller is marked waiting (so wakers that need the
     /// lock cannot slip in between registering and parking unseen).
+    #[inline(always)]
     pub(crate) fn wait_releasing<G>(
         &self,
         reason: &'static str,
@@ -132,7 +134,11 @@ impl Context {
         } else {
             drop(guard);
         }
-        self.wait_until(reason, deadline)
+        // Usually claimed by now: skip the call.
+        match self.state() {
+            WAITING => self.wait_until(reason, deadline),
+            s => s,
+        }
     }
 }
 

@@ -62,6 +62,7 @@ pub(crate) struct Packet<T> {
 /// ([`waiter::unpark_then`]). So a waiter whose unparker is borrowed is
 /// still there when it is woken, and it never finds the state unset when it
 /// runs again.
+#[inline]
 fn signal(state: &AtomicU8, to: u8, partner: Option<Unparker>) {
     match partner {
         Some(u) => waiter::unpark_then(u, || state.store(to, Ordering::Release)),
@@ -259,6 +260,7 @@ impl<T> Zero<T> {
     /// # Safety
     /// `token` comes from a successful `start_recv` (or an accepted select
     /// receive case) on this channel and is completed once.
+    #[inline]
     pub(crate) unsafe fn read(&self, token: &mut Token) -> Read<T> {
         if token.zero_packet.is_null() {
             return Read::Closed;

@@ -458,8 +458,26 @@ impl Runtime {
 
 /// Makes `g` runnable. `g` must be the coroutine's run reference and its
 /// state must be `ACTIVE` (state rule 1).
+///
+/// The common case (an unpinned coroutine woken on an active worker) is
+/// kept small and inline; the rest is out of line.
 #[inline]
 pub(crate) fn schedule(g: GRef, hint: Hint) {
+    if g.header().pin.load(Ordering::Relaxed) >= MAX_PROCS
+        && let Some(ctx) = worker::ctx()
+        && ctx.is_active()
+    {
+        ctx.push_local(g, hint);
+        ctx.rt.wakep(false);
+        return;
+    }
+    schedule_elsewhere(g, hint);
+}
+
+/// `schedule` for a pinned coroutine, or from a thread that is not an
+/// active worker.
+#[inline(never)]
+fn schedule_elsewhere(g: GRef, hint: Hint) {
     let pin = g.header().pin.load(Ordering::Relaxed);
     let rt = rt();
     if pin < MAX_PROCS {

@@ -558,7 +558,9 @@ impl Ctx {
     }
 
     /// Arms a park timeout for the running coroutine (from a park callback);
-    /// returns the sequence number to cancel it with.
+    /// returns the sequence number to cancel it with. Out of line: it would
+    /// otherwise fatten every park callback, timed or not.
+    #[inline(never)]
     pub(crate) fn arm_park_timer(&self, h: NonNull<Header>, when: u64) -> u64 {
         let (seq, earliest) =
             crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when);
