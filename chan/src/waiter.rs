@@ -50,7 +50,6 @@
 
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Wake, Waker};
 use std::time::Instant;
 
@@ -147,7 +146,6 @@ pub struct Hook {
 }
 
 static HOOK: OnceLock<Hook> = OnceLock::new();
-static HOOK_SET: AtomicBool = AtomicBool::new(false);
 
 /// Installs the runtime's hook. Only one runtime per process can install
 /// one; a second call returns `false` and changes nothing.
@@ -157,19 +155,14 @@ pub fn install(hook: Hook) -> bool {
         installed = true;
         hook
     });
-    if installed {
-        HOOK_SET.store(true, Ordering::Release);
-    }
     installed
 }
 
+/// The installed hook: one acquire load once it is set (every park and
+/// wake-up asks).
 #[inline]
 fn hook() -> Option<&'static Hook> {
-    if HOOK_SET.load(Ordering::Acquire) {
-        HOOK.get()
-    } else {
-        None
-    }
+    HOOK.get()
 }
 
 struct ThreadWake(thread::Thread);
@@ -329,7 +322,7 @@ fn park_timeout(_: std::time::Duration) {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     #[test]
