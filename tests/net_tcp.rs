@@ -84,15 +84,7 @@ fn set_linger_zero(fd: std::os::fd::RawFd) {
 
 /// The bytes connection `id` sends in round `round`.
 fn pattern(id: usize, round: usize, len: usize) -> Vec<u8> {
-    let mut x = (id as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ round as u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    common::pattern(((id as u64) << 32) | round as u64, len)
 }
 
 /// A server echoing every connection on its own coroutine until EOF;

@@ -39,18 +39,6 @@ impl Drop for TempSock {
     }
 }
 
-fn pattern(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[test]
 fn listener_round_trip_many_clients() {
     common::for_each_procs("listener_round_trip_many_clients", LIMIT, || {
@@ -83,7 +71,7 @@ fn listener_round_trip_many_clients() {
                     assert_eq!(c.peer_addr().unwrap().as_pathname(), Some(p.as_path()));
                     let mut back = vec![0u8; 300];
                     for round in 0..5 {
-                        let msg = pattern(id * 10 + round, 300);
+                        let msg = common::pattern(id * 10 + round, 300);
                         c.write_all(&msg).unwrap();
                         c.read_exact(&mut back).unwrap();
                         assert!(back == msg, "client {id}: echoed bytes differ");
@@ -107,14 +95,14 @@ fn pair_split_reader_writer() {
             let side = |s: UnixStream, seed: u64, peer_seed: u64| {
                 let w = s.try_clone().unwrap();
                 let writer = goro::go!(move || {
-                    (&w).write_all(&pattern(seed, LEN)).unwrap();
+                    (&w).write_all(&common::pattern(seed, LEN)).unwrap();
                     w.shutdown(Shutdown::Write).unwrap();
                 });
                 goro::go!(move || {
                     let mut got = Vec::new();
                     (&s).read_to_end(&mut got).unwrap();
                     writer.join().unwrap();
-                    assert!(got == pattern(peer_seed, LEN), "bytes differ");
+                    assert!(got == common::pattern(peer_seed, LEN), "bytes differ");
                 })
             };
             let ha = side(a, 1, 2);

@@ -126,8 +126,7 @@ fn stack_size_env_sets_the_default() {
         assert_eq!(size, 64 * 1024);
         return;
     }
-    let out = common::run_child(NAME, &[("GORO_STACK_SIZE", "64K")], LIMIT);
-    assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+    common::assert_child_passes(NAME, &[("GORO_STACK_SIZE", "64K")], LIMIT);
 }
 
 /// Shrink and grow the worker count while coroutines are busy; nothing is
@@ -136,13 +135,7 @@ fn stack_size_env_sets_the_default() {
 fn set_maxprocs_while_busy() {
     const NAME: &str = "set_maxprocs_while_busy";
     if !common::is_child(NAME) {
-        let out = common::run_child(NAME, &[("GOMAXPROCS", "4")], LIMIT);
-        assert!(
-            !out.timed_out && out.status.success(),
-            "{}\n{}",
-            out.stdout,
-            out.stderr
-        );
+        common::assert_child_passes(NAME, &[("GOMAXPROCS", "4")], LIMIT);
         return;
     }
     let stop = Arc::new(AtomicBool::new(false));

@@ -189,13 +189,7 @@ fn yield_now_lets_others_run() {
 fn num_goroutine_counts_live_coroutines() {
     const NAME: &str = "num_goroutine_counts_live_coroutines";
     if !common::is_child(NAME) {
-        let out = common::run_child(NAME, &[], LIMIT);
-        assert!(
-            out.status.success() && !out.timed_out,
-            "{}\n{}",
-            out.stdout,
-            out.stderr
-        );
+        common::assert_child_passes(NAME, &[], LIMIT);
         return;
     }
     assert_eq!(goro::num_goroutine(), 0);

@@ -184,13 +184,7 @@ fn pinned_coroutine_never_changes_worker() {
 fn pinned_keeps_its_thread_when_gomaxprocs_shrinks() {
     const NAME: &str = "pinned_keeps_its_thread_when_gomaxprocs_shrinks";
     if !common::is_child(NAME) {
-        let out = common::run_child(NAME, &[("GOMAXPROCS", "4")], Duration::from_secs(60));
-        assert!(
-            out.status.success() && !out.timed_out,
-            "{}\n{}",
-            out.stdout,
-            out.stderr
-        );
+        common::assert_child_passes(NAME, &[("GOMAXPROCS", "4")], Duration::from_secs(60));
         return;
     }
     // Pin coroutines until one lands on worker 3, then shrink to 1.

@@ -176,15 +176,7 @@ fn cpu_time() -> Duration {
 fn tick_with_dropped_receivers_stops() {
     const NAME: &str = "tick_with_dropped_receivers_stops";
     if !common::is_child(NAME) {
-        let out = common::run_child(NAME, &[], LIMIT);
-        assert!(!out.timed_out, "hung\n{}\n{}", out.stdout, out.stderr);
-        assert!(
-            out.status.success() && out.stdout.contains("1 passed"),
-            "{}\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            out.stdout,
-            out.stderr
-        );
+        common::assert_child_passes(NAME, &[], LIMIT);
         return;
     }
     goro::run(|| {

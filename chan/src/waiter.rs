@@ -189,9 +189,12 @@ pub(crate) fn can_spin() -> bool {
     if cfg!(loom) {
         return false;
     }
+    static MULTICORE: OnceLock<bool> = OnceLock::new();
     match hook() {
         Some(h) => (h.can_spin)(),
-        None => std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+        // Asked once: it is a system call.
+        None => *MULTICORE
+            .get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)),
     }
 }
 

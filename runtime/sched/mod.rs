@@ -471,28 +471,20 @@ pub(crate) fn schedule(g: GRef, hint: Hint) {
         ctx.rt.wakep(false);
         return;
     }
-    schedule_elsewhere(g, hint);
+    schedule_elsewhere(g);
 }
 
-/// `schedule` for a pinned coroutine, or from a thread that is not an
-/// active worker.
+/// `schedule` for a pinned coroutine (to its worker's pinned queue), or
+/// from a thread that is not an active worker (to the global queue).
 #[inline(never)]
-fn schedule_elsewhere(g: GRef, hint: Hint) {
+fn schedule_elsewhere(g: GRef) {
     let pin = g.header().pin.load(Ordering::Relaxed);
     let rt = rt();
     if pin < MAX_PROCS {
         rt.push_pinned(pin, g);
-        return;
-    }
-    match worker::ctx() {
-        Some(ctx) if ctx.is_active() => {
-            ctx.push_local(g, hint);
-            rt.wakep(false);
-        }
-        _ => {
-            rt.injector.push(g);
-            rt.wakep(true);
-        }
+    } else {
+        rt.injector.push(g);
+        rt.wakep(true);
     }
 }
 
