@@ -79,7 +79,7 @@ impl Builder {
             f,
             self.name.map(String::into_boxed_str),
             self.stack_size,
-            sched::pin_value(self.pinned),
+            crate::g::Pin::for_spawn(self.pinned),
         )
     }
 }

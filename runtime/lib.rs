@@ -19,15 +19,14 @@
 //! assert_eq!(total, (0..1000u64).map(|i| i * i).sum());
 //! ```
 //!
-//! # Layers (each only uses the ones below it)
+//! # Layers (top to bottom; each only uses the ones below it)
 //!
 //! | module      | what it holds |
 //! |-------------|---------------|
-//! | `g`         | the coroutine: its allocation, state word, context switch (the only corosensei user), stacks, join handles |
-//! | `sched`     | workers, run queues, stealing, idle protocol, park / ready |
-//! | [`time`]    | runtime clock, per-worker timer heaps (polled by the schedule loop and the idle path), `sleep`, `after`, `tick`, `Timer`, `Ticker` |
-//! | [`net`]     | the netpoller (one mio `Poll`, entered by an idle worker) and TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
+//! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
+//! | `sched`     | workers, run queues, stealing, the idle/spinning protocol, park and ready, and the scheduler's drivers: the runtime clock and per-worker timer heaps, the netpoller (one mio `Poll`, entered by an idle worker) |
+//! | `g`         | the coroutine: its allocation, state word, pin, context switch (the only corosensei user), stacks and guard pages, join handles |
 //! | [`chan`](mod@chan)    | channels and `select!` (the `goro-chan` crate, which reaches the scheduler only through the [`waiter`] hook) |
 //!
 //! Read `docs/design.md` for the design and `docs/safety.md` for the rule
@@ -53,8 +52,6 @@ mod config;
 mod g;
 #[cfg(not(loom))]
 pub mod net;
-#[cfg(not(loom))]
-mod overflow;
 #[cfg(not(loom))]
 mod sched;
 #[cfg(not(loom))]
@@ -137,7 +134,7 @@ mod api {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        sched::spawn(f, None, None, sched::pin_value(false))
+        sched::spawn(f, None, None, crate::g::Pin::Anywhere)
     }
 
     /// Runs `f` as the main coroutine and returns its result, blocking the
@@ -247,10 +244,11 @@ mod api {
     pub fn lock_os_thread() -> bool {
         match worker::current() {
             Some((ctx, h)) => {
-                // SAFETY: the running coroutine's header is live.
+                // SAFETY: the running coroutine's header is live; pin rule 2:
+                // it runs on `ctx.index`, and only it writes its pin now.
                 unsafe { h.as_ref() }
                     .pin
-                    .store(ctx.index, std::sync::atomic::Ordering::Relaxed);
+                    .store(crate::g::Pin::Worker(ctx.index));
                 true
             }
             None => false,
@@ -261,10 +259,8 @@ mod api {
     /// coroutine): the coroutine may migrate again.
     pub fn unlock_os_thread() {
         if let Some((_, h)) = worker::current() {
-            // SAFETY: the running coroutine's header is live.
-            unsafe { h.as_ref() }
-                .pin
-                .store(crate::g::NOT_PINNED, std::sync::atomic::Ordering::Relaxed);
+            // SAFETY: the running coroutine's header is live; pin rule 2.
+            unsafe { h.as_ref() }.pin.store(crate::g::Pin::Anywhere);
         }
     }
 }

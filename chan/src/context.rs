@@ -173,8 +173,9 @@ impl Entry {
     #[inline]
     pub(crate) fn new(oper: usize, cx: &Context, packet: *mut u8, exclusive: bool) -> Self {
         let unparker = if exclusive {
-            // SAFETY: see above: no claimer uses it after the waiter may
-            // have gone.
+            // SAFETY: waiter rules B1-B3: claimers publish inside
+            // `unpark_then` (zero.rs) or convert it while linked
+            // (`disconnect_all`); the waiter spins for the signal (B2).
             unsafe { waiter::current_borrowed() }
         } else {
             waiter::current()
@@ -379,8 +380,8 @@ impl Waiters {
             let entry = unsafe { &mut *e };
             // SAFETY: linked in this list.
             unsafe { self.unlink(e) };
-            // A borrowed unparker becomes an ordinary one while the entry is
-            // still ours to read (the waiter cannot leave before we release
+            // Waiter rule B3: a borrowed unparker becomes an ordinary one
+            // while the entry is still ours to read (the waiter cannot leave before we release
             // the lock), since the waiter may return as soon as it sees the
             // claim below.
             let unparker = entry

@@ -36,14 +36,37 @@
 //!    on the same OS thread that took it), but nothing may be held from before
 //!    the park to after it.
 //!
+//! # Borrowed unparkers (rules B1–B3)
+//!
+//! [`current_borrowed`] lends an unparker that holds no reference to its
+//! party, saving a reference-count increment and decrement per hand-off on
+//! the hottest paths (a rendezvous, a select). It is sound only under three
+//! rules, which every use cites:
+//!
+//! - **B1 (lifetime).** Every use of a borrowed unparker (`unpark`,
+//!   `unpark_into`, `clone`, [`unpark_then`]) happens while its party is
+//!   guaranteed to exist: the party waits for a signal that is published
+//!   only inside [`unpark_then`] (after the last use), or cannot leave
+//!   before the user releases a lock it holds.
+//! - **B2 (spin, never park, for the signal).** A waiter that lent a
+//!   borrowed unparker does not park while it waits for the signal it lent
+//!   it for: it spins, yielding, until the signal is published (`zero.rs`,
+//!   `spin_while`). Its one wake-up may come before the signal, and nobody
+//!   will wake it a second time.
+//! - **B3 (convert before release).** A claimer that cannot publish the
+//!   signal inside [`unpark_then`] turns the borrowed unparker into an owned
+//!   one (`clone`) while the waiter still cannot leave (under the lock of
+//!   the list it is linked in), and uses the clone (`context.rs`,
+//!   `disconnect_all`).
+//!
 //! # Alternatives rejected
 //!
 //! * *Generation-checked wake-ups* (an unpark that only counts for one
 //!   particular wait) would remove spurious returns, but every caller already
 //!   has a condition to loop on, and tokens make thread and coroutine
 //!   implementations identical.
-//! * *A trait object for the hook*: a static table of two `fn` pointers costs
-//!   the same and cannot be half-installed.
+//! * *A trait object for the hook*: a static table of six `fn` pointers
+//!   ([`Hook`]) costs the same and cannot be half-installed.
 //! * `Unparker` is a newtype over [`std::task::Waker`] rather than a bespoke
 //!   raw vtable: the standard type already is a `Send + Sync` clonable
 //!   (data, vtable) pair, and it lets async code be woken the same way.
@@ -189,13 +212,17 @@ pub(crate) fn can_spin() -> bool {
     if cfg!(loom) {
         return false;
     }
-    static MULTICORE: OnceLock<bool> = OnceLock::new();
     match hook() {
         Some(h) => (h.can_spin)(),
-        // Asked once: it is a system call.
-        None => *MULTICORE
-            .get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)),
+        None => multicore(),
     }
+}
+
+/// Whether the machine has more than one CPU: asked once (it is a system
+/// call), then a load. The runtime's `can_spin` starts from it too.
+pub fn multicore() -> bool {
+    static MULTICORE: OnceLock<bool> = OnceLock::new();
+    *MULTICORE.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 /// The caller's own unparker: the running coroutine's when called on one,
@@ -242,10 +269,10 @@ pub fn unpark_then(u: Unparker, then: impl FnOnce()) {
 ///
 /// # Safety
 ///
-/// Whoever uses it (`unpark`, `unpark_into`, `clone`, [`unpark_then`]) must
-/// do so while the caller is guaranteed to still exist: typically the
-/// caller waits for a signal that the user publishes with [`unpark_then`],
-/// and does not park while waiting for it (the unpark has been spent).
+/// The caller and every user of the unparker follow rules B1–B3 (module
+/// docs): it is used only while the caller exists, the caller spins rather
+/// than parks for the signal, and a claimer that cannot publish inside
+/// [`unpark_then`] converts it to an owned unparker first.
 #[inline]
 pub unsafe fn current_borrowed() -> Unparker {
     if let Some(h) = hook() {

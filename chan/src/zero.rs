@@ -105,9 +105,9 @@ impl<T> Packet<T> {
         }
     }
     /// Waits until the state is no longer `from` without parking: for a
-    /// waiter whose unparker was borrowed (its partner unparks first and
-    /// stores right after, so the wait is a few instructions, or until a
-    /// descheduled thread runs again).
+    /// waiter whose unparker was borrowed (waiter rule B2: its partner
+    /// unparks first and stores right after, so the wait is a few
+    /// instructions, or until a descheduled thread runs again).
     fn spin_while(&self, from: u8) -> u8 {
         let mut spins = 0u32;
         loop {
@@ -126,7 +126,7 @@ impl<T> Packet<T> {
 
     /// After a claimer took our plain wait entry: waits for it to move the
     /// state off `from`. An `exclusive` entry lent a borrowed unparker, so
-    /// it must spin (`wake_then` wakes it only once, and may publish the
+    /// it must spin (waiter rule B2) (`wake_then` wakes it only once, and may publish the
     /// state after that wake-up); a timed one holds an owned unparker and
     /// parks.
     fn await_partner(&self, from: u8, exclusive: bool, reason: &'static str) -> u8 {

@@ -28,7 +28,8 @@
 //!   is never unwound from under its owner.
 //! * the [`JoinHandle`](crate::JoinHandle), until it is joined or dropped;
 //! * every [`Unparker`](goro_chan::waiter::Unparker) (a `Waker` whose data is
-//!   the header) and every timer entry.
+//!   the header; its vtable is in `sched/park.rs`, beside park) and every
+//!   timer entry.
 //!
 //! # Stage access rules
 //!
@@ -57,6 +58,8 @@
 pub(crate) mod alloc;
 pub(crate) mod coro;
 pub(crate) mod join;
+pub(crate) mod overflow;
+pub(crate) mod pin;
 pub(crate) mod stack;
 pub(crate) mod state;
 
@@ -66,18 +69,13 @@ use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use goro_chan::waiter::Unparker;
 
 use self::coro::{Coro, YielderPtr};
 use self::state::GState;
 pub use join::{JoinHandle, Panic};
-
-/// `pin` value: the coroutine may run anywhere.
-pub(crate) const NOT_PINNED: usize = usize::MAX;
-/// `pin` value: pin to whichever worker runs it first.
-pub(crate) const PIN_ON_FIRST_RUN: usize = usize::MAX - 1;
+pub(crate) use pin::{AtomicPin, Pin};
 
 pub(crate) const COMPLETE: u8 = 1;
 pub(crate) const PANICKED: u8 = 2;
@@ -94,8 +92,8 @@ pub(crate) struct Header {
     pub(crate) name: Option<Box<str>>,
     /// Usable stack bytes (already rounded).
     pub(crate) stack_size: usize,
-    /// `NOT_PINNED`, `PIN_ON_FIRST_RUN`, or the worker it is bound to.
-    pub(crate) pin: AtomicUsize,
+    /// Where it may run (see `pin.rs`).
+    pub(crate) pin: AtomicPin,
     pub(crate) spawned_at: &'static Location<'static>,
     /// Bumped to cancel the pending park timer (see `time`).
     pub(crate) timer_seq: AtomicU64,
@@ -148,7 +146,7 @@ pub(crate) struct SpawnOpts {
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
     pub(crate) stack_size: usize,
-    pub(crate) pin: usize,
+    pub(crate) pin: Pin,
     pub(crate) location: &'static Location<'static>,
 }
 
@@ -176,7 +174,7 @@ where
             id: opts.id,
             name: opts.name,
             stack_size: opts.stack_size,
-            pin: AtomicUsize::new(opts.pin),
+            pin: AtomicPin::new(opts.pin),
             spawned_at: opts.location,
             timer_seq: AtomicU64::new(0),
             timer_home: AtomicUsize::new(0),
@@ -383,31 +381,6 @@ impl GRef {
         // SAFETY: called by its runner before the first run.
         unsafe { (self.header().vtable.fail)(self.0, p) }
     }
-
-    /// An unparker that holds no reference (see `goro_chan::waiter::
-    /// current_borrowed`): waking it makes the coroutine runnable, dropping
-    /// it does nothing, cloning it gives an ordinary unparker.
-    ///
-    /// # Safety
-    /// It may only be used while the coroutine `h` is guaranteed to exist.
-    pub(crate) unsafe fn borrowed_unparker(h: NonNull<Header>) -> Unparker {
-        // SAFETY: the vtable's functions take no reference and give none
-        // back, except `clone`, which takes its own; the caller guarantees
-        // the header outlives every use.
-        Unparker::from_waker(unsafe {
-            Waker::from_raw(RawWaker::new(h.as_ptr() as *const (), &BORROWED_VTABLE))
-        })
-    }
-
-    /// An unparker whose wake-up makes this coroutine runnable.
-    pub(crate) fn unparker(&self) -> Unparker {
-        inc_ref(self.0);
-        // SAFETY: the data pointer carries the reference just taken; the
-        // vtable functions follow RawWaker's contract (see below).
-        Unparker::from_waker(unsafe {
-            Waker::from_raw(RawWaker::new(self.0.as_ptr() as *const (), &WAKER_VTABLE))
-        })
-    }
 }
 
 impl Drop for GRef {
@@ -415,85 +388,6 @@ impl Drop for GRef {
     fn drop(&mut self) {
         dec_ref(self.0);
     }
-}
-
-// The waker vtable: data is a `*const Header` owning one reference.
-static WAKER_VTABLE: RawWakerVTable =
-    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
-
-/// `goro_chan::waiter::Hook::wake_then` for coroutine unparkers: flips the
-/// state word first (from then on the coroutine cannot finish before it is
-/// scheduled: either we own its run reference, or it is running and holds a
-/// token), runs `then`, then schedules it.
-///
-/// If the coroutine was not parked (`ACTIVE`: running, queued, or in its
-/// park callback window), the token is set *before* `then` publishes the
-/// state it waits for. It may consume the token (a park that returns at
-/// once, or a failed commit), re-read the old state, and park again with
-/// nobody left to wake it. So with an owned unparker we wake it a second
-/// time after `then`. A borrowed unparker's waiter never parks for this
-/// signal (it spins on the state, `goro_chan`'s `spin_while`), and after
-/// `then` it may already be gone, so it gets no second wake-up.
-pub(crate) fn wake_then(u: &Unparker, then: &mut dyn FnMut()) -> bool {
-    let w = u.as_waker();
-    let vt = w.vtable();
-    let owned = std::ptr::eq(vt, &WAKER_VTABLE);
-    if !owned && !std::ptr::eq(vt, &BORROWED_VTABLE) {
-        return false;
-    }
-    let h = header_of(w.data());
-    // SAFETY: `u` is (at least) a borrowed unparker, valid by its contract
-    // for this use; the header is live.
-    if unsafe { h.as_ref() }.state.unpark() {
-        then();
-        // SAFETY: we won WAITING → ACTIVE, so the run reference is ours.
-        crate::sched::schedule(unsafe { GRef::from_raw(h) }, crate::sched::Hint::Next);
-    } else {
-        then();
-        // SAFETY: an owned unparker holds a reference, so the header is
-        // live after `then` too.
-        if owned && unsafe { h.as_ref() }.state.unpark() {
-            // SAFETY: we won WAITING → ACTIVE, so the run reference is ours.
-            crate::sched::schedule(unsafe { GRef::from_raw(h) }, crate::sched::Hint::Next);
-        }
-    }
-    true
-}
-
-// Borrowed wakers: data is a `*const Header` owning nothing.
-static BORROWED_VTABLE: RawWakerVTable = RawWakerVTable::new(
-    waker_clone,
-    waker_wake_by_ref,
-    waker_wake_by_ref,
-    borrowed_drop,
-);
-
-fn borrowed_drop(_: *const ()) {}
-
-fn header_of(data: *const ()) -> NonNull<Header> {
-    NonNull::new(data as *mut Header).expect("waker data is a header")
-}
-fn waker_clone(data: *const ()) -> RawWaker {
-    inc_ref(header_of(data));
-    RawWaker::new(data, &WAKER_VTABLE)
-}
-fn waker_wake(data: *const ()) {
-    waker_wake_by_ref(data);
-    waker_drop(data);
-}
-fn waker_wake_by_ref(data: *const ()) {
-    let h = header_of(data);
-    // SAFETY: the waker owns a reference, so the header is live.
-    if unsafe { h.as_ref() }.state.unpark() {
-        // We won WAITING → ACTIVE: take the run reference back from the
-        // state word (module docs, "References") and schedule it.
-        // SAFETY: the run reference of a WAITING coroutine belongs to the
-        // unpark that wins the transition, which is us.
-        crate::sched::schedule(unsafe { GRef::from_raw(h) }, crate::sched::Hint::Next);
-    }
-}
-fn waker_drop(data: *const ()) {
-    dec_ref(header_of(data));
 }
 
 /// A handle to a coroutine for introspection: its id and name.
@@ -532,7 +426,7 @@ impl Coroutine {
     }
     /// Whether it is pinned to one worker thread.
     pub fn is_pinned(&self) -> bool {
-        self.g.header().pin.load(Ordering::Relaxed) != NOT_PINNED
+        self.g.header().pin.load() != Pin::Anywhere
     }
 }
 

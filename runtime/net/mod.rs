@@ -2,7 +2,7 @@
 //! coroutine — not its worker thread — while they are not ready.
 //!
 //! Every type wraps a non-blocking mio socket registered with the runtime's
-//! single netpoller (`poller.rs`). An operation tries the system call; on
+//! single netpoller (a scheduler driver: `sched/netpoll.rs`). An operation tries the system call; on
 //! `WouldBlock` it parks until the poller reports readiness, then tries
 //! again (`source.rs`). From a plain OS thread the same calls block the
 //! thread. Errors surface as `io::Error`: a reset peer, `TimedOut` for a
@@ -18,13 +18,11 @@
 //! Connections and UDP sockets are shared handles: `try_clone` returns
 //! another handle to the same registered socket, and timeouts are shared.
 
-mod poller;
 mod source;
 mod tcp;
 mod udp;
 mod unix;
 
-pub(crate) use poller::Poller;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixIncoming, UnixListener, UnixStream};

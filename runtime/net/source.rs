@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use goro_chan::waiter;
 
-use super::poller::{Dir, IoState};
+use crate::sched::netpoll::{Dir, IoState};
 
 /// `S` registered with the runtime's poller; deregistered on drop.
 pub(crate) struct Registered<S: mio::event::Source> {

@@ -13,8 +13,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::poller::Dir;
 use super::source::{Registered, Timeouts};
+use crate::sched::netpoll::Dir;
 
 /// Tries `f` on every address `addr` resolves to; the last error if none
 /// works.

@@ -24,9 +24,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::poller::Dir;
 use super::source::{Registered, Timeouts};
 use super::tcp::each_addr;
+use crate::sched::netpoll::Dir;
 
 struct Inner {
     io: Registered<mio::net::UdpSocket>,

@@ -34,8 +34,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::poller::Dir;
 use super::source::{Registered, Timeouts, timed_out};
+use crate::sched::netpoll::Dir;
 
 /// A Unix domain socket server (std's `UnixListener`).
 ///

@@ -1,6 +1,20 @@
 //! The scheduler: GOMAXPROCS workers running coroutines from work-stealing
 //! run queues (Go's M+P, fused: goro has no system calls that block a
-//! worker, so a worker never needs to hand its queue to another thread).
+//! worker, so a worker never needs to hand its queue to another thread),
+//! and the drivers that make coroutines runnable again.
+//!
+//! | file            | what it holds |
+//! |-----------------|---------------|
+//! | `mod.rs`        | the [`Runtime`], worker [`Slot`]s, `spawn`, `schedule` |
+//! | `worker.rs`     | a worker's loop: find work, run it, sleep |
+//! | `idle.rs`       | the idle/spinning protocol and its no-lost-wake-up rules |
+//! | `park.rs`       | park (Go's gopark), yield, the waiter hook |
+//! | `ready.rs`      | ready (Go's goready) and the coroutine wakers |
+//! | `timers.rs`     | driver: the runtime clock and per-worker timer heaps (`timer_heap.rs`) |
+//! | `netpoll.rs`    | driver: the mio netpoller, entered by the timer sleeper |
+//!
+//! Everything here imports only `g` and `config` (and the chan crate);
+//! `time` and `net` are the user-facing packages over the drivers.
 //!
 //! # Run queues
 //!
@@ -14,6 +28,8 @@
 //!   starve the rest.
 //! * a local FIFO (crossbeam-deque `Worker`), stolen from by others, half at
 //!   a time, through its `Stealer`;
+//! * a FIFO of coroutines woken by their timers (served right after
+//!   `runnext`, also stealable);
 //! * an inbox for coroutines *pinned* to this worker (they never enter
 //!   stealable queues).
 //!
@@ -26,25 +42,12 @@
 //! A worker out of work first *spins*: it tries to steal, from every other
 //! worker in random order, four rounds, the last also taking `runnext` from
 //! a victim that has been stuck on one coroutine for a few microseconds. At
-//! most half the busy workers spin at once. A spinner that finds work stops
-//! spinning and, if it was the last spinner, wakes another (the `wakep`
-//! chain), because where there was one runnable coroutine there are often
-//! more.
-//!
-//! A worker that finds nothing goes to *sleep*: it stops spinning, puts
-//! itself on the idle list, and **then** looks at every queue once more; it
-//! only parks if they are all empty. Making work runnable ends with
-//! [`Runtime::wakep`]: if no worker is spinning and one is idle, wake one
-//! (it starts as a spinner). The recheck after publishing "I am idle",
-//! against the producer's check after publishing work, both `SeqCst`, is
-//! what makes a lost wake-up impossible for work pushed to the global queue.
-//! Work pushed to a worker's own queue is not fenced: if that wake-up is
-//! missed, the pushing worker runs the coroutine itself; only parallelism is
-//! lost, never progress (Go makes the same trade).
-//!
-//! Sleeping is `std::thread::park` (a futex); an idle worker never wakes on
-//! a period. One idle worker at a time sleeps with a timeout, until the next
-//! timer (see `time/mod.rs`).
+//! most half the busy workers spin at once. A worker that finds nothing goes
+//! to *sleep* on its futex (`std::thread::park`); one idle worker at a time,
+//! the *timer sleeper*, sleeps with a timeout until the next timer, in the
+//! netpoller if there is one. Making work runnable ends with
+//! [`Runtime::wakep`]. Why no wake-up is lost is argued, and implemented,
+//! in one place: `idle.rs`.
 //!
 //! # Changing GOMAXPROCS at run time
 //!
@@ -60,15 +63,21 @@
 //! * Waking a worker per spawn (a futex call per `go!`); spinners absorb
 //!   bursts instead.
 //! * Timed polling for idle workers (wastes CPU and adds latency).
+//! * Timer heaps and the poller as parts of `time` and `net` (the old shape):
+//!   they are per-worker scheduler state, and the scheduler had to import
+//!   the packages built on it (a wake-up travelled time → sched → time).
 
+pub(crate) mod idle;
+pub(crate) mod netpoll;
 pub(crate) mod park;
+pub(crate) mod ready;
+pub(crate) mod timer_heap;
+pub(crate) mod timers;
 pub(crate) mod worker;
 
 use std::collections::VecDeque;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
-};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
 use std::thread::Thread;
 
@@ -77,8 +86,10 @@ use crossbeam_utils::CachePadded;
 
 use crate::config::{Config, ConfigError, MAX_PROCS};
 use crate::g::stack::{StackPool, round_size};
-use crate::g::{self, GRef, Header, JoinHandle, NOT_PINNED, SpawnOpts};
-use crate::time::{SlotTimers, Timers};
+use crate::g::{self, GRef, Header, JoinHandle, Pin, SpawnOpts};
+use idle::Idle;
+use netpoll::Poller;
+use timers::{SlotTimers, Timers};
 
 /// Most coroutines a worker takes from `runnext` in a row.
 pub(crate) const RUNNEXT_STREAK: u32 = 16;
@@ -132,7 +143,8 @@ pub(crate) struct Slot {
     pub(crate) thread: OnceLock<Thread>,
     /// Set by `wakep` before unparking: "you were woken as a spinner".
     pub(crate) woken: AtomicBool,
-    /// Scheduling ticks, for the runnext-steal heuristic.
+    /// Scheduling ticks: written only by the worker, once per tick; read by
+    /// thieves (the runnext-steal heuristic) and for the fairness rule.
     pub(crate) tick: AtomicU32,
     pub(crate) timers: SlotTimers,
     pub(crate) counters: CachePadded<Counters>,
@@ -212,14 +224,13 @@ pub(crate) struct Runtime {
     pub(crate) nprocs: AtomicUsize,
     /// Worker threads started so far (slots `0..nstarted` have threads).
     pub(crate) nstarted: AtomicUsize,
-    pub(crate) nspinning: AtomicUsize,
-    idle: Mutex<Vec<usize>>,
-    pub(crate) nidle: AtomicUsize,
+    /// Who spins, who sleeps (`idle.rs`).
+    pub(crate) idle: Idle,
     resize: Mutex<()>,
     pub(crate) stacks: StackPool,
     pub(crate) timers: Timers,
     /// Created on the first socket registration.
-    poller: OnceLock<crate::net::Poller>,
+    poller: OnceLock<Poller>,
     next_id: AtomicU64,
     /// Spawns made off the workers, and exits (none happen off the workers).
     foreign: CachePadded<Counters>,
@@ -254,7 +265,7 @@ pub(crate) fn init() -> Result<&'static Runtime, ConfigError> {
     START.call_once(|| {
         park::install_hook();
         crate::g::stack::page_size();
-        crate::overflow::install_handler();
+        crate::g::overflow::install_handler();
         r.ensure_started(r.nprocs.load(Ordering::SeqCst));
     });
     Ok(r)
@@ -268,9 +279,7 @@ impl Runtime {
             slots: (0..MAX_PROCS).map(|_| Slot::new()).collect(),
             nprocs: AtomicUsize::new(config.procs),
             nstarted: AtomicUsize::new(0),
-            nspinning: AtomicUsize::new(0),
-            idle: Mutex::new(Vec::with_capacity(MAX_PROCS)),
-            nidle: AtomicUsize::new(0),
+            idle: Idle::new(MAX_PROCS),
             resize: Mutex::new(()),
             stacks: StackPool::new(),
             timers: Timers::new(),
@@ -292,16 +301,16 @@ impl Runtime {
 
     /// The netpoller, if a socket was ever registered.
     #[inline]
-    pub(crate) fn poller_if_started(&self) -> Option<&crate::net::Poller> {
+    pub(crate) fn poller_if_started(&self) -> Option<&Poller> {
         self.poller.get()
     }
 
     /// The netpoller, created on first use.
-    pub(crate) fn poller(&self) -> std::io::Result<&crate::net::Poller> {
+    pub(crate) fn poller(&self) -> std::io::Result<&Poller> {
         if let Some(p) = self.poller.get() {
             return Ok(p);
         }
-        let p = crate::net::Poller::new()?;
+        let p = Poller::new()?;
         let mut created = false;
         let p = self.poller.get_or_init(|| {
             created = true;
@@ -325,10 +334,7 @@ impl Runtime {
         };
         if n < prev {
             // Retiring workers must not stay on the idle list.
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.retain(|&i| i < n);
-            self.nidle.store(idle.len(), Ordering::SeqCst);
-            drop(idle);
+            self.idle.retain_below(n);
             for s in &self.slots[n..prev] {
                 s.unpark();
             }
@@ -342,36 +348,23 @@ impl Runtime {
     }
 
     /// Wakes an idle worker as a spinner if there is work and nobody is
-    /// looking for it. `fenced`: the caller published work somewhere other
-    /// than its own queues (see module docs).
+    /// looking for it (`idle.rs` rules 2, 3 and 5). `fenced`: the caller
+    /// published work somewhere other than its own queues (rule 4).
     #[inline]
     pub(crate) fn wakep(&self, fenced: bool) {
         if fenced {
-            fence(Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
         }
-        if self.nidle.load(Ordering::SeqCst) == 0 || self.nspinning.load(Ordering::SeqCst) != 0 {
-            return;
+        if self.idle.should_wake() {
+            self.wakep_slow();
         }
-        self.wakep_slow();
     }
 
     #[cold]
     fn wakep_slow(&self) {
-        if self
-            .nspinning
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
-            .is_err()
-        {
-            return;
-        }
-        match self.pop_idle() {
-            Some(i) => {
-                self.slots[i].woken.store(true, Ordering::SeqCst);
-                self.slots[i].unpark();
-            }
-            None => {
-                self.nspinning.fetch_sub(1, Ordering::SeqCst);
-            }
+        if let Some(i) = self.idle.claim_wakee() {
+            self.slots[i].woken.store(true, Ordering::SeqCst);
+            self.slots[i].unpark();
         }
     }
 
@@ -381,41 +374,11 @@ impl Runtime {
         match self.timers.sleeper() {
             Some(i) => self.slots[i].unpark(),
             None => {
-                if let Some(i) = self.pop_idle() {
+                if let Some(i) = self.idle.pop() {
                     self.slots[i].unpark();
                 }
             }
         }
-    }
-
-    fn pop_idle(&self) -> Option<usize> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let i = idle.pop()?;
-        self.nidle.store(idle.len(), Ordering::SeqCst);
-        Some(i)
-    }
-
-    /// Puts worker `i` on the idle list unless it has been retired.
-    pub(crate) fn push_idle(&self, i: usize) -> bool {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if i >= self.nprocs.load(Ordering::SeqCst) {
-            return false;
-        }
-        idle.push(i);
-        self.nidle.store(idle.len(), Ordering::SeqCst);
-        true
-    }
-
-    /// Takes worker `i` off the idle list; `false` if it was not on it
-    /// (somebody woke it).
-    pub(crate) fn remove_idle(&self, i: usize) -> bool {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(pos) = idle.iter().position(|&x| x == i) else {
-            return false;
-        };
-        idle.swap_remove(pos);
-        self.nidle.store(idle.len(), Ordering::SeqCst);
-        true
     }
 
     /// Whether any queue a worker could take from is non-empty.
@@ -463,7 +426,7 @@ impl Runtime {
 /// kept small and inline; the rest is out of line.
 #[inline]
 pub(crate) fn schedule(g: GRef, hint: Hint) {
-    if g.header().pin.load(Ordering::Relaxed) >= MAX_PROCS
+    if g.header().pin.worker().is_none()
         && let Some(ctx) = worker::ctx()
         && ctx.is_active()
     {
@@ -478,10 +441,9 @@ pub(crate) fn schedule(g: GRef, hint: Hint) {
 /// from a thread that is not an active worker (to the global queue).
 #[inline(never)]
 fn schedule_elsewhere(g: GRef) {
-    let pin = g.header().pin.load(Ordering::Relaxed);
     let rt = rt();
-    if pin < MAX_PROCS {
-        rt.push_pinned(pin, g);
+    if let Some(w) = g.header().pin.worker() {
+        rt.push_pinned(w, g);
     } else {
         rt.injector.push(g);
         rt.wakep(true);
@@ -495,40 +457,15 @@ fn schedule_elsewhere(g: GRef) {
 /// our worker (running that would be better than burning the time). A plain
 /// thread may spin on any multicore machine.
 pub(crate) fn spin_pays() -> bool {
-    use std::sync::atomic::AtomicU8;
-    // 0 = unknown, 1 = single core, 2 = multicore.
-    static NCPU: AtomicU8 = AtomicU8::new(0);
-    let multicore = match NCPU.load(Ordering::Relaxed) {
-        0 => {
-            let multi = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
-            NCPU.store(if multi { 2 } else { 1 }, Ordering::Relaxed);
-            multi
-        }
-        v => v == 2,
-    };
-    if !multicore {
+    if !goro_chan::waiter::multicore() {
         return false;
     }
     match worker::ctx() {
         Some(ctx) => {
             let rt = ctx.rt;
-            let busy_elsewhere = rt.nprocs.load(Ordering::Relaxed)
-                > rt.nidle.load(Ordering::Relaxed) + rt.nspinning.load(Ordering::Relaxed) + 1;
-            busy_elsewhere && !ctx.has_queued()
+            rt.idle.busy_elsewhere(rt.nprocs.load(Ordering::Relaxed)) && !ctx.has_queued()
         }
         None => true,
-    }
-}
-
-/// Wakes the coroutine `g` refers to (any reference) because its timer
-/// fired; schedules it, with priority, if it was parked.
-#[inline]
-pub(crate) fn unpark_timer(g: &GRef) {
-    if g.header().state.unpark() {
-        // We won WAITING → ACTIVE, so the run reference the state word held
-        // is ours now (g/mod.rs, "References").
-        // SAFETY: as just said.
-        schedule(unsafe { GRef::from_raw(g.as_ptr()) }, Hint::Timer);
     }
 }
 
@@ -538,7 +475,7 @@ pub(crate) fn spawn<F, T>(
     f: F,
     name: Option<Box<str>>,
     stack_size: Option<usize>,
-    pin: usize,
+    pin: Pin,
 ) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -570,12 +507,11 @@ where
 }
 
 /// Arms a callback timer for `when` (runtime clock): in the current
-/// worker's heap, or worker 0's from a plain thread.
-/// Returns the index of the slot whose heap holds the entry (for
-/// [`timer_entry_dead`]).
+/// worker's heap, or worker 0's from a plain thread. Returns the index of
+/// the slot whose heap holds the entry (for [`timer_entry_dead`]).
 pub(crate) fn arm_callback_timer(
     when: u64,
-    task: std::sync::Arc<dyn crate::time::Fire>,
+    task: std::sync::Arc<dyn timers::Fire>,
     epoch: u64,
 ) -> usize {
     let rt = rt();
@@ -583,23 +519,8 @@ pub(crate) fn arm_callback_timer(
         Some(c) => (c.index, c.slot),
         None => (0, &rt.slots[0]),
     };
-    if crate::time::arm_callback(&rt.timers, &slot.timers, when, task, epoch) {
+    if timers::arm_callback(&rt.timers, &slot.timers, when, task, epoch) {
         rt.wake_for_timers();
     }
     index
-}
-
-/// Counts one dead entry (a stopped or reset timer) in slot `index`'s heap,
-/// so the heap sweeps dead entries once they outnumber live ones.
-pub(crate) fn timer_entry_dead(index: usize) {
-    rt().slots[index].timers.mark_stale();
-}
-
-/// `pin` value for a spawn.
-pub(crate) fn pin_value(pinned: bool) -> usize {
-    if pinned {
-        g::PIN_ON_FIRST_RUN
-    } else {
-        NOT_PINNED
-    }
 }

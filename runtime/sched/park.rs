@@ -1,16 +1,16 @@
-//! Park and yield for the running coroutine, and the waiter hook that makes
-//! every goro-chan wait (channels, WaitGroup, join, sync) park coroutines.
+//! Park (Go's `gopark`), yield, and the waiter hook that makes every
+//! goro-chan wait (channels, WaitGroup, join, sync) park coroutines. Its
+//! other half, ready (Go's `goready`) and the coroutine's wakers, is next
+//! door in `ready.rs`: the worker loop readies timer-woken coroutines too,
+//! and park sits above the worker (it needs the worker's context), so the
+//! two halves are two files to keep every import pointing down.
 //!
-//! Go's `gopark(unlockf)` / `goready`: [`park_current`] switches to the
-//! worker with a callback; the worker runs the callback there (the
-//! coroutine is off its stack, and any wake-up from now on is kept as a
-//! token), then commits to `WAITING` unless a wake-up came meanwhile
-//! (`g/state.rs`).
-//! Waking is [`crate::sched::unpark`] through the coroutine's `Waker`.
-//!
-//! A deadline arms a timer in the worker's heap from inside the callback
-//! (so it exists only if the coroutine really parks) and is cancelled when
-//! the coroutine runs again.
+//! [`park_current`] switches to the worker with a callback; the worker runs
+//! the callback there (the coroutine is off its stack, and any wake-up from
+//! now on is kept as a token), then commits to `WAITING` unless a wake-up
+//! came meanwhile (`g/state.rs`). A deadline arms a timer in the worker's
+//! heap from inside the callback (so it exists only if the coroutine really
+//! parks) and is cancelled when the coroutine runs again.
 
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -18,10 +18,10 @@ use std::time::Instant;
 
 use goro_chan::waiter::{self, Hook, Unparker};
 
-use super::worker;
+use super::ready::{borrowed_unparker, unparker, wake_then};
+use super::{timers, worker};
 use crate::g::coro::{self, Switch};
 use crate::g::{GRef, Header};
-use crate::time;
 
 /// Installs goro's implementation of the goro-chan waiter hook.
 pub(crate) fn install_hook() {
@@ -30,16 +30,16 @@ pub(crate) fn install_hook() {
         park: hook_park,
         yield_now: hook_yield,
         current_borrowed,
-        wake_then: crate::g::wake_then,
+        wake_then,
         can_spin: super::spin_pays,
     });
 }
 
 fn current_borrowed() -> Option<Unparker> {
     let (_, h) = worker::current()?;
-    // SAFETY: goro_chan's contract for `current_borrowed` makes every use of
-    // the unparker happen while the coroutine still exists.
-    Some(unsafe { GRef::borrowed_unparker(h) })
+    // SAFETY: waiter rule B1: every use of a borrowed unparker happens while
+    // the coroutine still exists.
+    Some(unsafe { borrowed_unparker(h) })
 }
 
 fn hook_yield() -> bool {
@@ -55,7 +55,7 @@ fn current_unparker() -> Option<Unparker> {
     // SAFETY: the running coroutine's header is live (its worker holds the
     // run reference), and `unparker` takes its own reference.
     let g = std::mem::ManuallyDrop::new(unsafe { GRef::from_raw(h) });
-    Some(g.unparker())
+    Some(unparker(&g))
 }
 
 fn hook_park(
@@ -91,7 +91,7 @@ pub(crate) fn park_current(
     // A deadline that has already passed needs no check here: callers test
     // it before parking, and if it passed in between, the timer armed
     // below is due at once and the next scheduling round fires it.
-    let when = deadline.map(time::instant_ns);
+    let when = deadline.map(timers::instant_ns);
     let armed = Cell::new(None);
     let mut cb = || {
         if !validate() {
@@ -121,7 +121,7 @@ pub(crate) fn park_current(
     // Possibly on another thread now: nothing from before the switch that
     // refers to a worker is used below (migration rule 3).
     if let Some(seq) = armed.get() {
-        time::cancel_park(hdr, seq, |i| &super::rt().slots[i].timers);
+        timers::cancel_park(hdr, seq, |i| &super::rt().slots[i].timers);
     }
 }
 

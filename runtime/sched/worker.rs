@@ -24,12 +24,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
 
+use super::ready::ready;
+use super::timers::Entry;
 use super::{Hint, ID_BATCH, RUNNEXT_STREAK, Runtime, Slot};
 use crate::g::coro::{Coro, Switch};
+use crate::g::overflow;
 use crate::g::stack::StackCache;
 use crate::g::state::Commit;
-use crate::g::{GRef, Header, PIN_ON_FIRST_RUN, Panic};
-use crate::time::Entry;
+use crate::g::{GRef, Header, Panic, Pin};
 
 /// How long a spinner lingers before sleeping (the OS rounds it up by its
 /// timer slack, typically to ~60 µs).
@@ -46,7 +48,6 @@ pub(crate) struct Ctx {
     timer_ready: Worker<GRef>,
     /// The coroutine being run (between resume and its switch back).
     current: Cell<Option<NonNull<Header>>>,
-    tick: Cell<u32>,
     streak: Cell<u32>,
     spinning: Cell<bool>,
     rng: RefCell<fastrand::Rng>,
@@ -107,7 +108,7 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
         .spawn(move || {
             let _abort = AbortOnPanic(index);
             let _ = slot.thread.set(std::thread::current());
-            crate::overflow::ensure_altstack();
+            overflow::ensure_altstack();
             let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
                 index,
                 rt,
@@ -115,7 +116,6 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
                 local,
                 timer_ready,
                 current: Cell::new(None),
-                tick: Cell::new(0),
                 streak: Cell::new(0),
                 spinning: Cell::new(false),
                 rng: RefCell::new(fastrand::Rng::with_seed(
@@ -192,8 +192,8 @@ impl Ctx {
                 }
                 continue;
             }
-            let t = self.tick.get().wrapping_add(1);
-            self.tick.set(t);
+            // Only this worker writes its tick (thieves read it).
+            let t = self.slot.tick.load(Ordering::Relaxed).wrapping_add(1);
             self.slot.tick.store(t, Ordering::Relaxed);
 
             if let Some(g) = self.slot.pop_pinned() {
@@ -244,6 +244,12 @@ impl Ctx {
         if lowered {
             self.rt.wake_for_timers();
         }
+        for e in buf.drain(..) {
+            if let Some(g) = e.fire() {
+                // SAFETY: `g` is the entry's reference, so the header is live.
+                unsafe { ready(g.as_ptr(), Hint::Timer) };
+            }
+        }
     }
 
     fn pop_local(&self) -> Option<GRef> {
@@ -272,27 +278,19 @@ impl Ctx {
 
     /// Becomes a spinner if fewer than half the busy workers spin.
     fn try_spin(&self) -> bool {
-        let rt = self.rt;
-        if rt.nprocs.load(Ordering::Relaxed) <= 1 {
-            return false; // nobody to steal from, nobody to linger for
-        }
-        let busy = rt
-            .nprocs
-            .load(Ordering::Relaxed)
-            .saturating_sub(rt.nidle.load(Ordering::Relaxed));
-        if 2 * rt.nspinning.load(Ordering::Relaxed) >= busy {
-            return false;
-        }
-        rt.nspinning.fetch_add(1, Ordering::SeqCst);
-        self.spinning.set(true);
-        true
+        let spin = self
+            .rt
+            .idle
+            .try_spin(self.rt.nprocs.load(Ordering::Relaxed));
+        self.spinning.set(spin);
+        spin
     }
 
     /// Stops spinning after finding work; the last spinner wakes another
-    /// (there is often more where that came from).
+    /// (`idle.rs` rule 5: there is often more where that came from).
     fn reset_spinning(&self) {
         self.spinning.set(false);
-        if self.rt.nspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if self.rt.idle.stop_spinning() {
             self.rt.wakep(true);
         }
     }
@@ -380,16 +378,17 @@ impl Ctx {
         let rt = self.rt;
         let was_spinning = self.spinning.replace(false);
         if was_spinning {
-            rt.nspinning.fetch_sub(1, Ordering::SeqCst);
+            rt.idle.stop_spinning();
         }
-        if !rt.push_idle(self.index) {
+        // `idle.rs` rule 1: publish, fence, recheck.
+        if !rt.idle.push(self.index, || self.is_active()) {
             return; // retired meanwhile
         }
         fence(Ordering::SeqCst);
         if rt.has_work(self.index) {
-            if rt.remove_idle(self.index) {
+            if rt.idle.remove(self.index) {
                 if was_spinning {
-                    rt.nspinning.fetch_add(1, Ordering::SeqCst);
+                    rt.idle.resume_spinning();
                     self.spinning.set(true);
                 }
                 return;
@@ -410,7 +409,7 @@ impl Ctx {
                 None => std::thread::park(),
             }
         }
-        rt.remove_idle(self.index);
+        rt.idle.remove(self.index);
         if self.slot.woken.swap(false, Ordering::SeqCst) {
             // `wakep` counted us as a spinner before waking us.
             self.spinning.set(true);
@@ -446,7 +445,7 @@ impl Ctx {
     fn retired(&self) -> Option<GRef> {
         let rt = self.rt;
         if self.spinning.replace(false) {
-            rt.nspinning.fetch_sub(1, Ordering::SeqCst);
+            rt.idle.stop_spinning();
         }
         let mut moved = false;
         while let Some(g) = self
@@ -470,91 +469,121 @@ impl Ctx {
         None
     }
 
-    /// Runs `g` until it parks, yields or finishes.
+    /// Runs `g` until it parks, yields or finishes: binds a first-run pin,
+    /// gives it a context on its first run, resumes it, and hands each kind
+    /// of switch to its own step.
     fn execute(&self, g: GRef) {
-        let rt = self.rt;
         // SAFETY: we hold the run reference until we hand it on (to a queue,
         // to the state word, or by dropping it), and `h` is not used after.
         let h: &Header = unsafe { g.as_ptr().as_ref() };
-        if h.pin.load(Ordering::Relaxed) == PIN_ON_FIRST_RUN {
-            h.pin.store(self.index, Ordering::Relaxed);
+        if h.pin.load() == Pin::OnFirstRun {
+            // Pin rule 1: the first runner binds it.
+            h.pin.store(Pin::Worker(self.index));
         }
         // SAFETY: state rule 1: we hold the run reference (we took it from a
         // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
-        if slot.is_none() {
-            let taken = self.stacks.borrow_mut().take(&rt.stacks, h.stack_size);
-            match taken {
-                Ok(stack) => {
-                    let p = g.as_ptr();
-                    // SAFETY: the body runs on this coroutine's own stack, once.
-                    *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
-                }
-                Err(e) => {
-                    let msg = format!(
-                        "goro: cannot allocate a {} KiB stack for coroutine {}: {e}",
-                        h.stack_size >> 10,
-                        crate::g::describe(h)
-                    );
-                    eprintln!("{msg}");
-                    g.fail(Panic::new(Box::new(msg), h));
-                    h.state.finish();
-                    self.slot.counters.bump_exited();
-                    return;
-                }
-            }
+        if slot.is_none() && !self.first_run(&g, slot) {
+            return;
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         self.current.set(Some(g.as_ptr()));
-        crate::overflow::enter(coro.guard(), g.as_ptr());
+        overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
                 Some(Switch::Park(cb)) => {
-                    // SAFETY: state rule 2: until we commit, wake-ups only
-                    // leave a token, so the coroutine's stack (where the
-                    // callback lives) is untouched by anyone else.
-                    let stay = unsafe { (*cb)() };
-                    if !stay {
-                        continue;
-                    }
-                    match h.state.commit_park() {
-                        Commit::Parked => {
-                            // The run reference now belongs to the state word;
-                            // another worker may already be running `g`.
-                            std::mem::forget(g);
-                            break;
-                        }
-                        Commit::Resume => continue,
+                    // SAFETY: the callback was made by `park_current` on the
+                    // coroutine's stack, which stays untouched until we
+                    // resume it (state rule 2).
+                    if unsafe { self.on_park(h, cb) } {
+                        // The run reference now belongs to the state word;
+                        // another worker may already be running `g`.
+                        std::mem::forget(g);
+                        break;
                     }
                 }
                 Some(Switch::Yield) => {
-                    if h.pin.load(Ordering::Relaxed) < crate::config::MAX_PROCS || !self.is_active()
-                    {
-                        super::schedule(g, Hint::Back);
-                    } else {
-                        // Wake a helper only if something besides the yielder
-                        // is waiting here; otherwise we run it again ourselves.
-                        let others = !self.local.is_empty()
-                            || !self.slot.runnext.load(Ordering::Relaxed).is_null();
-                        self.local.push(g);
-                        if others {
-                            rt.wakep(false);
-                        }
-                    }
+                    self.on_yield(g);
                     break;
                 }
                 None => {
-                    let done = slot.take().expect("finished coroutine has a context");
-                    self.stacks.borrow_mut().give(&rt.stacks, done.into_stack());
-                    h.state.finish();
-                    self.slot.counters.bump_exited();
-                    drop(g);
+                    self.on_exit(g, slot);
                     break;
                 }
             }
         }
-        crate::overflow::leave();
+        overflow::leave();
         self.current.set(None);
+    }
+
+    /// Gives a coroutine that never ran its stack and context. On failure
+    /// it completes with a panic naming the cause and `false` is returned.
+    #[cold]
+    fn first_run(&self, g: &GRef, slot: &mut Option<Coro>) -> bool {
+        let h = g.header();
+        match self.stacks.borrow_mut().take(&self.rt.stacks, h.stack_size) {
+            Ok(stack) => {
+                let p = g.as_ptr();
+                // SAFETY: the body runs on this coroutine's own stack, once.
+                *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
+                true
+            }
+            Err(e) => {
+                let msg = format!(
+                    "goro: cannot allocate a {} KiB stack for coroutine {}: {e}",
+                    h.stack_size >> 10,
+                    crate::g::describe(h)
+                );
+                eprintln!("{msg}");
+                g.fail(Panic::new(Box::new(msg), h));
+                h.state.finish();
+                self.slot.counters.bump_exited();
+                false
+            }
+        }
+    }
+
+    /// A park switch: runs the park callback, then commits. Returns `true`
+    /// if the coroutine is now parked (its run reference belongs to the
+    /// state word), `false` if it must be resumed at once.
+    ///
+    /// # Safety
+    /// `cb` is the callback `park_current` passed with this switch, and the
+    /// coroutine has not been resumed since.
+    #[inline]
+    unsafe fn on_park(&self, h: &Header, cb: *mut dyn FnMut() -> bool) -> bool {
+        // SAFETY: state rule 2: until we commit, wake-ups only leave a
+        // token, so the coroutine's stack (where the callback lives) is
+        // untouched by anyone else; the caller vouches for `cb`.
+        let stay = unsafe { (*cb)() };
+        stay && matches!(h.state.commit_park(), Commit::Parked)
+    }
+
+    /// A yield: to the back of the queue, where others run first.
+    fn on_yield(&self, g: GRef) {
+        if g.header().pin.worker().is_some() || !self.is_active() {
+            super::schedule(g, Hint::Back);
+            return;
+        }
+        // Wake a helper only if something besides the yielder is waiting
+        // here; otherwise we run it again ourselves.
+        let others = self.has_queued();
+        self.local.push(g);
+        if others {
+            self.rt.wakep(false);
+        }
+    }
+
+    /// The coroutine returned: its stack goes back to the cache, its run
+    /// reference is dropped.
+    fn on_exit(&self, g: GRef, slot: &mut Option<Coro>) {
+        let done = slot.take().expect("finished coroutine has a context");
+        self.stacks
+            .borrow_mut()
+            .give(&self.rt.stacks, done.into_stack());
+        g.header().state.finish();
+        self.slot.counters.bump_exited();
+        drop(g);
     }
 
     /// Arms a park timeout for the running coroutine (from a park callback);
@@ -563,7 +592,7 @@ impl Ctx {
     #[inline(never)]
     pub(crate) fn arm_park_timer(&self, h: NonNull<Header>, when: u64) -> u64 {
         let (seq, earliest) =
-            crate::time::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when);
+            super::timers::arm_park(&self.rt.timers, &self.slot.timers, self.index, h, when);
         if earliest {
             self.rt.wake_for_timers();
         }

@@ -89,22 +89,24 @@ impl Sema {
     /// already waited once keeps its place as the longest waiter). `reason`
     /// is recorded on the parked coroutine.
     pub(crate) fn acquire(&self, lifo: bool, reason: &'static str) {
-        let node = Arc::new(Node {
-            granted: AtomicBool::new(false),
-            who: waiter::current(),
-        });
-        {
+        let node = {
             let mut q = self.lock();
             if q.permits > 0 {
+                // Fast path: no node, no unparker (semaphore.rs does the same).
                 q.permits -= 1;
                 return;
             }
+            let node = Arc::new(Node {
+                granted: AtomicBool::new(false),
+                who: waiter::current(),
+            });
             if lifo {
                 q.waiters.push_front(node.clone());
             } else {
                 q.waiters.push_back(node.clone());
             }
-        }
+            node
+        };
         // Rule 2: registered above; the callback re-checks after the mark.
         while !node.granted.load(Ordering::Acquire) {
             waiter::park(reason, None, || !node.granted.load(Ordering::Acquire));

@@ -19,12 +19,11 @@
 //! ```
 //!
 //! Channel operations with a timeout (`recv_timeout`, `select!`'s
-//! `default(d)`) use the same heaps. See `driver.rs` for how timers are
-//! kept and fired, and `timer.rs` for the Go 1.23 stop/reset guarantees.
+//! `default(d)`) use the same heaps. The heaps are a scheduler driver
+//! (`sched/timers.rs`: how timers are kept and fired); this package is the
+//! user-facing API over it, and `timer.rs` has the Go 1.23 stop/reset
+//! guarantees.
 
-mod driver;
-pub(crate) mod heap;
 mod timer;
 
-pub(crate) use driver::*;
 pub use timer::{Ticker, Timer, after, sleep, sleep_until, tick};

@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use goro_chan::waiter;
 use goro_chan::{Receiver, Sender, chan};
 
-use super::driver::{Fire, instant_ns};
+use crate::sched::arm_callback_timer;
+use crate::sched::timers::{Fire, instant_ns, timer_entry_dead};
 
 struct State {
     epoch: u64,
@@ -76,7 +77,7 @@ impl Shared {
     /// Arms for `st.next` under the state lock.
     fn arm(self: &Arc<Self>, st: &mut State) {
         let task: Arc<dyn Fire> = self.clone();
-        st.home = crate::sched::arm_callback_timer(instant_ns(st.next), task, st.epoch);
+        st.home = arm_callback_timer(instant_ns(st.next), task, st.epoch);
     }
 
     /// Starts (or restarts) the timer to fire at `at`, under `st`.
@@ -98,7 +99,7 @@ impl Shared {
         if was_active {
             // Its heap entry is dead now: count it so the heap sweeps it
             // instead of keeping it (and this timer) until its deadline.
-            crate::sched::timer_entry_dead(st.home);
+            timer_entry_dead(st.home);
         }
         let mut drained = false;
         while rx.try_recv().is_ok() {

@@ -1,9 +1,10 @@
-//! The netpoller: one `mio::Poll` for the whole runtime, so that a coroutine
-//! blocked on I/O frees its worker thread.
+//! The netpoller, a scheduler driver: one `mio::Poll` for the whole runtime,
+//! so that a coroutine blocked on I/O frees its worker thread. The sockets
+//! built on it are in `net/`.
 //!
 //! # Who polls
 //!
-//! * The idle worker that holds the *timer sleeper* role (`time/driver.rs`)
+//! * The idle worker that holds the *timer sleeper* role (`sched/timers.rs`)
 //!   blocks in [`Poller::poll`] with the time to the next timer as its
 //!   timeout, instead of parking on a futex. At most one worker is ever
 //!   blocked there (the poll lock), and it is woken by a `mio::Waker` when

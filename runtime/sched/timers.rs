@@ -1,9 +1,12 @@
-//! The timer driver: the runtime clock, per-worker timer heaps, and the
-//! rule for which idle worker sleeps until the next deadline.
+//! The timer driver, a scheduler driver (Go's `P.timers`): the runtime
+//! clock, per-worker timer heaps, and the rule for which idle worker sleeps
+//! until the next deadline. The user-facing API (`sleep`, `Timer`, ...) is
+//! in `time/`; it reaches this file only through [`arm_callback_timer`],
+//! [`timer_entry_dead`], the clock and the [`Fire`] trait.
 //!
 //! # Shape (Go's, simplified)
 //!
-//! * Every worker slot owns a 4-ary heap ([`heap::TimerHeap`]) behind a
+//! * Every worker slot owns a 4-ary heap (`timer_heap.rs`) behind a
 //!   mutex that is almost always uncontended: timers are added by the
 //!   worker that runs the parking coroutine, and run by whichever worker
 //!   notices they are due (so a busy owner does not delay them).
@@ -41,7 +44,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use super::heap::{Timed, TimerHeap};
+use super::timer_heap::{Timed, TimerHeap};
 use crate::g::{GRef, Header};
 
 /// No timer / no sleeper.
@@ -107,21 +110,22 @@ impl Entry {
         }
     }
 
-    /// Runs the timer's action.
-    pub(crate) fn fire(self) {
+    /// Runs the timer's action. A park timeout hands back the coroutine
+    /// to ready (the entry's reference); the scheduler readies it.
+    pub(crate) fn fire(self) -> Option<GRef> {
         match self.target {
             Target::Park { g, seq } => {
                 // Consume the arming: a later cancel then knows the entry is
                 // gone and must not count it as stale.
                 let ts = &g.header().timer_seq;
-                if ts
-                    .compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed)
+                ts.compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed)
                     .is_ok()
-                {
-                    crate::sched::unpark_timer(&g);
-                }
+                    .then_some(g)
             }
-            Target::Callback { task, epoch } => task.fire(epoch),
+            Target::Callback { task, epoch } => {
+                task.fire(epoch);
+                None
+            }
         }
     }
 }
@@ -224,9 +228,10 @@ impl Timers {
         self.next.fetch_min(when, Ordering::SeqCst) > when
     }
 
-    /// Runs every due timer in `slots`. Returns whether the caller must wake
-    /// the timer sleeper (it lowered `next` on behalf of an entry added
-    /// during the scan; see below).
+    /// Moves every due timer in `slots` into `buf`, for the caller to
+    /// [`Entry::fire`]. Returns whether the caller must wake the timer
+    /// sleeper (it lowered `next` on behalf of an entry added during the
+    /// scan; see below).
     pub(crate) fn run_due<'a>(
         &self,
         slots: impl Iterator<Item = &'a SlotTimers> + Clone,
@@ -262,9 +267,6 @@ impl Timers {
                 // not woken the sleeper: that is now our job.
                 lowered = true;
             }
-        }
-        for e in buf.drain(..) {
-            e.fire();
         }
         lowered
     }
@@ -357,4 +359,10 @@ pub(crate) fn cancel_park(
             .stale
             .fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Counts one dead entry (a stopped or reset timer) in slot `index`'s heap,
+/// so the heap sweeps dead entries once they outnumber live ones.
+pub(crate) fn timer_entry_dead(index: usize) {
+    super::rt().slots[index].timers.mark_stale();
 }
