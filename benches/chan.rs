@@ -7,7 +7,7 @@
 //! (per round trip for ping-pong, per select for select).
 //!
 //! ```text
-//! cargo bench --bench chan
+//! cargo bench -p goro-benches --bench chan
 //! ```
 
 use std::time::{Duration, Instant};
