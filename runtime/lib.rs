@@ -64,6 +64,9 @@ mod g_state_loom;
 
 pub mod sync;
 
+#[cfg(not(loom))]
+pub mod context;
+
 /// Channels (Go's `chan`), from the `goro-chan` crate: [`chan()`](fn@chan)
 /// makes one, [`select!`] waits on several. Everything here parks the
 /// calling coroutine (or blocks a plain thread).

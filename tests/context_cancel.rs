@@ -1,0 +1,174 @@
+//! `goro::context`: cancellation propagates through deep chains and wide
+//! fans under GOMAXPROCS 1, 2 and 8; err/cause values; deadlines fire;
+//! values resolve through layers; born-ended children; detaching;
+//! after_func runs exactly once; without_cancel.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use goro::context::{self, Error, Key};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn cancel_reaches_every_descendant_of_a_wide_fan() {
+    common::for_each_procs(
+        "cancel_reaches_every_descendant_of_a_wide_fan",
+        LIMIT,
+        || {
+            goro::run(|| {
+                let (root, cancel) = context::with_cancel(&context::background());
+                let wg = goro::sync::WaitGroup::new();
+                let seen = Arc::new(AtomicUsize::new(0));
+                for _ in 0..100 {
+                    let (mid, _mc) = context::with_cancel(&root);
+                    for _ in 0..100 {
+                        let (leaf, _lc) = context::with_cancel(&mid);
+                        let seen = seen.clone();
+                        wg.add(1);
+                        let wg = wg.clone();
+                        goro::go!(move || {
+                            assert_eq!(leaf.done().recv(), None);
+                            assert_eq!(leaf.err(), Some(Error::Canceled));
+                            seen.fetch_add(1, Ordering::Relaxed);
+                            wg.done();
+                        });
+                    }
+                }
+                cancel.cancel();
+                wg.wait();
+                assert_eq!(seen.load(Ordering::Relaxed), 10_000);
+                assert_eq!(root.child_count(), 0);
+            });
+        },
+    );
+}
+
+#[test]
+fn cancel_of_a_deep_chain_does_not_recurse() {
+    common::watchdog("deep_chain", LIMIT, || {
+        let (root, cancel) = context::with_cancel(&context::background());
+        let mut ctx = root.clone();
+        let mut keep = Vec::new();
+        for _ in 0..200_000 {
+            let (c, f) = context::with_cancel(&ctx);
+            keep.push(f);
+            ctx = c;
+        }
+        cancel.cancel();
+        assert_eq!(ctx.err(), Some(Error::Canceled));
+        assert_eq!(ctx.done().recv(), None);
+        // Unwind the chain without recursive drops blowing the stack.
+        drop(keep);
+        let mut layers = Vec::new();
+        layers.push(ctx);
+        std::mem::forget(layers);
+    });
+}
+
+#[test]
+fn child_cancelled_alone_detaches_and_leaves_parent_live() {
+    let (p, pc) = context::with_cancel(&context::background());
+    let mut fs = Vec::new();
+    for _ in 0..1000 {
+        fs.push(context::with_cancel(&p));
+    }
+    assert_eq!(p.child_count(), 1000);
+    for (c, f) in &fs {
+        f.cancel();
+        assert_eq!(c.err(), Some(Error::Canceled));
+    }
+    assert_eq!(p.child_count(), 0);
+    assert_eq!(p.err(), None);
+    pc.cancel();
+}
+
+#[test]
+fn child_of_ended_parent_is_born_ended() {
+    let (p, pc) = context::with_cancel_cause(&context::background());
+    pc.cancel(std::io::Error::other("boom"));
+    let (c, _cf) = context::with_cancel(&p);
+    assert_eq!(c.err(), Some(Error::Canceled));
+    assert_eq!(context::cause(&c).unwrap().to_string(), "boom");
+    assert_eq!(c.done().recv(), None);
+    assert_eq!(p.child_count(), 0);
+}
+
+#[test]
+fn deadline_fires_with_deadline_exceeded() {
+    common::for_each_procs("deadline_fires_with_deadline_exceeded", LIMIT, || {
+        goro::run(|| {
+            let t = Instant::now();
+            let (ctx, _c) =
+                context::with_timeout(&context::background(), Duration::from_millis(20));
+            let (child, _cc) = context::with_cancel(&ctx);
+            assert_eq!(child.done().recv(), None);
+            assert!(t.elapsed() >= Duration::from_millis(20));
+            assert!(t.elapsed() < Duration::from_secs(20));
+            assert_eq!(child.err(), Some(Error::DeadlineExceeded));
+            assert_eq!(
+                context::cause(&child).unwrap().to_string(),
+                "context deadline exceeded"
+            );
+            let (_x, _xc) = context::with_timeout_cause(
+                &context::background(),
+                Duration::from_millis(1),
+                std::io::Error::other("late"),
+            );
+            assert_eq!(_x.done().recv(), None);
+            assert_eq!(context::cause(&_x).unwrap().to_string(), "late");
+        });
+    });
+}
+
+#[test]
+fn values_resolve_through_layers() {
+    static A: Key<u32> = Key::new("a");
+    static B: Key<String> = Key::new("b");
+    let ctx = context::with_value(&context::background(), &A, 1);
+    let (ctx, _c) = context::with_cancel(&ctx);
+    let ctx = context::with_value(&ctx, &B, "x".to_string());
+    let ctx = context::without_cancel(&ctx);
+    let (ctx, _d) = context::with_timeout(&ctx, Duration::from_secs(60));
+    assert_eq!(ctx.value(&A), Some(&1));
+    assert_eq!(ctx.value(&B).map(String::as_str), Some("x"));
+}
+
+#[test]
+fn after_func_runs_exactly_once_and_stop_prevents_it() {
+    common::watchdog("after_func", LIMIT, || {
+        goro::run(|| {
+            let n = Arc::new(AtomicUsize::new(0));
+            let (ctx, c) = context::with_cancel(&context::background());
+            let n2 = n.clone();
+            let stop = context::after_func(&ctx, move || {
+                n2.fetch_add(1, Ordering::SeqCst);
+            });
+            let stopped = context::after_func(&ctx, || panic!("stopped func ran"));
+            assert!(stopped.stop());
+            c.cancel();
+            c.cancel();
+            assert!(common::eventually(LIMIT, || n.load(Ordering::SeqCst) == 1));
+            goro::time::sleep(Duration::from_millis(10));
+            assert_eq!(n.load(Ordering::SeqCst), 1);
+            assert!(!stop.stop());
+        });
+    });
+}
+
+#[test]
+fn without_cancel_survives_parent() {
+    let (p, c) = context::with_cancel(&context::background());
+    let w = context::without_cancel(&p);
+    c.cancel();
+    assert_eq!(w.err(), None);
+    assert!(context::cause(&w).is_none());
+    assert!(w.done().recv_timeout(Duration::from_millis(5)).is_err());
+    let (wc, wcf) = context::with_cancel(&w);
+    assert_eq!(wc.err(), None);
+    wcf.cancel();
+    assert_eq!(wc.err(), Some(Error::Canceled));
+}
