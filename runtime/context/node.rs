@@ -158,9 +158,9 @@ impl Node {
             return;
         }
         st.deadline_cause = cause;
-        let task: Arc<dyn crate::time::Fire> = self.clone();
+        let task: Arc<dyn crate::sched::timers::Fire> = self.clone();
         st.timer_home = Some(crate::sched::arm_callback_timer(
-            crate::time::instant_ns(at),
+            crate::sched::timers::instant_ns(at),
             task,
             0,
         ));
@@ -228,7 +228,7 @@ impl Node {
     }
 }
 
-impl crate::time::Fire for Node {
+impl crate::sched::timers::Fire for Node {
     fn is_current(&self, _epoch: u64) -> bool {
         self.code.load(Ordering::Acquire) == LIVE
     }
@@ -270,7 +270,7 @@ pub(super) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
             tx.close();
         }
         if let Some(home) = timer {
-            crate::sched::timer_entry_dead(home);
+            crate::sched::timers::timer_entry_dead(home);
         }
         for f in afters.drain(..) {
             crate::spawn(f);
