@@ -61,11 +61,10 @@ fn cancel_of_a_deep_chain_does_not_recurse() {
         cancel.cancel();
         assert_eq!(ctx.err(), Some(Error::Canceled));
         assert_eq!(ctx.done().recv(), None);
-        // Unwind the chain without recursive drops blowing the stack.
         drop(keep);
-        let mut layers = Vec::new();
-        layers.push(ctx);
-        std::mem::forget(layers);
+        // Known limitation: dropping a 200k-layer `Context` chain recurses
+        // (each layer drops its parent), so the test leaks it on purpose.
+        std::mem::forget(ctx);
     });
 }
 

@@ -11,12 +11,13 @@
 //! reference; `docs/benchmarks.md` carries the Go programs).
 
 mod chan;
+mod ctxtree;
 mod rt;
 mod sync;
 mod timers;
 
 fn usage() -> ! {
-    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep");
+    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree");
     std::process::exit(2);
 }
 
@@ -48,6 +49,7 @@ fn main() {
         Some("chan") => goro::run(move || chan::mpmc(n)),
         Some("select") => goro::run(move || chan::select4(n)),
         Some("mutex") => goro::run(move || sync::mutex(n)),
+        Some("ctxtree") => goro::run(move || ctxtree::ctxtree(n)),
         Some("sleep") => goro::run(move || timers::sleepers(n.min(100_000))),
         _ => usage(),
     }
