@@ -220,6 +220,7 @@ pub(crate) fn can_spin() -> bool {
 
 /// Whether the machine has more than one CPU: asked once (it is a system
 /// call), then a load. The runtime's `can_spin` starts from it too.
+#[inline]
 pub fn multicore() -> bool {
     static MULTICORE: OnceLock<bool> = OnceLock::new();
     *MULTICORE.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
