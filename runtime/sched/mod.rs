@@ -225,7 +225,7 @@ pub(crate) struct Runtime {
     /// Worker threads started so far (slots `0..nstarted` have threads).
     pub(crate) nstarted: AtomicUsize,
     /// Who spins, who sleeps (`idle.rs`).
-    pub(crate) idle: Idle,
+    pub(crate) idle: CachePadded<Idle>,
     resize: Mutex<()>,
     pub(crate) stacks: StackPool,
     pub(crate) timers: Timers,
@@ -279,7 +279,7 @@ impl Runtime {
             slots: (0..MAX_PROCS).map(|_| Slot::new()).collect(),
             nprocs: AtomicUsize::new(config.procs),
             nstarted: AtomicUsize::new(0),
-            idle: Idle::new(MAX_PROCS),
+            idle: CachePadded::new(Idle::new(MAX_PROCS)),
             resize: Mutex::new(()),
             stacks: StackPool::new(),
             timers: Timers::new(),
