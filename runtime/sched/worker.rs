@@ -48,6 +48,11 @@ pub(crate) struct Ctx {
     timer_ready: Worker<GRef>,
     /// The coroutine being run (between resume and its switch back).
     current: Cell<Option<NonNull<Header>>>,
+    /// The scheduling tick, private copy: `Slot::tick` is its published
+    /// mirror (thieves read it), kept in sync by a store per tick. Reading
+    /// the private copy keeps the tick off a line other threads write
+    /// (`Slot::unpark` sets `wake_pending` next to it).
+    tick: Cell<u32>,
     streak: Cell<u32>,
     spinning: Cell<bool>,
     rng: RefCell<fastrand::Rng>,
@@ -116,6 +121,7 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
                 local,
                 timer_ready,
                 current: Cell::new(None),
+                tick: Cell::new(0),
                 streak: Cell::new(0),
                 spinning: Cell::new(false),
                 rng: RefCell::new(fastrand::Rng::with_seed(
@@ -192,8 +198,8 @@ impl Ctx {
                 }
                 continue;
             }
-            // Only this worker writes its tick (thieves read it).
-            let t = self.slot.tick.load(Ordering::Relaxed).wrapping_add(1);
+            let t = self.tick.get().wrapping_add(1);
+            self.tick.set(t);
             self.slot.tick.store(t, Ordering::Relaxed);
 
             if let Some(g) = self.slot.pop_pinned() {
