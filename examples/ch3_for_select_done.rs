@@ -28,7 +28,8 @@
 //! `select!` bodies are spliced into the surrounding code, so `break` in a
 //! case leaves the enclosing `loop` as Go's `break loop` does. The sleeps
 //! park the coroutine with a timed receive on `never()` (Go's nil channel:
-//! nothing ever arrives); goro's `time` package will offer `sleep`.
+//! nothing ever arrives), as the book does; `goro::time::sleep(d)` does the
+//! same in one call.
 
 use std::time::Duration;
 

@@ -44,7 +44,10 @@
 //! receiver is done makes the two fight over its line (4x4 throughput
 //! halves on two cores). The receiver frees the slot with a `SeqCst` stamp
 //! store and then checks the sender list; the sender re-checks the stamp
-//! after registering. The same `SeqCst` pairing as above.
+//! after registering. The same `SeqCst` pairing as above. So a `try_send`
+//! can report `Full` while a receiver is half-way through taking the oldest
+//! message, just as a `try_recv` can report `Empty` while a sender is
+//! half-way through writing: the operation has begun but not finished.
 //!
 //! Before it parks, a blocked sender may spin for a little while
 //! ([`SEND_SPINS`] pauses, when [`waiter::can_spin`] says another CPU is at
@@ -59,11 +62,6 @@
 //! microseconds at most and changes nothing else. (`select4`: 130 → 82 ns
 //! per operation on two workers; measurements in `docs/benchmarks.md`.)
 //!
-//! So a `try_send`
-//! can report `Full` while a receiver is half-way through taking the oldest
-//! message, just as a `try_recv` can report `Empty` while a sender is
-//! half-way through writing: the operation has begun but not finished.
-
 //! # Closing
 //!
 //! `close` sets `mark_bit` in `tail` once (that call returns `true`), then
