@@ -272,3 +272,8 @@ mod api {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme_doctests {}
+
+/// `docs/guide.md`'s examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+mod guide_doctests {}
