@@ -351,6 +351,20 @@ impl<T> Receiver<T> {
         chan_cap(&self.chan)
     }
 
+    /// Whether any [`Sender`] of this channel is still alive. A channel
+    /// can stay open with none (see [`Sender::leave_open`]), so this is not
+    /// the same as "not closed".
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert!(rx.has_senders());
+    /// tx.leave_open();
+    /// assert!(!rx.has_senders() && !rx.is_closed());
+    /// ```
+    pub fn has_senders(&self) -> bool {
+        self.chan.has_senders()
+    }
+
     /// Whether both handles belong to the same channel.
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         self.chan.same(&other.chan)

@@ -39,8 +39,8 @@
 //! Rejected: clamping to some far deadline (it would fire eventually, and a
 //! heap entry would pin the timer until then).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
