@@ -264,11 +264,102 @@ fn stopped_timers_are_swept() {
                 let t = Timer::new(Duration::from_secs(3600));
                 t.stop();
             }
+            // The timer's block (the channel's only sender) is freed once
+            // the heap lets go of its entry; the channel stays open.
+            let start = Instant::now();
+            while rx.has_senders() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "the stopped timer is still referenced by the timer heap"
+                );
+                time::sleep(Duration::from_millis(1));
+            }
+            assert!(!rx.is_closed(), "a timer channel never closes");
+        });
+    });
+}
+
+/// Issue 12: an `after()` receiver reused across a `select!` loop fires
+/// once. Its channel never closes, so after the value is taken the case
+/// is simply not ready again (it used to be ready with `None` forever).
+#[test]
+fn reused_after_in_select_loop_fires_once() {
+    common::watchdog("reused after", LIMIT, || {
+        goro::run(|| {
+            let (tx, rx) = goro::chan::<u32>(0);
+            let producer = goro::go!(move || {
+                for i in 0..20 {
+                    time::sleep(Duration::from_millis(2));
+                    if tx.send(i).is_err() {
+                        return;
+                    }
+                }
+            });
+            let timeout = time::after(Duration::from_millis(10));
+            let (mut fired, mut none, mut got) = (0, 0, 0);
+            // Runs until the producer is done (about 40 ms): well past the
+            // timeout, so the loop sees its case again and again.
+            loop {
+                goro::select! {
+                    recv(rx) -> v => match v {
+                        Some(_) => got += 1,
+                        None => break,
+                    },
+                    recv(timeout) -> t => match t {
+                        Some(_) => fired += 1,
+                        None => none += 1,
+                    },
+                }
+            }
+            producer.join().unwrap();
+            assert_eq!(got, 20);
+            assert_eq!(fired, 1, "the timeout fires exactly once");
+            assert_eq!(none, 0, "a timer channel never reports closed");
+            assert!(!timeout.is_closed());
+        });
+    });
+}
+
+/// Issue 12: a deadline past what `Instant` holds never fires, and is not
+/// "ready with None" either.
+#[test]
+fn after_duration_max_never_fires() {
+    common::watchdog("after max", LIMIT, || {
+        goro::run(|| {
+            let rx = time::after(Duration::MAX);
+            let r = goro::select! {
+                recv(rx) -> v => Some(v),
+                default(Duration::from_millis(100)) => None,
+            };
+            assert!(r.is_none(), "after(Duration::MAX) was ready: {r:?}");
+            assert!(!rx.is_closed());
+            // A Timer with such a deadline is active: stopping it prevents
+            // a delivery (Go), and a reset to a real deadline fires.
+            let t = Timer::new(Duration::MAX);
+            assert!(t.stop());
+            assert!(!t.stop());
+            t.reset(Duration::MAX);
+            assert!(t.reset(Duration::from_millis(1)));
+            assert!(t.c().recv().is_some());
+        });
+    });
+}
+
+/// Issue 12: a consumed one-shot timer's channel stays open for a cloned
+/// receiver after the handle and the heap entry are gone.
+#[test]
+fn fired_timer_channel_stays_open() {
+    common::watchdog("fired timer open", LIMIT, || {
+        goro::run(|| {
+            let t = Timer::new(Duration::from_millis(1));
+            let rx = t.c().clone();
+            drop(t);
+            assert!(rx.recv().is_some());
             assert_eq!(
-                rx.recv_timeout(Duration::from_secs(5)),
-                Err(RecvTimeoutError::Closed),
-                "the stopped timer is still referenced by the timer heap"
+                rx.recv_timeout(Duration::from_millis(20)),
+                Err(RecvTimeoutError::Timeout)
             );
+            assert!(!rx.is_closed());
         });
     });
 }

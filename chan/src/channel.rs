@@ -197,6 +197,28 @@ impl<T> Sender<T> {
         self.chan.same(&other.chan)
     }
 
+    /// Gives up this sender *without* closing the channel, even if it is
+    /// the last one: receivers then wait forever instead of seeing `None`
+    /// (what a Go channel does when its last writer simply goes away). The
+    /// channel's memory is still freed once every handle is gone. Timer
+    /// channels use it: a timer's channel never closes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// tx.leave_open();
+    /// assert_eq!(rx.recv(), Some(1));
+    /// assert!(!rx.is_closed());
+    /// assert!(rx.recv_timeout(Duration::from_millis(5)).is_err(), "timed out, not closed");
+    /// ```
+    pub fn leave_open(self) {
+        let me = std::mem::ManuallyDrop::new(self);
+        // `Sender::drop` (which would close) never runs for `me`; its
+        // counter unit is given back here, with no disconnect action.
+        me.chan.release(|_| {});
+    }
+
     pub(crate) fn complete_send(&self, token: &mut Token, msg: T) -> Result<(), SendError<T>> {
         // SAFETY: the token holds a reservation made on this channel by
         // `try_select`/`accept`, completed exactly once here.
@@ -327,6 +349,20 @@ impl<T> Receiver<T> {
     /// The buffer capacity (0: unbuffered).
     pub fn cap(&self) -> usize {
         chan_cap(&self.chan)
+    }
+
+    /// Whether any [`Sender`] of this channel is still alive. A channel
+    /// can stay open with none (see [`Sender::leave_open`]), so this is not
+    /// the same as "not closed".
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert!(rx.has_senders());
+    /// tx.leave_open();
+    /// assert!(!rx.has_senders() && !rx.is_closed());
+    /// ```
+    pub fn has_senders(&self) -> bool {
+        self.chan.has_senders()
     }
 
     /// Whether both handles belong to the same channel.

@@ -135,6 +135,11 @@ impl<C> Receivers<C> {
     pub(crate) fn same(&self, other: &Self) -> bool {
         self.block == other.block
     }
+
+    /// Whether any sender is left.
+    pub(crate) fn has_senders(&self) -> bool {
+        self.counter().senders.load(Ordering::Acquire) != 0
+    }
 }
 
 impl<C> Deref for Senders<C> {

@@ -21,7 +21,25 @@
 //! Ticks a slow receiver misses are dropped (the channel holds one), and a
 //! ticker keeps its phase: after a stall it resumes at the next multiple of
 //! its period, as in Go.
+//!
+//! # The channel never closes
+//!
+//! In Go a timer's channel is never closed. Here the channel's only sender
+//! lives in `Shared`, and `Shared` goes away when the last of the handle and
+//! the heap entry does (after a one-shot timer fired, say, or `after(d)`'s
+//! handle was consumed into its receiver). Dropping that sender would close
+//! the channel, and a receiver kept around (a reused `after()` in a
+//! `select!` loop) would then be ready at once, forever, with `None`. So
+//! `Shared` gives its sender up with [`Sender::leave_open`]: a receive after
+//! the value was taken just waits, as in Go.
+//!
+//! A deadline past what `Instant` can hold (`after(Duration::MAX)`) is
+//! stored as "never" (`next == None`): the timer is active (so `stop`
+//! reports it prevented a delivery) but has no heap entry and never fires.
+//! Rejected: clamping to some far deadline (it would fire eventually, and a
+//! heap entry would pin the timer until then).
 
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,7 +54,8 @@ struct State {
     epoch: u64,
     active: bool,
     period: Option<Duration>,
-    next: Instant,
+    /// When it fires next; `None`: never (the deadline overflowed).
+    next: Option<Instant>,
     /// The worker slot whose heap holds the current entry.
     home: usize,
 }
@@ -45,7 +64,16 @@ struct Shared {
     state: Mutex<State>,
     /// `epoch << 1 | active`, readable without the lock (heap sweeps).
     current: AtomicU64,
-    tx: Sender<Instant>,
+    /// Given up with `leave_open` on drop: the channel never closes.
+    tx: ManuallyDrop<Sender<Instant>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: `tx` is taken exactly once, here, and never used after.
+        let tx = unsafe { ManuallyDrop::take(&mut self.tx) };
+        tx.leave_open();
+    }
 }
 
 impl Shared {
@@ -56,11 +84,11 @@ impl Shared {
                 epoch: 0,
                 active: false,
                 period,
-                next: Instant::now(),
+                next: None,
                 home: 0,
             }),
             current: AtomicU64::new(0),
-            tx,
+            tx: ManuallyDrop::new(tx),
         });
         (s, rx)
     }
@@ -74,17 +102,20 @@ impl Shared {
             .store(st.epoch << 1 | u64::from(st.active), Ordering::Release);
     }
 
-    /// Arms for `st.next` under the state lock.
+    /// Arms for `st.next` under the state lock (nothing to arm for "never").
     fn arm(self: &Arc<Self>, st: &mut State) {
-        let task: Arc<dyn Fire> = self.clone();
-        st.home = arm_callback_timer(instant_ns(st.next), task, st.epoch);
+        if let Some(next) = st.next {
+            let task: Arc<dyn Fire> = self.clone();
+            st.home = arm_callback_timer(instant_ns(next), task, st.epoch);
+        }
     }
 
-    /// Starts (or restarts) the timer to fire at `at`, under `st`.
-    fn start(self: &Arc<Self>, st: &mut State, at: Instant) {
+    /// Starts (or restarts) the timer to fire `d` from now, under `st`; a
+    /// deadline `Instant` cannot hold means never (module docs).
+    fn start(self: &Arc<Self>, st: &mut State, d: Duration) {
         st.epoch += 1;
         st.active = true;
-        st.next = at;
+        st.next = Instant::now().checked_add(d);
         self.publish(st);
         self.arm(st);
     }
@@ -96,7 +127,7 @@ impl Shared {
         st.epoch += 1;
         st.active = false;
         self.publish(st);
-        if was_active {
+        if was_active && st.next.is_some() {
             // Its heap entry is dead now: count it so the heap sweeps it
             // instead of keeping it (and this timer) until its deadline.
             timer_entry_dead(st.home);
@@ -135,12 +166,18 @@ impl Fire for Shared {
                     self.publish(&st);
                     return;
                 }
-                st.next += p;
-                if st.next <= now {
+                // It fired, so `next` was a real deadline.
+                let mut next = st.next.and_then(|t| t.checked_add(p));
+                if let Some(t) = next.filter(|&t| t <= now) {
                     // Stalled past one or more ticks: keep the phase, skip them.
-                    let behind = (now - st.next).as_nanos() / p.as_nanos().max(1);
-                    st.next += p * (behind as u32 + 1);
+                    let behind = (now - t).as_nanos() / p.as_nanos().max(1);
+                    next = u32::try_from(behind + 1)
+                        .ok()
+                        .and_then(|k| p.checked_mul(k))
+                        .and_then(|skip| t.checked_add(skip));
                 }
+                // `None` (past what `Instant` holds): it stays active, never fires.
+                st.next = next;
                 self.arm(&mut st);
             }
         }
@@ -193,6 +230,10 @@ fn park_until(deadline: Instant) {
 
 /// A channel that receives the current time once, after `d` (Go's
 /// `time.After`). Use it in `select!` for a timeout.
+///
+/// The channel never closes: once its value was taken, a receive waits
+/// forever (so an `after()` receiver reused across a `select!` loop fires
+/// once, not on every pass). A `d` too large for `Instant` never fires.
 ///
 /// ```
 /// use std::time::Duration;
@@ -250,9 +291,9 @@ impl Timer {
     /// A timer that fires once, after `d`.
     pub fn new(d: Duration) -> Timer {
         let (shared, rx) = Shared::new(None);
-        if let Some(at) = Instant::now().checked_add(d) {
+        {
             let mut st = shared.lock();
-            shared.start(&mut st, at);
+            shared.start(&mut st, d);
         }
         Timer { shared, rx }
     }
@@ -281,9 +322,7 @@ impl Timer {
     pub fn reset(&self, d: Duration) -> bool {
         let mut st = self.shared.lock();
         let was = self.shared.stop_and_drain(&mut st, &self.rx);
-        if let Some(at) = Instant::now().checked_add(d) {
-            self.shared.start(&mut st, at);
-        }
+        self.shared.start(&mut st, d);
         was
     }
 }
@@ -321,9 +360,9 @@ impl Ticker {
     pub fn new(d: Duration) -> Ticker {
         assert!(!d.is_zero(), "goro::time::Ticker: non-positive interval");
         let (shared, rx) = Shared::new(Some(d));
-        if let Some(at) = Instant::now().checked_add(d) {
+        {
             let mut st = shared.lock();
-            shared.start(&mut st, at);
+            shared.start(&mut st, d);
         }
         Ticker { shared, rx }
     }
@@ -352,9 +391,7 @@ impl Ticker {
         let mut st = self.shared.lock();
         self.shared.stop_and_drain(&mut st, &self.rx);
         st.period = Some(d);
-        if let Some(at) = Instant::now().checked_add(d) {
-            self.shared.start(&mut st, at);
-        }
+        self.shared.start(&mut st, d);
     }
 
     /// Keeps the ticker running without a handle (for `tick`).
