@@ -39,7 +39,6 @@
 //! Rejected: clamping to some far deadline (it would fire eventually, and a
 //! heap entry would pin the timer until then).
 
-use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -65,14 +64,15 @@ struct Shared {
     /// `epoch << 1 | active`, readable without the lock (heap sweeps).
     current: AtomicU64,
     /// Given up with `leave_open` on drop: the channel never closes.
-    tx: ManuallyDrop<Sender<Instant>>,
+    /// `Some` until then.
+    tx: Option<Sender<Instant>>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // SAFETY: `tx` is taken exactly once, here, and never used after.
-        let tx = unsafe { ManuallyDrop::take(&mut self.tx) };
-        tx.leave_open();
+        if let Some(tx) = self.tx.take() {
+            tx.leave_open();
+        }
     }
 }
 
@@ -88,7 +88,7 @@ impl Shared {
                 home: 0,
             }),
             current: AtomicU64::new(0),
-            tx: ManuallyDrop::new(tx),
+            tx: Some(tx),
         });
         (s, rx)
     }
@@ -151,15 +151,16 @@ impl Fire for Shared {
             return;
         }
         let now = Instant::now();
+        let tx = self.tx.as_ref().expect("the sender lives until drop");
         // A full channel means an unreceived tick: drop this one (Go).
-        let _ = self.tx.try_send(now);
+        let _ = tx.try_send(now);
         match st.period {
             None => {
                 st.active = false;
                 self.publish(&st);
             }
             Some(p) => {
-                if self.tx.is_closed() {
+                if tx.is_closed() {
                     // Nobody can receive any more (`tick` with its receiver
                     // dropped): stop instead of ticking forever.
                     st.active = false;
