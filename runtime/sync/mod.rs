@@ -17,9 +17,9 @@
 //! wait reason on the parked coroutine (`"sync.Mutex.Lock"`,
 //! `"sync.RWMutex.RLock"`, `"sync.Cond.Wait"`, ...).
 //!
-//! The shared pieces: `sema` is Go's runtime semaphore for `sync` (a permit
-//! count and a FIFO queue with direct grants) under [`Mutex`] and
-//! [`RwMutex`]. The state machines of [`Mutex`], [`Once`], [`WaitGroup`] and
+//! The shared pieces: `sema` is the one weighted FIFO wait queue (a unit
+//! count and a queue with direct grants; Go's runtime semaphore for `sync`)
+//! under [`Mutex`], [`RwMutex`] and [`Semaphore`]. The state machines of [`Mutex`], [`Once`], [`WaitGroup`] and
 //! `sema` take their atomics from `crate::loom`, so
 //! `RUSTFLAGS="--cfg loom"` model-checks them; [`Pool`] needs the
 //! scheduler (per-worker caches) and is not built under loom.

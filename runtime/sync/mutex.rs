@@ -124,7 +124,7 @@ impl RawMutex {
         pub(crate) fn new() -> Self {
             RawMutex {
                 state: AtomicU32::new(0),
-                sema: Sema::new(),
+                sema: Sema::new(0, usize::MAX),
             }
         }
     }
@@ -209,7 +209,7 @@ impl RawMutex {
                     // A waiter that already waited keeps its place at the front.
                     let lifo = wait_start.is_some();
                     let start = *wait_start.get_or_insert_with(clock::now);
-                    self.sema.acquire(lifo, reason);
+                    self.sema.acquire(1, lifo, None, reason);
                     starving = starving || clock::waited_too_long(start);
                     old = self.state.load(Ordering::Acquire);
                     if old & STARVING != 0 {
@@ -272,7 +272,7 @@ impl RawMutex {
                     .compare_exchange(old, next, Ordering::AcqRel, Ordering::Relaxed)
                 {
                     Ok(_) => {
-                        self.sema.release();
+                        self.sema.release(1);
                         return;
                     }
                     Err(cur) => old = cur,
@@ -281,7 +281,7 @@ impl RawMutex {
         } else {
             // Starvation mode: hand ownership to the head waiter (it fixes
             // the state word itself) and let it run soon.
-            self.sema.release();
+            self.sema.release(1);
             spin::yield_after_handoff();
         }
     }

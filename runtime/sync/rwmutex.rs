@@ -110,8 +110,8 @@ impl<T> RwMutex<T> {
         pub fn new(value: T) -> Self {
             RwMutex {
                 w: RawMutex::new(),
-                writer_sem: Sema::new(),
-                reader_sem: Sema::new(),
+                writer_sem: Sema::new(0, usize::MAX),
+                reader_sem: Sema::new(0, usize::MAX),
                 reader_count: AtomicI32::new(0),
                 reader_wait: AtomicI32::new(0),
                 data: UnsafeCell::new(value),
@@ -142,7 +142,8 @@ impl<T: ?Sized> RwMutex<T> {
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
         if self.reader_count.fetch_add(1, Ordering::Acquire) + 1 < 0 {
             // A writer is pending: it will release us when it unlocks.
-            self.reader_sem.acquire(false, "sync.RWMutex.RLock");
+            self.reader_sem
+                .acquire(1, false, None, "sync.RWMutex.RLock");
         }
         RwMutexReadGuard {
             lock: self,
@@ -198,7 +199,7 @@ impl<T: ?Sized> RwMutex<T> {
         );
         // A writer is pending; the last departing reader lets it in.
         if self.reader_wait.fetch_sub(1, Ordering::AcqRel) - 1 == 0 {
-            self.writer_sem.release();
+            self.writer_sem.release(1);
         }
     }
 
@@ -217,7 +218,7 @@ impl<T: ?Sized> RwMutex<T> {
         // depart.
         let r = self.reader_count.fetch_sub(MAX_READERS, Ordering::AcqRel);
         if r != 0 && self.reader_wait.fetch_add(r, Ordering::AcqRel) + r != 0 {
-            self.writer_sem.acquire(false, "sync.RWMutex.Lock");
+            self.writer_sem.acquire(1, false, None, "sync.RWMutex.Lock");
         }
         RwMutexWriteGuard {
             lock: self,
@@ -257,7 +258,7 @@ impl<T: ?Sized> RwMutex<T> {
         // Let readers in again; `r` of them arrived while we held it.
         let r = self.reader_count.fetch_add(MAX_READERS, Ordering::Release) + MAX_READERS;
         assert!(r < MAX_READERS, "sync: Unlock of unlocked RWMutex");
-        self.reader_sem.release_n(r as u32);
+        self.reader_sem.release(r as usize);
         self.w.unlock();
     }
 

@@ -1,46 +1,72 @@
-//! `Sema`: the semaphore [`Mutex`](super::Mutex) and
-//! [`RwMutex`](super::RwMutex) sleep on (Go's `runtime.sema` as used by
-//! `sync`: `semacquire` / `semrelease`).
+//! `Sema`: the one weighted FIFO wait queue of the `sync` package. The
+//! mutexes sleep on it as on Go's `runtime.sema` (`semacquire` /
+//! `semrelease`, one unit at a time), and the public
+//! [`Semaphore`](super::Semaphore) is a thin wrapper over it (Go's
+//! `x/sync/semaphore.Weighted`).
 //!
-//! A permit count and a queue of sleepers behind one short internal lock
-//! (a `std` mutex, never held across a park or while waking anyone).
-//! [`Sema::acquire`] takes a permit if there is one, otherwise queues a
-//! [`Node`] (at the back, or at the *front* for a waiter that has already
-//! waited once: Go's `queueLifo`) and parks until the node is granted.
-//! [`Sema::release`] grants the permit *directly* to the first queued node
-//! (or banks it in the count when nobody is queued yet) and wakes it.
+//! A count of available units and a queue of sleepers, each asking for a
+//! weight, behind one short internal lock (a `std` mutex, never held across
+//! a park or while waking anyone). [`Sema::acquire`] takes the units if
+//! nobody is queued ahead and they are there, otherwise queues a
+//! [`Waiter`] (at the back, or at the *front* for a mutex waiter that has
+//! already waited once: Go's `queueLifo`) and parks until it is granted or
+//! its deadline passes. [`Sema::release`] adds units and grants them
+//! *directly* to the waiters at the front, in order, while the front one's
+//! weight fits, then wakes them.
 //!
 //! # Invariants and access rules
 //!
-//! 1. **Grant once.** A node's `granted` flag goes `false → true` exactly
-//!    once, by the releaser that popped it from the queue, under the lock.
-//!    A popped node is never queued again, so a granted waiter owns exactly
-//!    one permit.
-//! 2. **Register, then validate.** A waiter is in the queue before it parks,
-//!    and its validate callback re-reads `granted`: either it sees the grant
-//!    and does not sleep, or the releaser's unpark (issued after the grant)
-//!    finds it marked waiting or leaves a token (`goro::waiter` protocol).
-//! 3. **Count only when nobody waits.** `permits > 0` implies the queue is
-//!    empty at that moment: a release with a queued node grants instead of
-//!    counting, and an acquire takes a banked permit before queueing.
+//! 1. **FIFO, no barging.** An acquirer takes units itself only if no
+//!    waiter would be served before it: the queue is empty, or it queues at
+//!    the front (`lifo`). A grant serves the front while its weight fits and
+//!    stops at the first that does not, even if a later, smaller waiter
+//!    would fit: a large request is not starved by a stream of small ones.
+//! 2. **Grant once.** A waiter's `granted` flag goes `false → true` exactly
+//!    once, under the lock, by whoever popped it from the queue and
+//!    subtracted its weight from `avail`. A popped waiter is never queued
+//!    again, so a granted waiter owns exactly its weight.
+//! 3. **The front never fits.** After every critical section, the front
+//!    waiter (if any) asks for more than `avail` (for unit weights: units
+//!    are banked only while nobody waits). Every change that could break it
+//!    (a release, a front waiter leaving) re-runs the grant. So a release of
+//!    zero units has nobody to wake and skips the lock.
+//! 4. **Register, then validate.** A waiter is queued before it parks, and
+//!    its validate callback re-reads `granted`: either it sees the grant and
+//!    does not sleep, or the unpark (issued after the grant) finds it marked
+//!    waiting or leaves a token (`goro::waiter` protocol).
+//! 5. **Timeouts.** A waiter whose deadline passes takes the lock: if it was
+//!    granted meanwhile it keeps the units; otherwise it removes itself, and
+//!    if it was the front it re-runs the grant (rule 3), so the waiters
+//!    behind it are not stuck behind a departed big request.
 //!
-//! Users of a `Sema` guarantee they never release more than they acquire in
-//! total (the mutex and rwmutex state words count waiters for that).
+//! The mutex and rwmutex never release more than they acquired (their
+//! state words count waiters for that); the `Semaphore` is given a `limit`
+//! and a release beyond it panics before changing anything.
 //!
 //! # Alternatives rejected
 //!
+//! * *Two queues, a unit one for the mutexes and a weighted one for
+//!   `Semaphore`* (what this file replaced): the same grant loop, register /
+//!   validate dance and lock-poison handling written twice. With unit
+//!   weights the weighted grant loop does exactly what the unit one did, at
+//!   the same cost (`docs/benchmarks.md`, "one wait queue").
 //! * *Go's competitive wake-up* (the woken waiter re-tries the count and may
 //!   lose it to a newcomer): the direct grant is simpler, needs no re-queue
 //!   path, and is what Go does in its handoff mode anyway. The mutex's own
 //!   state word already provides barging where it matters.
-//! * *An intrusive list of nodes on the waiters' stacks*: saves one small
+//! * *A lock-free counter with the queue on the side* (tokio's semaphore):
+//!   faster uncontended, but weighted FIFO grants with timeouts need the
+//!   queue lock anyway (x/sync uses a mutex for the same reason), and the
+//!   mutexes only come here after their own atomic fast path failed.
+//! * *An intrusive list of waiters on their stacks*: saves one small
 //!   allocation per sleep, at the price of `unsafe` pointer juggling. A
 //!   sleep costs a context switch (~100 ns) either way.
-//! * *A single global table of queues keyed by address* (Go's
-//!   `semtable`): keeps each `Mutex` to one word in Go, where it matters for
-//!   the zero value; a Rust `Mutex<T>` can afford its own queue head.
+//! * *A single global table of queues keyed by address* (Go's `semtable`):
+//!   keeps each `Mutex` to one word in Go, where it matters for the zero
+//!   value; a Rust `Mutex<T>` can afford its own queue head.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use goro_chan::waiter::{self, Unparker};
 
@@ -48,29 +74,79 @@ use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 
 /// One sleeper.
-struct Node {
-    /// Set once by the releaser that popped this node (rule 1).
+struct Waiter {
+    /// The units it asks for.
+    n: usize,
+    /// Set once by whoever popped this waiter and took its units (rule 2).
     granted: AtomicBool,
     who: Unparker,
 }
 
 struct Queue {
-    permits: u32,
-    waiters: VecDeque<Arc<Node>>,
+    /// Units nobody holds.
+    avail: usize,
+    /// Oldest first (except `lifo` waiters, which go first).
+    waiters: VecDeque<Arc<Waiter>>,
 }
 
-/// A counting semaphore that parks coroutines (or blocks threads).
+/// The waiters a grant popped: the first one inline, so that granting one
+/// (every contended mutex unlock) allocates nothing.
+#[derive(Default)]
+struct Woken {
+    first: Option<Arc<Waiter>>,
+    rest: Vec<Arc<Waiter>>,
+}
+
+impl Woken {
+    /// Wakes them all; called after the queue lock is released.
+    fn wake(self) {
+        if let Some(w) = self.first {
+            w.who.unpark();
+        }
+        for w in self.rest {
+            w.who.unpark();
+        }
+    }
+}
+
+impl Queue {
+    /// Serves the front while its weight fits (rules 1–3); returns whom to
+    /// wake.
+    fn grant(&mut self) -> Woken {
+        let mut woken = Woken::default();
+        while let Some(w) = self.waiters.front() {
+            if w.n > self.avail {
+                break;
+            }
+            self.avail -= w.n;
+            // Rule 2: popped under the lock, granted once.
+            w.granted.store(true, Ordering::Release);
+            let w = self.waiters.pop_front().expect("front exists");
+            if woken.first.is_none() {
+                woken.first = Some(w);
+            } else {
+                woken.rest.push(w);
+            }
+        }
+        woken
+    }
+}
+
+/// A weighted FIFO semaphore that parks coroutines (or blocks threads).
 pub(crate) struct Sema {
+    /// The most units that may be available at once.
+    limit: usize,
     q: Mutex<Queue>,
 }
 
 impl Sema {
     maybe_const_fn! {
-        /// No permits, nobody waiting.
-        pub(crate) fn new() -> Self {
+        /// `avail` units available, at most `limit` ever; nobody waiting.
+        pub(crate) fn new(avail: usize, limit: usize) -> Self {
             Sema {
+                limit,
                 q: Mutex::new(Queue {
-                    permits: 0,
+                    avail,
                     waiters: VecDeque::new(),
                 }),
             }
@@ -78,90 +154,127 @@ impl Sema {
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        // The queue is consistent at every unlock: nothing in the critical
-        // sections can panic halfway (a push may abort on OOM, not unwind
-        // inconsistently), so a poisoned lock is still usable.
+        // The queue is consistent at every point a critical section can
+        // panic (the release check panics before mutating; a push may abort
+        // on OOM, not unwind halfway), so a poisoned lock is still usable.
         self.q.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes one permit, sleeping until a [`release`](Self::release) grants
-    /// one if none is banked. `lifo` queues at the front (a waiter that has
-    /// already waited once keeps its place as the longest waiter). `reason`
-    /// is recorded on the parked coroutine.
-    pub(crate) fn acquire(&self, lifo: bool, reason: &'static str) {
-        let node = {
+    /// The `limit` given to [`new`](Self::new).
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Takes `n` units if no waiter would be served first (rule 1); never
+    /// waits.
+    pub(crate) fn try_acquire(&self, n: usize) -> bool {
+        let mut q = self.lock();
+        if q.waiters.is_empty() && q.avail >= n {
+            q.avail -= n;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes `n` units, sleeping until a release grants them if they are
+    /// not available or others are queued. `lifo` queues at the front (a
+    /// mutex waiter that has already waited once keeps its place as the
+    /// longest waiter). Gives up when `deadline` passes: returns whether
+    /// the units were taken. `reason` is recorded on the parked coroutine.
+    pub(crate) fn acquire(
+        &self,
+        n: usize,
+        lifo: bool,
+        deadline: Option<Instant>,
+        reason: &'static str,
+    ) -> bool {
+        let me = {
             let mut q = self.lock();
-            if q.permits > 0 {
-                // Fast path: no node, no unparker (semaphore.rs does the same).
-                q.permits -= 1;
-                return;
+            // Fast path, no waiter and no unparker. Rule 1: nobody is
+            // served before us (a `lifo` waiter would be the front).
+            if q.avail >= n && (lifo || q.waiters.is_empty()) {
+                q.avail -= n;
+                return true;
             }
-            let node = Arc::new(Node {
+            let me = Arc::new(Waiter {
+                n,
                 granted: AtomicBool::new(false),
                 who: waiter::current(),
             });
             if lifo {
-                q.waiters.push_front(node.clone());
+                q.waiters.push_front(me.clone());
             } else {
-                q.waiters.push_back(node.clone());
+                q.waiters.push_back(me.clone());
             }
-            node
+            me
         };
-        // Rule 2: registered above; the callback re-checks after the mark.
-        while !node.granted.load(Ordering::Acquire) {
-            waiter::park(reason, None, || !node.granted.load(Ordering::Acquire));
+        loop {
+            if me.granted.load(Ordering::Acquire) {
+                return true;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return self.give_up(&me);
+            }
+            // Rule 4: queued above; the callback re-checks after the mark.
+            waiter::park(reason, deadline, || !me.granted.load(Ordering::Acquire));
         }
     }
 
-    /// Releases one permit: grants it to the first queued waiter and wakes
-    /// it, or banks it if nobody is queued.
-    pub(crate) fn release(&self) {
+    /// Rule 5: a timed-out waiter leaves the queue, unless it was granted.
+    #[cold]
+    fn give_up(&self, me: &Arc<Waiter>) -> bool {
         let woken = {
             let mut q = self.lock();
-            match q.waiters.pop_front() {
-                Some(n) => {
-                    // Rule 1: popped under the lock, granted once.
-                    n.granted.store(true, Ordering::Release);
-                    n
-                }
-                None => {
-                    q.permits += 1;
-                    return;
-                }
+            if me.granted.load(Ordering::Acquire) {
+                return true;
+            }
+            let pos = q
+                .waiters
+                .iter()
+                .position(|w| Arc::ptr_eq(w, me))
+                .expect("sync: a wait queue lost a waiter");
+            q.waiters.remove(pos);
+            if pos == 0 {
+                q.grant()
+            } else {
+                Woken::default()
             }
         };
-        woken.who.unpark();
+        woken.wake();
+        false
     }
 
-    /// Releases `n` permits at once (one lock round trip), granting them in
-    /// queue order.
-    pub(crate) fn release_n(&self, n: u32) {
-        if n <= 1 {
-            if n == 1 {
-                self.release();
-            }
+    /// Gives back `n` units, grants them to the front waiters that now fit
+    /// (in queue order), and wakes those.
+    ///
+    /// # Panics
+    ///
+    /// If that would make more than `limit` units available ("released
+    /// more than held", as in Go); nothing is changed then.
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            // Rule 3: the front did not fit before and still does not.
             return;
         }
-        let mut woken = Vec::new();
-        {
+        let woken = {
             let mut q = self.lock();
-            for _ in 0..n {
-                match q.waiters.pop_front() {
-                    Some(w) => {
-                        w.granted.store(true, Ordering::Release);
-                        woken.push(w);
-                    }
-                    None => q.permits += 1,
-                }
-            }
-        }
-        for w in woken {
-            w.who.unpark();
-        }
+            assert!(
+                q.avail.checked_add(n).is_some_and(|a| a <= self.limit),
+                "sync: semaphore released more than held"
+            );
+            q.avail += n;
+            q.grant()
+        };
+        woken.wake();
     }
 
-    /// Queued sleepers (for tests and `Debug`).
-    #[allow(dead_code)]
+    /// Units available right now (a snapshot).
+    pub(crate) fn available(&self) -> usize {
+        self.lock().avail
+    }
+
+    /// Waiters queued right now (a snapshot).
     pub(crate) fn queued(&self) -> usize {
         self.lock().waiters.len()
     }
@@ -171,7 +284,7 @@ impl Sema {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn wait_queued(s: &Sema, n: usize) {
         let t = Instant::now();
@@ -185,29 +298,29 @@ mod tests {
     }
 
     #[test]
-    fn banked_permit_is_taken_without_sleeping() {
-        let s = Sema::new();
-        s.release();
-        s.acquire(false, "test");
-        assert_eq!(s.lock().permits, 0);
+    fn banked_unit_is_taken_without_sleeping() {
+        let s = Sema::new(0, usize::MAX);
+        s.release(1);
+        assert!(s.acquire(1, false, None, "test"));
+        assert_eq!(s.available(), 0);
     }
 
     #[test]
     fn release_grants_in_fifo_order_and_lifo_goes_first() {
-        let s = Arc::new(Sema::new());
+        let s = Arc::new(Sema::new(0, usize::MAX));
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut hs = Vec::new();
         // Threads 0 and 1 queue at the back, thread 2 at the front.
         for (i, lifo) in [(0, false), (1, false), (2, true)] {
             let (s2, o2) = (s.clone(), order.clone());
             hs.push(std::thread::spawn(move || {
-                s2.acquire(lifo, "test");
+                s2.acquire(1, lifo, None, "test");
                 o2.lock().unwrap().push(i);
             }));
             wait_queued(&s, i + 1);
         }
         for k in 0..3 {
-            s.release();
+            s.release(1);
             let t = Instant::now();
             while order.lock().unwrap().len() <= k {
                 assert!(t.elapsed() < Duration::from_secs(30));
@@ -221,25 +334,75 @@ mod tests {
     }
 
     #[test]
-    fn release_n_grants_and_banks() {
-        let s = Arc::new(Sema::new());
+    fn release_of_several_grants_in_order_and_banks_the_rest() {
+        let s = Arc::new(Sema::new(0, usize::MAX));
         let done = Arc::new(AtomicUsize::new(0));
         let hs: Vec<_> = (0..2)
             .map(|_| {
                 let (s, d) = (s.clone(), done.clone());
                 std::thread::spawn(move || {
-                    s.acquire(false, "test");
+                    s.acquire(1, false, None, "test");
                     d.fetch_add(1, Ordering::Relaxed);
                 })
             })
             .collect();
         wait_queued(&s, 2);
-        s.release_n(3);
+        s.release(3);
         for h in hs {
             h.join().unwrap();
         }
         assert_eq!(done.load(Ordering::Relaxed), 2);
-        assert_eq!(s.lock().permits, 1, "the third permit is banked");
+        assert_eq!(s.available(), 1, "the third unit is banked");
+    }
+
+    #[test]
+    fn a_big_front_waiter_blocks_smaller_ones_behind_it() {
+        // 1 unit free; A asks for 3 (queued), B for 1 behind it: B must
+        // not barge although its unit is there (rule 1).
+        let s = Arc::new(Sema::new(1, 3));
+        let s2 = s.clone();
+        let a = std::thread::spawn(move || s2.acquire(3, false, None, "test"));
+        wait_queued(&s, 1);
+        assert!(!s.try_acquire(1), "B may not barge past A");
+        let s3 = s.clone();
+        let b = std::thread::spawn(move || s3.acquire(1, false, None, "test"));
+        wait_queued(&s, 2);
+        s.release(2);
+        assert!(a.join().unwrap());
+        assert_eq!(s.queued(), 1, "B still waits for A's units");
+        s.release(3);
+        assert!(b.join().unwrap());
+        assert_eq!(s.available(), 2);
+    }
+
+    #[test]
+    fn a_lifo_waiter_that_fits_takes_the_units_at_once() {
+        // A waits for 2 with 1 free; a lifo request for 1 goes before it
+        // and fits, so it does not sleep (rule 1).
+        let s = Arc::new(Sema::new(1, 2));
+        let s2 = s.clone();
+        let a = std::thread::spawn(move || s2.acquire(2, false, None, "test"));
+        wait_queued(&s, 1);
+        assert!(s.acquire(1, true, None, "test"));
+        assert_eq!(s.queued(), 1);
+        s.release(2);
+        assert!(a.join().unwrap());
+    }
+
+    #[test]
+    fn a_timed_out_waiter_leaves_the_queue() {
+        let s = Sema::new(0, 1);
+        let d = Instant::now() + Duration::from_millis(5);
+        assert!(!s.acquire(1, false, Some(d), "test"));
+        assert_eq!(s.queued(), 0);
+        s.release(1);
+        assert_eq!(s.available(), 1, "nobody took the unit");
+    }
+
+    #[test]
+    #[should_panic(expected = "released more than held")]
+    fn release_beyond_the_limit_panics() {
+        Sema::new(1, 1).release(1);
     }
 }
 
@@ -247,25 +410,55 @@ mod tests {
 mod loom_tests {
     use super::*;
 
-    /// Two sleepers, two releases racing with them: both get a permit and
-    /// nothing is left over (no lost or duplicated grant).
+    /// Two sleepers (one `lifo`), two releases racing with them: both get
+    /// a unit and nothing is left over (no lost or duplicated grant).
     #[test]
     fn every_release_reaches_one_acquirer() {
         crate::sync::loom_model(|| {
-            let s = Arc::new(Sema::new());
+            let s = Arc::new(Sema::new(0, usize::MAX));
             let hs: Vec<_> = (0..2)
                 .map(|i| {
                     let s = s.clone();
-                    loom::thread::spawn(move || s.acquire(i == 1, "test"))
+                    loom::thread::spawn(move || {
+                        assert!(s.acquire(1, i == 1, None, "test"));
+                    })
                 })
                 .collect();
-            s.release();
-            s.release();
+            s.release(1);
+            s.release(1);
             for h in hs {
                 h.join().unwrap();
             }
             let q = s.lock();
-            assert_eq!(q.permits, 0);
+            assert_eq!(q.avail, 0);
+            assert!(q.waiters.is_empty());
+        });
+    }
+
+    /// A weight-2 waiter and a weight-1 waiter on a 2-unit semaphore whose
+    /// units are held, released one at a time: both are served, in
+    /// whichever order they queued, and all units come back.
+    #[test]
+    fn weighted_grants_are_neither_lost_nor_duplicated() {
+        crate::sync::loom_model(|| {
+            let s = Arc::new(Sema::new(0, 2));
+            let hs: Vec<_> = [2usize, 1]
+                .into_iter()
+                .map(|n| {
+                    let s = s.clone();
+                    loom::thread::spawn(move || {
+                        assert!(s.acquire(n, false, None, "test"));
+                        s.release(n);
+                    })
+                })
+                .collect();
+            s.release(1);
+            s.release(1);
+            for h in hs {
+                h.join().unwrap();
+            }
+            let q = s.lock();
+            assert_eq!(q.avail, 2);
             assert!(q.waiters.is_empty());
         });
     }

@@ -3,79 +3,35 @@
 //! `release(n)` gives them back; blocked acquirers are served strictly in
 //! arrival order.
 //!
-//! # State and access rules
+//! # How
 //!
-//! Everything lives under one internal lock (never held across a park or
-//! while waking anyone):
-//!
-//! | field | meaning |
-//! |-------|---------|
-//! | `avail` | units not held by anyone (`<= size`) |
-//! | `waiters` | queued acquirers, oldest first, each with its weight and a `granted` flag |
-//!
-//! 1. **FIFO, no barging.** An acquirer takes units directly only if
-//!    nobody is queued; otherwise it queues. A release grants units to the
-//!    queue front while the front's weight fits, then stops, even if a
-//!    later, smaller waiter would fit: a large request is not starved by
-//!    a stream of small ones.
-//! 2. **Grant once.** `granted` goes `false → true` once, under the lock, by
-//!    whoever popped the node and subtracted its weight from `avail`; the
-//!    waiter owns those units from then on.
-//! 3. **Register, then validate.** A waiter is queued before it parks and
-//!    its validate callback re-reads `granted` (the `goro::waiter`
-//!    protocol).
-//! 4. **Timeouts.** A waiter whose deadline passes takes the lock: if it was
-//!    granted meanwhile it keeps the units (returns `true`); otherwise it
-//!    removes itself, and if it was the front, re-runs the grant loop so
-//!    the waiters behind it are not stuck behind a departed big request.
+//! All of it is the `sync` package's one wait queue (`sema.rs`, also under
+//! [`Mutex`](super::Mutex) and [`RwMutex`](super::RwMutex)) created with
+//! `size` units and a limit of `size`; its numbered rules are this type's:
+//! FIFO with no barging (a large request is not starved by a stream of
+//! small ones), grant once, register then validate, and a timed-out front
+//! waiter re-running the grant for those behind it. This file adds the
+//! public API, the argument checks and the docs.
 //!
 //! # Alternatives rejected
 //!
+//! * *A queue of its own* (what this file had): the same grant loop as the
+//!   mutexes' queue, written twice.
 //! * *A lock-free counter with a wait queue on the side* (tokio's
 //!   semaphore): faster uncontended, but weighted FIFO grants with
 //!   timeouts need the queue lock anyway; x/sync uses a mutex for the same
 //!   reason.
-//! * *Go's `x/sync` "context" cancellation*: goro has deadlines, not
-//!   contexts (yet); [`Semaphore::acquire_timeout`] covers the use.
+//! * *Go's `x/sync` "context" cancellation*: [`Semaphore::acquire_timeout`]
+//!   covers the use with a deadline.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use goro_chan::waiter::{self, Unparker};
+use goro_chan::waiter;
 
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
-use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use super::sema::Sema;
 
-struct Waiter {
-    n: usize,
-    /// Rule 2.
-    granted: AtomicBool,
-    who: Unparker,
-}
-
-struct State {
-    avail: usize,
-    waiters: VecDeque<Arc<Waiter>>,
-}
-
-impl State {
-    /// Grants units to the queue front while they fit (rule 1); returns
-    /// whom to wake.
-    fn grant(&mut self) -> Vec<Unparker> {
-        let mut woken = Vec::new();
-        while let Some(w) = self.waiters.front() {
-            if w.n > self.avail {
-                break;
-            }
-            self.avail -= w.n;
-            w.granted.store(true, Ordering::Release);
-            woken.push(w.who.clone());
-            self.waiters.pop_front();
-        }
-        woken
-    }
-}
+const REASON: &str = "sync.Semaphore.Acquire";
 
 /// A weighted semaphore with FIFO fairness (Go's `x/sync/semaphore.Weighted`).
 ///
@@ -108,8 +64,8 @@ impl State {
 /// });
 /// ```
 pub struct Semaphore {
-    size: usize,
-    state: Mutex<State>,
+    /// `size` units, limit `size`.
+    sema: Sema,
 }
 
 impl Semaphore {
@@ -122,20 +78,9 @@ impl Semaphore {
         /// ```
         pub fn new(size: usize) -> Self {
             Semaphore {
-                size,
-                state: Mutex::new(State {
-                    avail: size,
-                    waiters: VecDeque::new(),
-                }),
+                sema: Sema::new(size, size),
             }
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // The critical sections keep `State` consistent at every point a
-        // panic could occur (none allocate after mutating), so poison is
-        // harmless.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes `n` units, waiting until they are available and all earlier
@@ -154,11 +99,11 @@ impl Semaphore {
     /// ```
     pub fn acquire(&self, n: usize) {
         assert!(
-            n <= self.size,
+            n <= self.size(),
             "sync: Semaphore acquire of {n} exceeds its size {}",
-            self.size
+            self.size()
         );
-        self.acquire_until(n, None);
+        self.sema.acquire(n, false, None, REASON);
     }
 
     /// Like [`acquire`](Self::acquire), giving up after `timeout`. Returns
@@ -175,70 +120,19 @@ impl Semaphore {
     /// ```
     pub fn acquire_timeout(&self, n: usize, timeout: Duration) -> bool {
         let deadline = Instant::now().checked_add(timeout);
-        if n > self.size {
+        if n > self.size() {
             if let Some(d) = deadline {
                 while Instant::now() < d {
-                    waiter::park("sync.Semaphore.Acquire", Some(d), || true);
+                    waiter::park(REASON, Some(d), || true);
                 }
                 return false;
             }
             panic!(
                 "sync: Semaphore acquire of {n} exceeds its size {}",
-                self.size
+                self.size()
             );
         }
-        self.acquire_until(n, deadline)
-    }
-
-    fn acquire_until(&self, n: usize, deadline: Option<Instant>) -> bool {
-        let node = {
-            let mut s = self.lock();
-            if s.waiters.is_empty() && s.avail >= n {
-                s.avail -= n;
-                return true;
-            }
-            let node = Arc::new(Waiter {
-                n,
-                granted: AtomicBool::new(false),
-                who: waiter::current(),
-            });
-            s.waiters.push_back(node.clone());
-            node
-        };
-        loop {
-            if node.granted.load(Ordering::Acquire) {
-                return true;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return self.give_up(&node);
-            }
-            // Rule 3.
-            waiter::park("sync.Semaphore.Acquire", deadline, || {
-                !node.granted.load(Ordering::Acquire)
-            });
-        }
-    }
-
-    /// Rule 4: a timed-out waiter leaves the queue, unless it was granted.
-    #[cold]
-    fn give_up(&self, node: &Arc<Waiter>) -> bool {
-        let woken = {
-            let mut s = self.lock();
-            if node.granted.load(Ordering::Acquire) {
-                return true;
-            }
-            let pos = s
-                .waiters
-                .iter()
-                .position(|w| Arc::ptr_eq(w, node))
-                .expect("sync: Semaphore lost a waiter");
-            s.waiters.remove(pos);
-            if pos == 0 { s.grant() } else { Vec::new() }
-        };
-        for w in woken {
-            w.unpark_into();
-        }
-        false
+        self.sema.acquire(n, false, deadline, REASON)
     }
 
     /// Takes `n` units if they are available now and nobody is queued;
@@ -250,13 +144,7 @@ impl Semaphore {
     /// assert!(!s.try_acquire(1));
     /// ```
     pub fn try_acquire(&self, n: usize) -> bool {
-        let mut s = self.lock();
-        if s.waiters.is_empty() && s.avail >= n {
-            s.avail -= n;
-            true
-        } else {
-            false
-        }
+        self.sema.try_acquire(n)
     }
 
     /// Gives back `n` units and wakes the waiters at the front of the queue
@@ -274,18 +162,7 @@ impl Semaphore {
     /// assert_eq!(s.available(), 1);
     /// ```
     pub fn release(&self, n: usize) {
-        let woken = {
-            let mut s = self.lock();
-            assert!(
-                s.avail.checked_add(n).is_some_and(|a| a <= self.size),
-                "sync: Semaphore released more than held"
-            );
-            s.avail += n;
-            s.grant()
-        };
-        for w in woken {
-            w.unpark_into();
-        }
+        self.sema.release(n);
     }
 
     /// Units available right now (a snapshot).
@@ -294,7 +171,7 @@ impl Semaphore {
     /// assert_eq!(goro::sync::Semaphore::new(3).available(), 3);
     /// ```
     pub fn available(&self) -> usize {
-        self.lock().avail
+        self.sema.available()
     }
 
     /// The total number of units.
@@ -303,7 +180,7 @@ impl Semaphore {
     /// assert_eq!(goro::sync::Semaphore::new(3).size(), 3);
     /// ```
     pub fn size(&self) -> usize {
-        self.size
+        self.sema.limit()
     }
 
     /// Parties queued right now (a snapshot).
@@ -312,17 +189,16 @@ impl Semaphore {
     /// assert_eq!(goro::sync::Semaphore::new(3).waiting(), 0);
     /// ```
     pub fn waiting(&self) -> usize {
-        self.lock().waiters.len()
+        self.sema.queued()
     }
 }
 
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.lock();
         f.debug_struct("Semaphore")
-            .field("size", &self.size)
-            .field("available", &s.avail)
-            .field("waiting", &s.waiters.len())
+            .field("size", &self.size())
+            .field("available", &self.available())
+            .field("waiting", &self.waiting())
             .finish()
     }
 }
