@@ -65,6 +65,12 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds to `addr` (the first address that works).
+    ///
+    /// ```
+    /// let l = goro::net::TcpListener::bind("127.0.0.1:0")?; // port 0: any free port
+    /// assert_ne!(l.local_addr()?.port(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         each_addr(addr, |a| {
             Ok(TcpListener {
@@ -74,6 +80,14 @@ impl TcpListener {
     }
 
     /// Adopts a std listener (switched to non-blocking mode).
+    ///
+    /// ```
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = std_listener.local_addr()?;
+    /// let l = goro::net::TcpListener::from_std(std_listener)?;
+    /// assert_eq!(l.local_addr()?, addr);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
         l.set_nonblocking(true)?;
         Ok(TcpListener {
@@ -89,6 +103,14 @@ impl TcpListener {
     }
 
     /// Waits for a connection at most `timeout` (`ErrorKind::TimedOut`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let l = goro::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let e = l.accept_timeout(Duration::from_millis(5)).unwrap_err(); // nobody connects
+    /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn accept_timeout(&self, timeout: Duration) -> io::Result<(TcpStream, SocketAddr)> {
         self.accept_deadline(Instant::now().checked_add(timeout))
     }
@@ -101,16 +123,46 @@ impl TcpListener {
     }
 
     /// An endless iterator of accepted connections (`for s in l.incoming()`).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use goro::net::{TcpListener, TcpStream};
+    ///
+    /// goro::run(|| {
+    ///     let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     for _ in 0..3 {
+    ///         goro::go!(move || drop(TcpStream::connect(addr).unwrap()));
+    ///     }
+    ///     for s in l.incoming().take(3) {
+    ///         let mut rest = Vec::new();
+    ///         s.unwrap().read_to_end(&mut rest).unwrap(); // the client hung up
+    ///         assert!(rest.is_empty());
+    ///     }
+    /// });
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
     }
 
     /// The address it is bound to.
+///
+/// ```
+/// let l = goro::net::TcpListener::bind("127.0.0.1:0")?;
+/// assert!(l.local_addr()?.ip().is_loopback());
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io().local_addr()
     }
 
     /// The pending socket error, if any.
+///
+/// ```
+/// let l = goro::net::TcpListener::bind("127.0.0.1:0")?;
+/// assert!(l.take_error()?.is_none());
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.inner.io().take_error()
     }
@@ -125,6 +177,16 @@ impl std::fmt::Debug for TcpListener {
 }
 
 /// Iterator of [`TcpListener::incoming`].
+///
+/// ```
+/// use goro::net::{TcpListener, TcpStream};
+/// let l = TcpListener::bind("127.0.0.1:0")?;
+/// let c = TcpStream::connect(l.local_addr()?)?;
+/// let mut incoming = l.incoming();
+/// let s = incoming.next().expect("never ends")?;
+/// assert_eq!(s.peer_addr()?, c.local_addr()?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
 }
@@ -144,6 +206,23 @@ struct StreamInner {
 /// A TCP connection (Go's `net.Conn`, std's `TcpStream`). Implements
 /// `Read` and `Write` (also for `&TcpStream`), so `BufReader` and the other
 /// `std::io` helpers work.
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use goro::net::{TcpListener, TcpStream};
+///
+/// goro::run(|| {
+///     let l = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = l.local_addr().unwrap();
+///     goro::go!(move || {
+///         let mut c = TcpStream::connect(addr).unwrap();
+///         c.write_all(b"hello\nworld\n").unwrap();
+///     });
+///     let (s, _) = l.accept().unwrap();
+///     let lines: Vec<String> = BufReader::new(s).lines().map(Result::unwrap).collect();
+///     assert_eq!(lines, ["hello", "world"]);
+/// });
+/// ```
 #[derive(Clone)]
 pub struct TcpStream {
     inner: Arc<StreamInner>,
@@ -165,6 +244,15 @@ impl TcpStream {
     }
 
     /// Connects, giving up after `timeout` (`ErrorKind::TimedOut`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect_timeout(&l.local_addr()?, Duration::from_secs(5))?;
+    /// assert_eq!(c.peer_addr()?, l.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         Self::connect_deadline(*addr, Instant::now().checked_add(timeout))
     }
@@ -193,28 +281,87 @@ impl TcpStream {
     }
 
     /// Adopts a connected std stream (switched to non-blocking mode).
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let std_stream = std::net::TcpStream::connect(l.local_addr()?)?;
+    /// let c = TcpStream::from_std(std_stream)?;
+    /// let (s, _) = l.accept()?;
+    /// assert_eq!(s.peer_addr()?, c.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
         s.set_nonblocking(true)?;
         Self::from_mio(mio::net::TcpStream::from_std(s))
     }
 
     /// Another handle to the same connection.
+    ///
+    /// A reader and a writer coroutine sharing one connection:
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use goro::net::{TcpListener, TcpStream};
+    ///
+    /// goro::run(|| {
+    ///     let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (s, _) = l.accept().unwrap();
+    ///     let mut writer = s.try_clone().unwrap();
+    ///     goro::go!(move || writer.write_all(b"from the clone").unwrap());
+    ///     let mut buf = [0; 14];
+    ///     c.read_exact(&mut buf).unwrap();
+    ///     assert_eq!(&buf, b"from the clone");
+    ///     drop(s); // the clone keeps the connection open until it is dropped too
+    /// });
+    /// ```
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         Ok(self.clone())
     }
 
     /// The remote address.
+///
+/// ```
+/// use goro::net::{TcpListener, TcpStream};
+/// let l = TcpListener::bind("127.0.0.1:0")?;
+/// let c = TcpStream::connect(l.local_addr()?)?;
+/// assert_eq!(c.peer_addr()?, l.local_addr()?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().peer_addr()
     }
 
     /// The local address.
+///
+/// ```
+/// use goro::net::{TcpListener, TcpStream};
+/// let l = TcpListener::bind("127.0.0.1:0")?;
+/// let c = TcpStream::connect(l.local_addr()?)?;
+/// let (s, _) = l.accept()?;
+/// assert_eq!(c.local_addr()?, s.peer_addr()?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().local_addr()
     }
 
     /// Shuts down the read half, the write half or both (`Write` sends a FIN:
     /// the peer reads EOF).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::net::Shutdown;
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// let (mut s, _) = l.accept()?;
+    /// c.shutdown(Shutdown::Write)?;
+    /// let mut rest = Vec::new();
+    /// assert_eq!(s.read_to_end(&mut rest)?, 0); // EOF
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.io.io().shutdown(how)
     }
@@ -225,6 +372,17 @@ impl TcpStream {
     }
 
     /// Whether `TCP_NODELAY` is set.
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// c.set_nodelay(true)?;
+    /// assert!(c.nodelay()?);
+    /// c.set_nodelay(false)?;
+    /// assert!(!c.nodelay()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.io.io().nodelay()
     }
@@ -235,6 +393,19 @@ impl TcpStream {
     /// # Errors
     ///
     /// A zero duration is rejected, as in std.
+    ///
+    /// ```
+    /// use std::io::{ErrorKind, Read};
+    /// use std::time::Duration;
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let mut c = TcpStream::connect(l.local_addr()?)?;
+    /// c.set_read_timeout(Some(Duration::from_millis(5)))?;
+    /// let mut buf = [0; 1];
+    /// assert_eq!(c.read(&mut buf).unwrap_err().kind(), ErrorKind::TimedOut); // nobody writes
+    /// assert_eq!(c.set_read_timeout(Some(Duration::ZERO)).unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
         self.inner.timeouts.set(Dir::Read, d)
     }
@@ -244,31 +415,104 @@ impl TcpStream {
     /// # Errors
     ///
     /// A zero duration is rejected, as in std.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let mut c = TcpStream::connect(l.local_addr()?)?;
+    /// c.set_write_timeout(Some(Duration::from_secs(1)))?;
+    /// c.write_all(b"fits in the send buffer at once")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
         self.inner.timeouts.set(Dir::Write, d)
     }
 
     /// The read timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// assert_eq!(c.read_timeout()?, None);
+    /// c.set_read_timeout(Some(Duration::from_secs(3)))?;
+    /// assert_eq!(c.try_clone()?.read_timeout()?, Some(Duration::from_secs(3))); // shared
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Read))
     }
 
     /// The write timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// assert_eq!(c.write_timeout()?, None);
+    /// c.set_write_timeout(Some(Duration::from_secs(3)))?;
+    /// assert_eq!(c.write_timeout()?, Some(Duration::from_secs(3)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Write))
     }
 
     /// Reads, giving up at `deadline` (Go's `SetReadDeadline` for one call).
+    ///
+    /// ```
+    /// use std::io::{ErrorKind, Write};
+    /// use std::time::{Duration, Instant};
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let mut c = TcpStream::connect(l.local_addr()?)?;
+    /// let (s, _) = l.accept()?;
+    /// let mut buf = [0; 8];
+    /// let soon = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(s.read_deadline(&mut buf, soon).unwrap_err().kind(), ErrorKind::TimedOut);
+    /// c.write_all(b"late")?;
+    /// let later = Instant::now() + Duration::from_secs(5);
+    /// assert_eq!(s.read_deadline(&mut buf, later)?, 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_deadline(&self, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
         self.read_until(buf, Some(deadline))
     }
 
     /// Writes, giving up at `deadline`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// let n = c.write_deadline(b"ping", Instant::now() + Duration::from_secs(1))?;
+    /// assert_eq!(n, 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_deadline(&self, buf: &[u8], deadline: Instant) -> io::Result<usize> {
         self.write_until(buf, Some(deadline))
     }
 
     /// Reads into `buf` without removing the data from the queue.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let mut c = TcpStream::connect(l.local_addr()?)?;
+    /// let (mut s, _) = l.accept()?;
+    /// c.write_all(b"hi")?;
+    /// let mut buf = [0; 2];
+    /// assert_eq!(s.peek(&mut buf)?, 2);
+    /// assert_eq!(s.read(&mut buf)?, 2); // still there
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner

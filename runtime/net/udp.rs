@@ -77,6 +77,12 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The last bind error if no address works (for example `AddrInUse`).
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?; // port 0: any free port
+    /// assert_ne!(s.local_addr()?.port(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         each_addr(addr, |a| Self::from_mio(mio::net::UdpSocket::bind(a)?))
     }
@@ -107,6 +113,12 @@ impl UdpSocket {
     }
 
     /// The local address.
+///
+/// ```
+/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+/// assert!(s.local_addr()?.ip().is_loopback());
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().local_addr()
     }
@@ -116,6 +128,16 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected` if [`connect`](Self::connect) was not called.
+///
+/// ```
+/// use goro::net::UdpSocket;
+/// let a = UdpSocket::bind("127.0.0.1:0")?;
+/// let b = UdpSocket::bind("127.0.0.1:0")?;
+/// assert_eq!(a.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
+/// a.connect(b.local_addr()?)?;
+/// assert_eq!(a.peer_addr()?, b.local_addr()?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().peer_addr()
     }
@@ -147,6 +169,17 @@ impl UdpSocket {
     /// `InvalidInput` if `addr` resolves to nothing; `TimedOut` after the
     /// write timeout; the kernel's error otherwise (for example
     /// `ConnectionRefused` left by an earlier ICMP error).
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = UdpSocket::bind("127.0.0.1:0")?;
+    /// assert_eq!(a.send_to(b"hello", b.local_addr()?)?, 5);
+    /// let mut buf = [0; 8];
+    /// let (n, from) = b.recv_from(&mut buf)?;
+    /// assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr()?));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
         let Some(to) = addr.to_socket_addrs()?.next() else {
             return Err(io::Error::new(
@@ -167,6 +200,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `TimedOut` after the read timeout; the kernel's error otherwise.
+    ///
+    /// A datagram longer than the buffer is cut:
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = UdpSocket::bind("127.0.0.1:0")?;
+    /// a.send_to(b"truncated", b.local_addr()?)?;
+    /// let mut buf = [0; 4];
+    /// let (n, _) = b.recv_from(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"trun");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.recv_from_until(buf, self.inner.timeouts.deadline(Dir::Read))
     }
@@ -201,6 +247,17 @@ impl UdpSocket {
 
     /// Like [`recv_from`](Self::recv_from), but leaves the datagram queued:
     /// the next receive returns it again.
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = UdpSocket::bind("127.0.0.1:0")?;
+    /// a.send_to(b"once", b.local_addr()?)?;
+    /// let mut buf = [0; 4];
+    /// assert_eq!(b.peek_from(&mut buf)?, (4, a.local_addr()?));
+    /// assert_eq!(b.recv_from(&mut buf)?, (4, a.local_addr()?)); // the same datagram
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner
@@ -214,6 +271,16 @@ impl UdpSocket {
     ///
     /// `NotConnected` (the kernel's `EDESTADDRREQ`) without
     /// [`connect`](Self::connect); otherwise as [`send_to`](Self::send_to).
+///
+/// ```
+/// use goro::net::UdpSocket;
+/// let a = UdpSocket::bind("127.0.0.1:0")?;
+/// let b = UdpSocket::bind("127.0.0.1:0")?;
+/// assert!(a.send(b"nowhere").is_err()); // not connected
+/// a.connect(b.local_addr()?)?;
+/// assert_eq!(a.send(b"there")?, 5);
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Write);
         self.inner
@@ -223,6 +290,24 @@ impl UdpSocket {
 
     /// Receives one datagram from the connected peer; see
     /// [`recv_from`](Self::recv_from).
+///
+/// ```
+/// use goro::net::UdpSocket;
+///
+/// goro::run(|| {
+///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     b.connect(a.local_addr().unwrap()).unwrap();
+///     let b_addr = b.local_addr().unwrap();
+///     let h = goro::go!(move || {
+///         let mut buf = [0; 8];
+///         let n = b.recv(&mut buf).unwrap(); // parks this coroutine only
+///         buf[..n].to_vec()
+///     });
+///     a.send_to(b"parked", b_addr).unwrap();
+///     assert_eq!(h.join().unwrap(), b"parked");
+/// });
+/// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner
@@ -231,6 +316,19 @@ impl UdpSocket {
     }
 
     /// Like [`recv`](Self::recv), but leaves the datagram queued.
+///
+/// ```
+/// use goro::net::UdpSocket;
+/// let a = UdpSocket::bind("127.0.0.1:0")?;
+/// let b = UdpSocket::bind("127.0.0.1:0")?;
+/// b.connect(a.local_addr()?)?;
+/// a.send_to(b"twice", b.local_addr()?)?;
+/// let mut buf = [0; 5];
+/// assert_eq!(b.peek(&mut buf)?, 5);
+/// assert_eq!(b.recv(&mut buf)?, 5);
+/// assert_eq!(&buf, b"twice");
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner
@@ -263,92 +361,229 @@ impl UdpSocket {
     /// # Errors
     ///
     /// A zero duration is rejected, as in std.
+///
+/// ```
+/// use std::time::Duration;
+/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+/// s.set_write_timeout(Some(Duration::from_secs(1)))?;
+/// assert_eq!(s.write_timeout()?, Some(Duration::from_secs(1)));
+/// assert!(s.set_write_timeout(Some(Duration::ZERO)).is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
         self.inner.timeouts.set(Dir::Write, d)
     }
 
     /// The read timeout (`None` by default).
+///
+/// ```
+/// use std::time::Duration;
+/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+/// assert_eq!(s.read_timeout()?, None);
+/// s.set_read_timeout(Some(Duration::from_secs(2)))?;
+/// assert_eq!(s.try_clone()?.read_timeout()?, Some(Duration::from_secs(2))); // shared
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Read))
     }
 
     /// The write timeout (`None` by default).
+///
+/// ```
+/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+/// assert_eq!(s.write_timeout()?, None);
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Write))
     }
 
     /// Sets `SO_BROADCAST` (off by default).
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("0.0.0.0:0")?;
+    /// s.set_broadcast(true)?;
+    /// assert!(s.broadcast()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.inner.io.io().set_broadcast(on)
     }
 
     /// Whether `SO_BROADCAST` is set.
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert!(!s.broadcast()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn broadcast(&self) -> io::Result<bool> {
         self.inner.io.io().broadcast()
     }
 
     /// Sets `IP_TTL`.
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.set_ttl(7)?;
+    /// assert_eq!(s.ttl()?, 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.inner.io.io().set_ttl(ttl)
     }
 
     /// `IP_TTL`.
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert!(s.ttl()? > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         self.inner.io.io().ttl()
     }
 
     /// Sets `IP_MULTICAST_LOOP` (on by default).
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("0.0.0.0:0")?;
+    /// s.set_multicast_loop_v4(false)?;
+    /// assert!(!s.multicast_loop_v4()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
         self.inner.io.io().set_multicast_loop_v4(on)
     }
 
     /// `IP_MULTICAST_LOOP`.
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("0.0.0.0:0")?;
+    /// assert!(s.multicast_loop_v4()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn multicast_loop_v4(&self) -> io::Result<bool> {
         self.inner.io.io().multicast_loop_v4()
     }
 
     /// Sets `IP_MULTICAST_TTL` (1 by default).
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("0.0.0.0:0")?;
+    /// s.set_multicast_ttl_v4(4)?;
+    /// assert_eq!(s.multicast_ttl_v4()?, 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
         self.inner.io.io().set_multicast_ttl_v4(ttl)
     }
 
     /// `IP_MULTICAST_TTL`.
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("0.0.0.0:0")?;
+    /// assert_eq!(s.multicast_ttl_v4()?, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
         self.inner.io.io().multicast_ttl_v4()
     }
 
     /// Sets `IPV6_MULTICAST_LOOP`.
+    ///
+    /// Needs an IPv6 socket (`no_run`: the host may have no IPv6):
+    ///
+    /// ```no_run
+    /// let s = goro::net::UdpSocket::bind("[::1]:0")?;
+    /// s.set_multicast_loop_v6(false)?;
+    /// assert!(!s.multicast_loop_v6()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
         self.inner.io.io().set_multicast_loop_v6(on)
     }
 
     /// `IPV6_MULTICAST_LOOP`.
+    ///
+    /// ```no_run
+    /// let s = goro::net::UdpSocket::bind("[::]:0")?;
+    /// assert!(s.multicast_loop_v6()?); // on by default
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn multicast_loop_v6(&self) -> io::Result<bool> {
         self.inner.io.io().multicast_loop_v6()
     }
 
     /// Joins an IPv4 multicast group on `interface`.
+    ///
+    /// `no_run`: joining needs a multicast-capable interface.
+    ///
+    /// ```no_run
+    /// use std::net::Ipv4Addr;
+    /// let s = goro::net::UdpSocket::bind("0.0.0.0:5353")?;
+    /// s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &Ipv4Addr::UNSPECIFIED)?;
+    /// let mut buf = [0; 1500];
+    /// let (n, from) = s.recv_from(&mut buf)?; // an mDNS packet from the group
+    /// # let _ = (n, from);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
         self.inner.io.io().join_multicast_v4(multiaddr, interface)
     }
 
     /// Joins an IPv6 multicast group on interface index `interface`.
+    ///
+    /// `no_run`: needs IPv6 and a multicast-capable interface.
+    ///
+    /// ```no_run
+    /// use std::net::Ipv6Addr;
+    /// let s = goro::net::UdpSocket::bind("[::]:5353")?;
+    /// let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
+    /// s.join_multicast_v6(&group, 0)?; // 0: the default interface
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
         self.inner.io.io().join_multicast_v6(multiaddr, interface)
     }
 
     /// Leaves an IPv4 multicast group.
+    ///
+    /// ```no_run
+    /// use std::net::Ipv4Addr;
+    /// let s = goro::net::UdpSocket::bind("0.0.0.0:5353")?;
+    /// let group = Ipv4Addr::new(224, 0, 0, 251);
+    /// s.join_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED)?;
+    /// s.leave_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
         self.inner.io.io().leave_multicast_v4(multiaddr, interface)
     }
 
     /// Leaves an IPv6 multicast group.
+    ///
+    /// ```no_run
+    /// use std::net::Ipv6Addr;
+    /// let s = goro::net::UdpSocket::bind("[::]:5353")?;
+    /// let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
+    /// s.join_multicast_v6(&group, 0)?;
+    /// s.leave_multicast_v6(&group, 0)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
         self.inner.io.io().leave_multicast_v6(multiaddr, interface)
     }
 
     /// Takes the pending socket error (`SO_ERROR`), for example a
     /// `ConnectionRefused` reported by ICMP.
+///
+/// ```
+/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+/// assert!(s.take_error()?.is_none());
+/// # Ok::<(), std::io::Error>(())
+/// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.inner.io.io().take_error()
     }
