@@ -59,6 +59,12 @@
 //!   the list it is linked in), and uses the clone (`context.rs`,
 //!   `disconnect_all`).
 //!
+//! Whether it pays is measured, not assumed: on 2026-12-02 a variant in
+//! which every entry took an owned unparker ([`current`]) made pingpong's
+//! round trip 14–16% slower at 1, 2 and 4 workers (skynet and select did
+//! not move), so the rules stay (goro's `docs/benchmarks.md`, "Borrowed
+//! unparkers, re-measured"). Re-measure before building on them further.
+//!
 //! # Alternatives rejected
 //!
 //! * *Generation-checked wake-ups* (an unpark that only counts for one

@@ -146,23 +146,23 @@ impl TcpListener {
     }
 
     /// The address it is bound to.
-///
-/// ```
-/// let l = goro::net::TcpListener::bind("127.0.0.1:0")?;
-/// assert!(l.local_addr()?.ip().is_loopback());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let l = goro::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert!(l.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io().local_addr()
     }
 
     /// The pending socket error, if any.
-///
-/// ```
-/// let l = goro::net::TcpListener::bind("127.0.0.1:0")?;
-/// assert!(l.take_error()?.is_none());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let l = goro::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert!(l.take_error()?.is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.inner.io().take_error()
     }
@@ -321,28 +321,28 @@ impl TcpStream {
     }
 
     /// The remote address.
-///
-/// ```
-/// use goro::net::{TcpListener, TcpStream};
-/// let l = TcpListener::bind("127.0.0.1:0")?;
-/// let c = TcpStream::connect(l.local_addr()?)?;
-/// assert_eq!(c.peer_addr()?, l.local_addr()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// assert_eq!(c.peer_addr()?, l.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().peer_addr()
     }
 
     /// The local address.
-///
-/// ```
-/// use goro::net::{TcpListener, TcpStream};
-/// let l = TcpListener::bind("127.0.0.1:0")?;
-/// let c = TcpStream::connect(l.local_addr()?)?;
-/// let (s, _) = l.accept()?;
-/// assert_eq!(c.local_addr()?, s.peer_addr()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// let (s, _) = l.accept()?;
+    /// assert_eq!(c.local_addr()?, s.peer_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().local_addr()
     }

@@ -113,12 +113,12 @@ impl UdpSocket {
     }
 
     /// The local address.
-///
-/// ```
-/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
-/// assert!(s.local_addr()?.ip().is_loopback());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert!(s.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().local_addr()
     }
@@ -128,16 +128,16 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected` if [`connect`](Self::connect) was not called.
-///
-/// ```
-/// use goro::net::UdpSocket;
-/// let a = UdpSocket::bind("127.0.0.1:0")?;
-/// let b = UdpSocket::bind("127.0.0.1:0")?;
-/// assert_eq!(a.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
-/// a.connect(b.local_addr()?)?;
-/// assert_eq!(a.peer_addr()?, b.local_addr()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = UdpSocket::bind("127.0.0.1:0")?;
+    /// assert_eq!(a.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
+    /// a.connect(b.local_addr()?)?;
+    /// assert_eq!(a.peer_addr()?, b.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().peer_addr()
     }
@@ -271,16 +271,16 @@ impl UdpSocket {
     ///
     /// `NotConnected` (the kernel's `EDESTADDRREQ`) without
     /// [`connect`](Self::connect); otherwise as [`send_to`](Self::send_to).
-///
-/// ```
-/// use goro::net::UdpSocket;
-/// let a = UdpSocket::bind("127.0.0.1:0")?;
-/// let b = UdpSocket::bind("127.0.0.1:0")?;
-/// assert!(a.send(b"nowhere").is_err()); // not connected
-/// a.connect(b.local_addr()?)?;
-/// assert_eq!(a.send(b"there")?, 5);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = UdpSocket::bind("127.0.0.1:0")?;
+    /// assert!(a.send(b"nowhere").is_err()); // not connected
+    /// a.connect(b.local_addr()?)?;
+    /// assert_eq!(a.send(b"there")?, 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Write);
         self.inner
@@ -290,24 +290,24 @@ impl UdpSocket {
 
     /// Receives one datagram from the connected peer; see
     /// [`recv_from`](Self::recv_from).
-///
-/// ```
-/// use goro::net::UdpSocket;
-///
-/// goro::run(|| {
-///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
-///     b.connect(a.local_addr().unwrap()).unwrap();
-///     let b_addr = b.local_addr().unwrap();
-///     let h = goro::go!(move || {
-///         let mut buf = [0; 8];
-///         let n = b.recv(&mut buf).unwrap(); // parks this coroutine only
-///         buf[..n].to_vec()
-///     });
-///     a.send_to(b"parked", b_addr).unwrap();
-///     assert_eq!(h.join().unwrap(), b"parked");
-/// });
-/// ```
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    ///
+    /// goro::run(|| {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     b.connect(a.local_addr().unwrap()).unwrap();
+    ///     let b_addr = b.local_addr().unwrap();
+    ///     let h = goro::go!(move || {
+    ///         let mut buf = [0; 8];
+    ///         let n = b.recv(&mut buf).unwrap(); // parks this coroutine only
+    ///         buf[..n].to_vec()
+    ///     });
+    ///     a.send_to(b"parked", b_addr).unwrap();
+    ///     assert_eq!(h.join().unwrap(), b"parked");
+    /// });
+    /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner
@@ -316,19 +316,19 @@ impl UdpSocket {
     }
 
     /// Like [`recv`](Self::recv), but leaves the datagram queued.
-///
-/// ```
-/// use goro::net::UdpSocket;
-/// let a = UdpSocket::bind("127.0.0.1:0")?;
-/// let b = UdpSocket::bind("127.0.0.1:0")?;
-/// b.connect(a.local_addr()?)?;
-/// a.send_to(b"twice", b.local_addr()?)?;
-/// let mut buf = [0; 5];
-/// assert_eq!(b.peek(&mut buf)?, 5);
-/// assert_eq!(b.recv(&mut buf)?, 5);
-/// assert_eq!(&buf, b"twice");
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = UdpSocket::bind("127.0.0.1:0")?;
+    /// b.connect(a.local_addr()?)?;
+    /// a.send_to(b"twice", b.local_addr()?)?;
+    /// let mut buf = [0; 5];
+    /// assert_eq!(b.peek(&mut buf)?, 5);
+    /// assert_eq!(b.recv(&mut buf)?, 5);
+    /// assert_eq!(&buf, b"twice");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         let d = self.inner.timeouts.deadline(Dir::Read);
         self.inner
@@ -361,40 +361,40 @@ impl UdpSocket {
     /// # Errors
     ///
     /// A zero duration is rejected, as in std.
-///
-/// ```
-/// use std::time::Duration;
-/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
-/// s.set_write_timeout(Some(Duration::from_secs(1)))?;
-/// assert_eq!(s.write_timeout()?, Some(Duration::from_secs(1)));
-/// assert!(s.set_write_timeout(Some(Duration::ZERO)).is_err());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.set_write_timeout(Some(Duration::from_secs(1)))?;
+    /// assert_eq!(s.write_timeout()?, Some(Duration::from_secs(1)));
+    /// assert!(s.set_write_timeout(Some(Duration::ZERO)).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
         self.inner.timeouts.set(Dir::Write, d)
     }
 
     /// The read timeout (`None` by default).
-///
-/// ```
-/// use std::time::Duration;
-/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
-/// assert_eq!(s.read_timeout()?, None);
-/// s.set_read_timeout(Some(Duration::from_secs(2)))?;
-/// assert_eq!(s.try_clone()?.read_timeout()?, Some(Duration::from_secs(2))); // shared
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert_eq!(s.read_timeout()?, None);
+    /// s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    /// assert_eq!(s.try_clone()?.read_timeout()?, Some(Duration::from_secs(2))); // shared
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Read))
     }
 
     /// The write timeout (`None` by default).
-///
-/// ```
-/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
-/// assert_eq!(s.write_timeout()?, None);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert_eq!(s.write_timeout()?, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Write))
     }
@@ -578,12 +578,12 @@ impl UdpSocket {
 
     /// Takes the pending socket error (`SO_ERROR`), for example a
     /// `ConnectionRefused` reported by ICMP.
-///
-/// ```
-/// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
-/// assert!(s.take_error()?.is_none());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let s = goro::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert!(s.take_error()?.is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.inner.io.io().take_error()
     }

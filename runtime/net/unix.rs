@@ -110,19 +110,19 @@ impl UnixListener {
     /// Waits for a connection. Kernel errors (for example `EMFILE` when the
     /// file descriptor table is full) are returned as they are; the listener
     /// keeps working.
-///
-/// ```
-/// let path = std::env::temp_dir().join(format!("goro-doc-accept-{}.sock", std::process::id()));
-/// # let _ = std::fs::remove_file(&path);
-/// use goro::net::{UnixListener, UnixStream};
-/// let l = UnixListener::bind(&path)?;
-/// let _c = UnixStream::connect(&path)?; // queued in the backlog
-/// let (s, client) = l.accept()?;
-/// assert!(client.is_unnamed()); // clients have no path
-/// assert_eq!(s.local_addr()?.as_pathname(), Some(path.as_path()));
-/// std::fs::remove_file(&path)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goro-doc-accept-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// use goro::net::{UnixListener, UnixStream};
+    /// let l = UnixListener::bind(&path)?;
+    /// let _c = UnixStream::connect(&path)?; // queued in the backlog
+    /// let (s, client) = l.accept()?;
+    /// assert!(client.is_unnamed()); // clients have no path
+    /// assert_eq!(s.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         self.accept_deadline(None)
     }
@@ -179,29 +179,29 @@ impl UnixListener {
     }
 
     /// The address it is bound to.
-///
-/// ```
-/// let path = std::env::temp_dir().join(format!("goro-doc-laddr-{}.sock", std::process::id()));
-/// # let _ = std::fs::remove_file(&path);
-/// let l = goro::net::UnixListener::bind(&path)?;
-/// assert_eq!(l.local_addr()?.as_pathname(), Some(path.as_path()));
-/// std::fs::remove_file(&path)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goro-doc-laddr-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = goro::net::UnixListener::bind(&path)?;
+    /// assert_eq!(l.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io().local_addr()
     }
 
     /// The pending socket error, if any.
-///
-/// ```
-/// let path = std::env::temp_dir().join(format!("goro-doc-lerr-{}.sock", std::process::id()));
-/// # let _ = std::fs::remove_file(&path);
-/// let l = goro::net::UnixListener::bind(&path)?;
-/// assert!(l.take_error()?.is_none());
-/// std::fs::remove_file(&path)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goro-doc-lerr-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = goro::net::UnixListener::bind(&path)?;
+    /// assert!(l.take_error()?.is_none());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.inner.io().take_error()
     }
@@ -430,23 +430,23 @@ impl UnixStream {
     }
 
     /// The local address (unnamed for a client or a pair).
-///
-/// ```
-/// let (a, _b) = goro::net::UnixStream::pair()?;
-/// assert!(a.local_addr()?.is_unnamed());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// assert!(a.local_addr()?.is_unnamed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().local_addr()
     }
 
     /// The peer's address (unnamed for a pair).
-///
-/// ```
-/// let (a, _b) = goro::net::UnixStream::pair()?;
-/// assert_eq!(a.peer_addr()?.as_pathname(), None);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// assert_eq!(a.peer_addr()?.as_pathname(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.io().peer_addr()
     }
@@ -496,40 +496,40 @@ impl UnixStream {
     /// # Errors
     ///
     /// A zero duration is rejected, as in std.
-///
-/// ```
-/// use std::time::Duration;
-/// let (a, _b) = goro::net::UnixStream::pair()?;
-/// a.set_write_timeout(Some(Duration::from_secs(1)))?;
-/// assert_eq!(a.write_timeout()?, Some(Duration::from_secs(1)));
-/// assert!(a.set_write_timeout(Some(Duration::ZERO)).is_err());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// a.set_write_timeout(Some(Duration::from_secs(1)))?;
+    /// assert_eq!(a.write_timeout()?, Some(Duration::from_secs(1)));
+    /// assert!(a.set_write_timeout(Some(Duration::ZERO)).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
         self.inner.timeouts.set(Dir::Write, d)
     }
 
     /// The read timeout (`None` by default).
-///
-/// ```
-/// use std::time::Duration;
-/// let (a, _b) = goro::net::UnixStream::pair()?;
-/// assert_eq!(a.read_timeout()?, None);
-/// a.set_read_timeout(Some(Duration::from_secs(2)))?;
-/// assert_eq!(a.try_clone()?.read_timeout()?, Some(Duration::from_secs(2))); // shared
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// assert_eq!(a.read_timeout()?, None);
+    /// a.set_read_timeout(Some(Duration::from_secs(2)))?;
+    /// assert_eq!(a.try_clone()?.read_timeout()?, Some(Duration::from_secs(2))); // shared
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Read))
     }
 
     /// The write timeout (`None` by default).
-///
-/// ```
-/// let (a, _b) = goro::net::UnixStream::pair()?;
-/// assert_eq!(a.write_timeout()?, None);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// assert_eq!(a.write_timeout()?, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(self.inner.timeouts.get(Dir::Write))
     }
@@ -565,12 +565,12 @@ impl UnixStream {
     }
 
     /// The pending socket error, if any.
-///
-/// ```
-/// let (a, _b) = goro::net::UnixStream::pair()?;
-/// assert!(a.take_error()?.is_none());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// ```
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// assert!(a.take_error()?.is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.inner.io.io().take_error()
     }

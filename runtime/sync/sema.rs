@@ -261,7 +261,7 @@ impl Sema {
             let mut q = self.lock();
             assert!(
                 q.avail.checked_add(n).is_some_and(|a| a <= self.limit),
-                "sync: semaphore released more than held"
+                "sync: Semaphore released more than held"
             );
             q.avail += n;
             q.grant()
