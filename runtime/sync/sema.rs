@@ -410,56 +410,53 @@ mod tests {
 mod loom_tests {
     use super::*;
 
-    /// Two sleepers (one `lifo`), two releases racing with them: both get
-    /// a unit and nothing is left over (no lost or duplicated grant).
-    #[test]
-    fn every_release_reaches_one_acquirer() {
-        crate::sync::loom_model(|| {
-            let s = Arc::new(Sema::new(0, usize::MAX));
-            let hs: Vec<_> = (0..2)
-                .map(|i| {
+    /// One thread per `(weight, lifo, gives_back)` acquirer, while the main
+    /// thread releases `releases` single units; at the end `avail` units
+    /// are free and nobody waits (no lost or duplicated grant).
+    fn model(
+        limit: usize,
+        acquirers: &'static [(usize, bool, bool)],
+        releases: usize,
+        avail: usize,
+    ) {
+        crate::sync::loom_model(move || {
+            let s = Arc::new(Sema::new(0, limit));
+            let hs: Vec<_> = acquirers
+                .iter()
+                .map(|&(n, lifo, gives_back)| {
                     let s = s.clone();
                     loom::thread::spawn(move || {
-                        assert!(s.acquire(1, i == 1, None, "test"));
+                        assert!(s.acquire(n, lifo, None, "test"));
+                        if gives_back {
+                            s.release(n);
+                        }
                     })
                 })
                 .collect();
-            s.release(1);
-            s.release(1);
+            for _ in 0..releases {
+                s.release(1);
+            }
             for h in hs {
                 h.join().unwrap();
             }
             let q = s.lock();
-            assert_eq!(q.avail, 0);
+            assert_eq!(q.avail, avail);
             assert!(q.waiters.is_empty());
         });
     }
 
-    /// A weight-2 waiter and a weight-1 waiter on a 2-unit semaphore whose
-    /// units are held, released one at a time: both are served, in
-    /// whichever order they queued, and all units come back.
+    /// Two unit sleepers (one `lifo`), two releases racing with them: each
+    /// gets one unit and nothing is banked.
+    #[test]
+    fn every_release_reaches_one_acquirer() {
+        model(usize::MAX, &[(1, false, false), (1, true, false)], 2, 0);
+    }
+
+    /// A weight-2 and a weight-1 acquirer on a 2-unit semaphore whose units
+    /// come back one at a time: both are served, in whichever order they
+    /// queued, and all units come back.
     #[test]
     fn weighted_grants_are_neither_lost_nor_duplicated() {
-        crate::sync::loom_model(|| {
-            let s = Arc::new(Sema::new(0, 2));
-            let hs: Vec<_> = [2usize, 1]
-                .into_iter()
-                .map(|n| {
-                    let s = s.clone();
-                    loom::thread::spawn(move || {
-                        assert!(s.acquire(n, false, None, "test"));
-                        s.release(n);
-                    })
-                })
-                .collect();
-            s.release(1);
-            s.release(1);
-            for h in hs {
-                h.join().unwrap();
-            }
-            let q = s.lock();
-            assert_eq!(q.avail, 2);
-            assert!(q.waiters.is_empty());
-        });
+        model(2, &[(2, false, true), (1, false, true)], 2, 2);
     }
 }
