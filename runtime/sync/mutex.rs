@@ -124,7 +124,7 @@ impl RawMutex {
         pub(crate) fn new() -> Self {
             RawMutex {
                 state: AtomicU32::new(0),
-                sema: Sema::new(0, usize::MAX),
+                sema: Sema::new(0),
             }
         }
     }

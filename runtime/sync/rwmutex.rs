@@ -110,8 +110,8 @@ impl<T> RwMutex<T> {
         pub fn new(value: T) -> Self {
             RwMutex {
                 w: RawMutex::new(),
-                writer_sem: Sema::new(0, usize::MAX),
-                reader_sem: Sema::new(0, usize::MAX),
+                writer_sem: Sema::new(0),
+                reader_sem: Sema::new(0),
                 reader_count: AtomicI32::new(0),
                 reader_wait: AtomicI32::new(0),
                 data: UnsafeCell::new(value),

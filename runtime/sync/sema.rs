@@ -43,8 +43,9 @@
 //!    behind it are not stuck behind a departed big request.
 //!
 //! The mutex and rwmutex never release more than they acquired (their
-//! state words count waiters for that); the `Semaphore` is given a `limit`
-//! and a release beyond it panics before changing anything.
+//! state words count waiters for that); the `Semaphore` releases through
+//! `release_within(n, size)`, which panics before changing anything if the
+//! units would exceed its size.
 //!
 //! # Alternatives rejected
 //!
@@ -114,18 +115,19 @@ impl Queue {
 }
 
 /// A weighted FIFO semaphore that parks coroutines (or blocks threads).
+///
+/// No field beyond the queue: a `Mutex<T>` carries one and a `RwMutex<T>`
+/// three, next to their hot state words (a bound for
+/// [`release_within`](Self::release_within) is the caller's to keep).
 pub(crate) struct Sema {
-    /// The most units that may be available at once.
-    limit: usize,
     q: Mutex<Queue>,
 }
 
 impl Sema {
     maybe_const_fn! {
-        /// `avail` units available, at most `limit` ever; nobody waiting.
-        pub(crate) fn new(avail: usize, limit: usize) -> Self {
+        /// `avail` units available; nobody waiting.
+        pub(crate) fn new(avail: usize) -> Self {
             Sema {
-                limit,
                 q: Mutex::new(Queue {
                     avail,
                     waiters: VecDeque::new(),
@@ -139,11 +141,6 @@ impl Sema {
         // panic (the release check panics before mutating; a push may abort
         // on OOM, not unwind halfway), so a poisoned lock is still usable.
         self.q.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The `limit` given to [`new`](Self::new).
-    pub(crate) fn limit(&self) -> usize {
-        self.limit
     }
 
     /// Takes `n` units if no waiter would be served first (rule 1); never
@@ -237,20 +234,28 @@ impl Sema {
     }
 
     /// Gives back `n` units, grants them to the front waiters that now fit
-    /// (in queue order), and wakes those.
+    /// (in queue order), and wakes those. For the mutexes, which never give
+    /// back more than they took (their state words count waiters).
+    #[inline]
+    pub(crate) fn release(&self, n: usize) {
+        self.release_within(n, usize::MAX);
+    }
+
+    /// [`release`](Self::release), checking under the lock that no more
+    /// than `limit` units become available (a `Semaphore`'s size).
     ///
     /// # Panics
     ///
-    /// If that would make more than `limit` units available ("released
-    /// more than held", as in Go); nothing is changed then.
-    pub(crate) fn release(&self, n: usize) {
+    /// If they would ("released more than held", as in Go); nothing is
+    /// changed then.
+    pub(crate) fn release_within(&self, n: usize, limit: usize) {
         if n == 0 {
             // Rule 3: the front did not fit before and still does not.
             return;
         }
         let mut q = self.lock();
         assert!(
-            q.avail.checked_add(n).is_some_and(|a| a <= self.limit),
+            q.avail.checked_add(n).is_some_and(|a| a <= limit),
             "sync: Semaphore released more than held"
         );
         q.avail += n;
@@ -301,7 +306,7 @@ mod tests {
 
     #[test]
     fn banked_unit_is_taken_without_sleeping() {
-        let s = Sema::new(0, usize::MAX);
+        let s = Sema::new(0);
         s.release(1);
         assert!(s.acquire(1, false, None, "test"));
         assert_eq!(s.available(), 0);
@@ -309,7 +314,7 @@ mod tests {
 
     #[test]
     fn release_grants_in_fifo_order_and_lifo_goes_first() {
-        let s = Arc::new(Sema::new(0, usize::MAX));
+        let s = Arc::new(Sema::new(0));
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut hs = Vec::new();
         // Threads 0 and 1 queue at the back, thread 2 at the front.
@@ -337,7 +342,7 @@ mod tests {
 
     #[test]
     fn release_of_several_grants_in_order_and_banks_the_rest() {
-        let s = Arc::new(Sema::new(0, usize::MAX));
+        let s = Arc::new(Sema::new(0));
         let done = Arc::new(AtomicUsize::new(0));
         let hs: Vec<_> = (0..2)
             .map(|_| {
@@ -361,7 +366,7 @@ mod tests {
     fn a_big_front_waiter_blocks_smaller_ones_behind_it() {
         // 1 unit free; A asks for 3 (queued), B for 1 behind it: B must
         // not barge although its unit is there (rule 1).
-        let s = Arc::new(Sema::new(1, 3));
+        let s = Arc::new(Sema::new(1));
         let s2 = s.clone();
         let a = std::thread::spawn(move || s2.acquire(3, false, None, "test"));
         wait_queued(&s, 1);
@@ -381,7 +386,7 @@ mod tests {
     fn a_lifo_waiter_that_fits_takes_the_units_at_once() {
         // A waits for 2 with 1 free; a lifo request for 1 goes before it
         // and fits, so it does not sleep (rule 1).
-        let s = Arc::new(Sema::new(1, 2));
+        let s = Arc::new(Sema::new(1));
         let s2 = s.clone();
         let a = std::thread::spawn(move || s2.acquire(2, false, None, "test"));
         wait_queued(&s, 1);
@@ -393,7 +398,7 @@ mod tests {
 
     #[test]
     fn a_timed_out_waiter_leaves_the_queue() {
-        let s = Sema::new(0, 1);
+        let s = Sema::new(0);
         let d = Instant::now() + Duration::from_millis(5);
         assert!(!s.acquire(1, false, Some(d), "test"));
         assert_eq!(s.queued(), 0);
@@ -404,7 +409,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "released more than held")]
     fn release_beyond_the_limit_panics() {
-        Sema::new(1, 1).release(1);
+        Sema::new(1).release_within(1, 1);
     }
 }
 
@@ -422,7 +427,7 @@ mod loom_tests {
         avail: usize,
     ) {
         crate::sync::loom_model(move || {
-            let s = Arc::new(Sema::new(0, limit));
+            let s = Arc::new(Sema::new(0));
             let hs: Vec<_> = acquirers
                 .iter()
                 .map(|&(n, lifo, gives_back)| {
@@ -430,13 +435,13 @@ mod loom_tests {
                     loom::thread::spawn(move || {
                         assert!(s.acquire(n, lifo, None, "test"));
                         if gives_back {
-                            s.release(n);
+                            s.release_within(n, limit);
                         }
                     })
                 })
                 .collect();
             for &n in releases {
-                s.release(n);
+                s.release_within(n, limit);
             }
             for h in hs {
                 h.join().unwrap();

@@ -7,7 +7,7 @@
 //!
 //! All of it is the `sync` package's one wait queue (`sema.rs`, also under
 //! [`Mutex`](super::Mutex) and [`RwMutex`](super::RwMutex)) created with
-//! `size` units and a limit of `size`; its numbered rules are this type's:
+//! `size` units, released within `size`; its numbered rules are this type's:
 //! FIFO with no barging (a large request is not starved by a stream of
 //! small ones), grant once, register then validate, and a timed-out front
 //! waiter re-running the grant for those behind it. This file adds the
@@ -64,7 +64,7 @@ const REASON: &str = "sync.Semaphore.Acquire";
 /// });
 /// ```
 pub struct Semaphore {
-    /// `size` units, limit `size`.
+    size: usize,
     sema: Sema,
 }
 
@@ -78,7 +78,8 @@ impl Semaphore {
         /// ```
         pub fn new(size: usize) -> Self {
             Semaphore {
-                sema: Sema::new(size, size),
+                size,
+                sema: Sema::new(size),
             }
         }
     }
@@ -162,7 +163,7 @@ impl Semaphore {
     /// assert_eq!(s.available(), 1);
     /// ```
     pub fn release(&self, n: usize) {
-        self.sema.release(n);
+        self.sema.release_within(n, self.size);
     }
 
     /// Units available right now (a snapshot).
@@ -180,7 +181,7 @@ impl Semaphore {
     /// assert_eq!(goro::sync::Semaphore::new(3).size(), 3);
     /// ```
     pub fn size(&self) -> usize {
-        self.sema.limit()
+        self.size
     }
 
     /// Parties queued right now (a snapshot).
