@@ -105,8 +105,10 @@ impl Queue {
     /// fits too (rule 3). The caller wakes the waiter after unlocking.
     #[inline(always)]
     fn grant_front(&mut self) -> Option<(Arc<Waiter>, bool)> {
-        let avail = self.avail;
-        let w = self.waiters.pop_front_if(|w| w.n <= avail)?;
+        if self.waiters.front()?.n > self.avail {
+            return None;
+        }
+        let w = self.waiters.pop_front()?;
         self.avail -= w.n;
         w.granted.store(true, Ordering::Release);
         let more = self.waiters.front().is_some_and(|f| f.n <= self.avail);
