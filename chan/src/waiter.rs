@@ -61,7 +61,7 @@
 //!
 //! Whether it pays is measured, not assumed: on 2026-12-02 a variant in
 //! which every entry took an owned unparker ([`current`]) made pingpong's
-//! round trip 14–16% slower at 1, 2 and 4 workers (skynet and select did
+//! round trip 11–17% slower at 1, 2 and 4 workers (skynet and select did
 //! not move), so the rules stay (goro's `docs/benchmarks.md`, "Borrowed
 //! unparkers, re-measured"). Re-measure before building on them further.
 //!
