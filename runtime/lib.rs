@@ -66,6 +66,12 @@ pub mod sync;
 
 #[cfg(not(loom))]
 pub mod context;
+#[cfg(not(loom))]
+pub mod errgroup;
+#[cfg(not(loom))]
+pub mod rate;
+#[cfg(not(loom))]
+pub mod resilience;
 
 /// Channels (Go's `chan`), from the `goro-chan` crate: [`chan()`](fn@chan)
 /// makes one, [`select!`] waits on several. Everything here parks the
