@@ -395,8 +395,9 @@ impl Limiter {
     ///
     /// # Errors
     ///
-    /// [`Error::Context`] if `ctx` has ended or ends first (the token is
-    /// given back); [`Error::WouldExceedDeadline`] at once if the token
+    /// [`Error::Context`] if `ctx` has ended or ends before the token is
+    /// due (the token is given back; if both happen at once the token is
+    /// spent and the wait succeeds); [`Error::WouldExceedDeadline`] at once if the token
     /// would come after `ctx`'s deadline; [`Error::ExceedsBurst`] /
     /// [`Error::Never`] if no token can ever come.
     ///
@@ -452,6 +453,12 @@ impl Limiter {
             recv(timer.c()) -> _ => Ok(()),
             recv(done) -> _ => {
                 timer.stop();
+                if Instant::now() >= r.act_at {
+                    // The token's time came as the context ended (say, a
+                    // token due exactly at the deadline): it is spent and
+                    // cannot be given back, so the wait succeeded.
+                    return Ok(());
+                }
                 r.cancel();
                 Err(Error::Context(ctx.err().unwrap_or(context::Error::Canceled)))
             }
