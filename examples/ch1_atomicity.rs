@@ -42,7 +42,10 @@ fn main() {
             goro::yield_now(); // another coroutine may run here
             c.store(v + 1, Ordering::SeqCst); // write: may overwrite its update
         });
-        println!("read, then write:   {} of {want} increments survived", i.load(Ordering::SeqCst));
+        println!(
+            "read, then write:   {} of {want} increments survived",
+            i.load(Ordering::SeqCst)
+        );
 
         let i = Arc::new(AtomicU64::new(0));
         let c = i.clone();
@@ -60,6 +63,8 @@ fn main() {
             *g = v + 1;
         });
         println!("under a Mutex:      {} of {want}", *i.lock());
-        println!("Atomicity depends on the context: the read-modify-write is only indivisible if made so.");
+        println!(
+            "Atomicity depends on the context: the read-modify-write is only indivisible if made so."
+        );
     });
 }

@@ -79,7 +79,9 @@ fn main() {
             });
         }
         for _ in 0..2 {
-            let sum = sums.recv_timeout(Duration::from_secs(5)).expect("ordered locks cannot deadlock");
+            let sum = sums
+                .recv_timeout(Duration::from_secs(5))
+                .expect("ordered locks cannot deadlock");
             println!("with one lock order: sum={sum}");
         }
     });

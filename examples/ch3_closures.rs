@@ -44,7 +44,10 @@ fn main() {
         let s = salutation.clone();
         wg.go(move || *s.lock() = "welcome".into());
         wg.wait();
-        println!("shared and modified by the coroutine: {}", salutation.lock());
+        println!(
+            "shared and modified by the coroutine: {}",
+            salutation.lock()
+        );
 
         println!("each coroutine moves its own copy of the loop variable:");
         let mut handles = Vec::new();

@@ -93,6 +93,12 @@ fn main() {
     let c = coroutines();
     let t = threads();
     let per = |d: Duration| d.as_nanos() as f64 / N as f64;
-    println!("{N} messages between two coroutines on one worker: {:.0} ns each", per(c));
-    println!("{N} messages between two OS threads:               {:.0} ns each", per(t));
+    println!(
+        "{N} messages between two coroutines on one worker: {:.0} ns each",
+        per(c)
+    );
+    println!(
+        "{N} messages between two OS threads:               {:.0} ns each",
+        per(t)
+    );
 }

@@ -60,7 +60,11 @@ fn main() {
             };
             // Display how long handlers would have taken.
             println!("{id} took {:?}", started.elapsed().max(load));
-            if answered { Ok(started.elapsed()) } else { Err(id) }
+            if answered {
+                Ok(started.elapsed())
+            } else {
+                Err(id)
+            }
         })
         .expect("one replica answers");
         println!("Received an answer from #{first} after {took:?}");

@@ -66,7 +66,11 @@ fn the_fastest_replica_wins_a_race() {
             let baseline = goro::num_goroutine();
             let (who, _) = replicate(&context::background(), 4, |ctx, i| {
                 // Replica 2 answers after 1 ms, the others after 10 s.
-                let d = if i == 2 { Duration::from_millis(1) } else { Duration::from_secs(10) };
+                let d = if i == 2 {
+                    Duration::from_millis(1)
+                } else {
+                    Duration::from_secs(10)
+                };
                 goro::select! {
                     recv(goro::time::after(d)) -> _ => Ok(i),
                     recv(ctx.done()) -> _ => Err(()),

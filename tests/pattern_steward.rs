@@ -93,7 +93,8 @@ fn a_healthy_ward_is_left_alone_and_the_steward_pulses() {
         || {
             goro::run(|| {
                 let baseline = goro::num_goroutine();
-                let (starts, stops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+                let (starts, stops) =
+                    (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
                 let restarts = Arc::new(AtomicUsize::new(0));
                 let r = restarts.clone();
                 // Timeout 1 s: the ward pulses every 500 ms, far inside it
@@ -113,7 +114,11 @@ fn a_healthy_ward_is_left_alone_and_the_steward_pulses() {
                 assert_eq!(restarts.load(Ordering::SeqCst), 0);
                 assert_eq!(starts.load(Ordering::SeqCst), 1);
                 done_tx.close();
-                assert_eq!(hb.recv(), None, "the heartbeat closes when the steward ends");
+                assert_eq!(
+                    hb.recv(),
+                    None,
+                    "the heartbeat closes when the steward ends"
+                );
                 settle_to(baseline);
                 assert_eq!(stops.load(Ordering::SeqCst), 1);
             });
@@ -158,7 +163,10 @@ fn stewards_nest_and_end_together() {
         goro::run(|| {
             let baseline = goro::num_goroutine();
             let (starts, stops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-            let inner = steward(Duration::from_millis(15), flaky_ward(2, starts.clone(), stops.clone()));
+            let inner = steward(
+                Duration::from_millis(15),
+                flaky_ward(2, starts.clone(), stops.clone()),
+            );
             let outer = steward(Duration::from_secs(5), inner);
             let (done_tx, done) = chan::<()>(0);
             let hb = outer(done, Duration::from_millis(5));

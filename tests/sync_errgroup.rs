@@ -41,7 +41,11 @@ fn wait_returns_the_first_error_and_cancels_the_rest() {
                         Ok(())
                     });
                 }
-                assert_eq!(g.wait(), Err("member 13 failed".to_string()), "round {round}");
+                assert_eq!(
+                    g.wait(),
+                    Err("member 13 failed".to_string()),
+                    "round {round}"
+                );
                 assert_eq!(cancelled.load(Ordering::SeqCst), 49);
                 assert_eq!(ctx.err(), Some(Error::Canceled));
                 assert!(common::eventually(Duration::from_secs(10), || {
@@ -121,7 +125,10 @@ fn set_limit_bounds_the_running_members() {
             g.wait().unwrap();
             assert_eq!(finished.load(Ordering::SeqCst), 200);
             let max = max.load(Ordering::SeqCst);
-            assert!(max <= limit, "{max} members ran at once under a limit of {limit}");
+            assert!(
+                max <= limit,
+                "{max} members ran at once under a limit of {limit}"
+            );
             assert_eq!(max, limit, "sleeping members fill every slot");
         }
     });
@@ -149,7 +156,11 @@ fn try_go_refuses_at_the_limit() {
         drop(release_tx);
         let again = g.clone();
         g.wait().unwrap();
-        assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused function never runs");
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            0,
+            "a refused function never runs"
+        );
         let r = ran.clone();
         assert!(again.try_go(move || {
             r.fetch_add(1, Ordering::SeqCst);
@@ -214,7 +225,11 @@ fn a_member_panic_is_re_raised_by_wait() {
         g.go(|| panic!("member blew up"));
         let p = catch_unwind(AssertUnwindSafe(|| g.wait())).unwrap_err();
         assert_eq!(p.downcast_ref::<&str>(), Some(&"member blew up"));
-        assert_eq!(sibling_stopped.load(Ordering::SeqCst), 1, "wait waited for every member");
+        assert_eq!(
+            sibling_stopped.load(Ordering::SeqCst),
+            1,
+            "wait waited for every member"
+        );
         assert_eq!(ctx.err(), Some(Error::Canceled));
         // The runtime is still fine.
         assert_eq!(goro::go!(|| 7).join().unwrap(), 7);

@@ -159,7 +159,10 @@ fn a_booked_wait_is_cut_short_and_an_ended_context_is_reported_first() {
                 goro::time::sleep(Duration::from_millis(5));
                 cancel.cancel();
             });
-            assert_eq!(lim.wait(&ctx), Err(Error::Context(context::Error::Canceled)));
+            assert_eq!(
+                lim.wait(&ctx),
+                Err(Error::Context(context::Error::Canceled))
+            );
             assert!(lim.tokens() > -0.5, "the booked token was given back");
             // A context that has already passed its deadline is reported
             // before anything is booked.
@@ -233,7 +236,10 @@ fn bad_requests_get_clear_errors() {
     let zero = Limiter::new(Limit::per_second(0.0), 1);
     assert!(zero.allow());
     assert!(!zero.allow());
-    assert_eq!(zero.wait(&context::background()), Err(Error::Never { n: 1 }));
+    assert_eq!(
+        zero.wait(&context::background()),
+        Err(Error::Never { n: 1 })
+    );
 
     let (ctx, cancel) = context::with_cancel(&context::background());
     cancel.cancel();
@@ -286,7 +292,8 @@ fn the_multi_limiter_is_as_strict_as_its_strictest_limiter() {
             // third token.
             assert!(loose.tokens() > 2.5);
             // Nesting: a multi-limiter is a RateLimiter too.
-            let nested = MultiLimiter::new(vec![Box::new(m), Box::new(Limiter::new(Limit::INF, 0))]);
+            let nested =
+                MultiLimiter::new(vec![Box::new(m), Box::new(Limiter::new(Limit::INF, 0))]);
             assert_eq!(nested.limit(), Limit::every(Duration::from_secs(100)));
         });
     });

@@ -265,7 +265,9 @@ impl Limiter {
     ///
     /// ```
     /// let lim = goro::rate::Limiter::new(goro::rate::Limit::per_second(1.0), 2);
-    /// lim.reserve_n(3);
+    /// assert_eq!(lim.tokens(), 2.0);
+    /// lim.reserve_n(2);
+    /// lim.reserve(); // due in about a second
     /// assert!(lim.tokens() < 0.0);
     /// ```
     pub fn tokens(&self) -> f64 {
@@ -326,8 +328,7 @@ impl Limiter {
     /// assert!(!lim.allow_n(2));
     /// ```
     pub fn allow_n(&self, n: usize) -> bool {
-        self.reserve_at(Instant::now(), n, Some(Duration::ZERO))
-            .ok
+        self.reserve_at(Instant::now(), n, Some(Duration::ZERO)).ok
     }
 
     /// Books one token and says when it may be used (Go's `Reserve`).
@@ -369,7 +370,10 @@ impl Limiter {
             limit: st.limit,
         };
         if st.limit.is_inf() {
-            return Reservation { ok: true, ..refused };
+            return Reservation {
+                ok: true,
+                ..refused
+            };
         }
         let (now, tokens) = st.advance(now);
         let tokens = tokens - n as f64;

@@ -101,7 +101,11 @@ enum Report<T, E> {
 ///     assert_eq!((who, answer), (2, 20)); // the fastest replica won
 /// });
 /// ```
-pub fn replicate<T, E, F>(ctx: &Context, replicas: usize, request: F) -> Result<(usize, T), Error<E>>
+pub fn replicate<T, E, F>(
+    ctx: &Context,
+    replicas: usize,
+    request: F,
+) -> Result<(usize, T), Error<E>>
 where
     T: Send + 'static,
     E: Send + 'static,
