@@ -75,31 +75,28 @@ fn gen_word(done: &Receiver<()>, word: &'static str) -> Result<&'static str, Str
     }
 }
 
+/// Prints the greeting and the farewell concurrently; closes `done` first
+/// if `cancel` is set.
+fn greet(cancel: bool) {
+    let (done_tx, done) = chan::<()>(0);
+    let wg = WaitGroup::new();
+    for word in ["hello", "goodbye"] {
+        let done = done.clone();
+        wg.go(move || match gen_word(&done, word) {
+            Ok(w) => println!("{w} world!"),
+            Err(e) => println!("cannot print {word}: {e}"),
+        });
+    }
+    if cancel {
+        done_tx.close(); // closing `done` ends both lookups at once
+    }
+    wg.wait();
+    drop(done_tx); // defer close(done)
+}
+
 fn main() {
     goro::run(|| {
-        let (done_tx, done) = chan::<()>(0);
-        let wg = WaitGroup::new();
-        for word in ["hello", "goodbye"] {
-            let done = done.clone();
-            wg.go(move || match gen_word(&done, word) {
-                Ok(w) => println!("{w} world!"),
-                Err(e) => println!("{e}"),
-            });
-        }
-        wg.wait();
-        drop(done_tx); // defer close(done)
-
-        // And cancelled: closing `done` ends both lookups at once.
-        let (done_tx, done) = chan::<()>(0);
-        let wg = WaitGroup::new();
-        for word in ["hello", "goodbye"] {
-            let done = done.clone();
-            wg.go(move || match gen_word(&done, word) {
-                Ok(w) => println!("{w} world!"),
-                Err(e) => println!("cannot print {word}: {e}"),
-            });
-        }
-        done_tx.close();
-        wg.wait();
+        greet(false);
+        greet(true);
     });
 }

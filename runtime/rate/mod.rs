@@ -284,11 +284,7 @@ impl Limiter {
     /// assert!(lim.allow() && lim.allow());
     /// ```
     pub fn set_limit(&self, limit: Limit) {
-        let mut st = self.lock();
-        let (now, tokens) = st.advance(Instant::now());
-        st.last = now;
-        st.tokens = tokens;
-        st.limit = limit;
+        self.settle().limit = limit;
     }
 
     /// Changes the bucket size from now on (Go's `SetBurst`).
@@ -300,11 +296,17 @@ impl Limiter {
     /// assert_eq!(lim.burst(), 3);
     /// ```
     pub fn set_burst(&self, burst: usize) {
+        self.settle().burst = burst;
+    }
+
+    /// Locks the state and commits the tokens accrued until now (rule 1),
+    /// so a change of limit or burst applies from now on only.
+    fn settle(&self) -> MutexGuard<'_, State> {
         let mut st = self.lock();
         let (now, tokens) = st.advance(Instant::now());
         st.last = now;
         st.tokens = tokens;
-        st.burst = burst;
+        st
     }
 
     /// Takes one token if one is available now (Go's `Allow`).
