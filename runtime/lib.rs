@@ -23,6 +23,7 @@
 //!
 //! | module      | what it holds |
 //! |-------------|---------------|
+//! | [`errgroup`], [`rate`], [`resilience`] | chapter 5 tools: a group of coroutines with the first error and a shared context; a token-bucket rate limiter and the book's multi-limiter; replicated requests and the steward/ward healing pattern |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
 //! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | `sched`     | workers, run queues, stealing, the idle/spinning protocol, park and ready, and the scheduler's drivers: the runtime clock and per-worker timer heaps, the netpoller (one mio `Poll`, entered by an idle worker) |
