@@ -26,8 +26,20 @@ func main() {
 	begin := make(chan struct{})
 	c := make(chan struct{})
 	wg.Add(2)
-	go func() { defer wg.Done(); <-begin; for i := 0; i < N; i++ { c <- struct{}{} } }()
-	go func() { defer wg.Done(); <-begin; for i := 0; i < N; i++ { <-c } }()
+	go func() {
+		defer wg.Done()
+		<-begin
+		for i := 0; i < N; i++ {
+			c <- struct{}{}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		<-begin
+		for i := 0; i < N; i++ {
+			<-c
+		}
+	}()
 	runtime.Gosched()
 	start := time.Now()
 	close(begin)
