@@ -37,7 +37,7 @@ fn main() {
     goro::run(|| {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let before = goro::maxprocs();
-        let n = 40_000_000;
+        let n = 16_000_000;
         for procs in [1, cores.max(2)] {
             goro::set_maxprocs(procs).unwrap();
             let start = Instant::now();

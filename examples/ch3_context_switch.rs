@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use goro::chan::chan;
 use goro::sync::WaitGroup;
 
-const N: u32 = 200_000;
+const N: u32 = 50_000;
 
 fn coroutines() -> Duration {
     goro::run(|| {
