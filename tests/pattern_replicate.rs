@@ -2,7 +2,7 @@
 //! its context cancelled, and every coroutine the call started has ended
 //! when it returns (`num_goroutine` back to its baseline); all-failed and
 //! cancelled-caller outcomes; a replica's panic is re-raised. Scenarios run
-//! under GOMAXPROCS 1, 2 and more workers than cores in child processes
+//! under GOMAXPROCS 1, 2 and 8 (more workers than cores) in child processes
 //! with a deadline.
 
 mod common;
@@ -17,6 +17,9 @@ use goro::resilience::{Error, replicate};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// One worker, two, and more workers than this 2-core machine has cores.
+const PROCS: [usize; 3] = [1, 2, 8];
+
 /// Waits (on the caller's coroutine) until the number of coroutines is
 /// `n`; a coroutine that has returned may take a moment to be counted out.
 fn settle_to(n: usize) {
@@ -27,8 +30,9 @@ fn settle_to(n: usize) {
 
 #[test]
 fn the_first_answer_wins_and_the_losers_are_cancelled() {
-    common::for_each_procs(
+    common::for_procs(
         "the_first_answer_wins_and_the_losers_are_cancelled",
+        &PROCS,
         LIMIT,
         || {
             goro::run(|| {
@@ -61,7 +65,7 @@ fn the_first_answer_wins_and_the_losers_are_cancelled() {
 
 #[test]
 fn the_fastest_replica_wins_a_race() {
-    common::for_each_procs("the_fastest_replica_wins_a_race", LIMIT, || {
+    common::for_procs("the_fastest_replica_wins_a_race", &PROCS, LIMIT, || {
         goro::run(|| {
             let baseline = goro::num_goroutine();
             let (who, _) = replicate(&context::background(), 4, |ctx, i| {
@@ -101,8 +105,9 @@ fn all_failures_are_reported() {
 
 #[test]
 fn a_cancelled_caller_gets_its_context_error_and_every_replica_ends() {
-    common::for_each_procs(
+    common::for_procs(
         "a_cancelled_caller_gets_its_context_error_and_every_replica_ends",
+        &PROCS,
         LIMIT,
         || {
             goro::run(|| {

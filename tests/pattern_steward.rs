@@ -2,8 +2,8 @@
 //! sending heartbeats, leaves a healthy ward alone, pulses its own
 //! heartbeat, nests, restarts a ward that exits at most once per timeout,
 //! and ends with every ward when its `done` closes (`num_goroutine` back to
-//! the baseline). Scenarios run under GOMAXPROCS 1, 2 and more workers than
-//! cores in child processes with a deadline.
+//! the baseline). Scenarios run under GOMAXPROCS 1, 2 and 8 (more workers
+//! than cores) in child processes with a deadline.
 
 mod common;
 
@@ -16,6 +16,9 @@ use goro::resilience::{steward, steward_with};
 use goro::select;
 
 const LIMIT: Duration = Duration::from_secs(60);
+
+/// One worker, two, and more workers than this 2-core machine has cores.
+const PROCS: [usize; 3] = [1, 2, 8];
 
 fn settle_to(n: usize) {
     while goro::num_goroutine() != n {
@@ -58,37 +61,44 @@ fn flaky_ward(
 
 #[test]
 fn a_ward_that_stops_pulsing_is_restarted() {
-    common::for_each_procs("a_ward_that_stops_pulsing_is_restarted", LIMIT, || {
-        goro::run(|| {
-            let baseline = goro::num_goroutine();
-            let (starts, stops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-            let (restart_tx, restarts) = chan::<u64>(64);
-            let start = steward_with(
-                Duration::from_millis(20),
-                flaky_ward(3, starts.clone(), stops.clone()),
-                move |n| {
-                    let _ = restart_tx.try_send(n);
-                },
-            );
-            let (done_tx, done) = chan::<()>(0);
-            let _hb = start(done, Duration::from_millis(50));
-            // Restarts are numbered from 1, one per silent period.
-            for n in 1..=3u64 {
-                assert_eq!(restarts.recv(), Some(n));
-            }
-            done_tx.close();
-            settle_to(baseline);
-            let (starts, stops) = (starts.load(Ordering::SeqCst), stops.load(Ordering::SeqCst));
-            assert!(starts >= 4, "first ward plus three restarts, got {starts}");
-            assert_eq!(stops, starts, "every ward it started was told to stop");
-        });
-    });
+    common::for_procs(
+        "a_ward_that_stops_pulsing_is_restarted",
+        &PROCS,
+        LIMIT,
+        || {
+            goro::run(|| {
+                let baseline = goro::num_goroutine();
+                let (starts, stops) =
+                    (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+                let (restart_tx, restarts) = chan::<u64>(64);
+                let start = steward_with(
+                    Duration::from_millis(20),
+                    flaky_ward(3, starts.clone(), stops.clone()),
+                    move |n| {
+                        let _ = restart_tx.try_send(n);
+                    },
+                );
+                let (done_tx, done) = chan::<()>(0);
+                let _hb = start(done, Duration::from_millis(50));
+                // Restarts are numbered from 1, one per silent period.
+                for n in 1..=3u64 {
+                    assert_eq!(restarts.recv(), Some(n));
+                }
+                done_tx.close();
+                settle_to(baseline);
+                let (starts, stops) = (starts.load(Ordering::SeqCst), stops.load(Ordering::SeqCst));
+                assert!(starts >= 4, "first ward plus three restarts, got {starts}");
+                assert_eq!(stops, starts, "every ward it started was told to stop");
+            });
+        },
+    );
 }
 
 #[test]
 fn a_healthy_ward_is_left_alone_and_the_steward_pulses() {
-    common::for_each_procs(
+    common::for_procs(
         "a_healthy_ward_is_left_alone_and_the_steward_pulses",
+        &PROCS,
         LIMIT,
         || {
             goro::run(|| {
@@ -159,7 +169,7 @@ fn a_ward_that_exits_is_restarted_once_per_timeout_not_in_a_loop() {
 
 #[test]
 fn stewards_nest_and_end_together() {
-    common::for_each_procs("stewards_nest_and_end_together", LIMIT, || {
+    common::for_procs("stewards_nest_and_end_together", &PROCS, LIMIT, || {
         goro::run(|| {
             let baseline = goro::num_goroutine();
             let (starts, stops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));

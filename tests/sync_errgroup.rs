@@ -2,8 +2,8 @@
 //! is cancelled for the other members; `set_limit` bounds how many members
 //! run at once; `try_go` refuses at the limit; a member's panic is re-raised
 //! by `wait`; groups work from plain threads and from coroutines. The
-//! concurrency scenarios run under GOMAXPROCS 1, 2 and more workers than
-//! cores, each in a child process with a watchdog.
+//! concurrency scenarios run under GOMAXPROCS 1, 2 and 8 (more workers
+//! than cores), each in a child process with a watchdog.
 
 mod common;
 
@@ -17,10 +17,14 @@ use goro::errgroup::Group;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// One worker, two, and more workers than this 2-core machine has cores.
+const PROCS: [usize; 3] = [1, 2, 8];
+
 #[test]
 fn wait_returns_the_first_error_and_cancels_the_rest() {
-    common::for_each_procs(
+    common::for_procs(
         "wait_returns_the_first_error_and_cancels_the_rest",
+        &PROCS,
         LIMIT,
         || {
             for round in 0..20 {
@@ -97,41 +101,46 @@ fn wait_without_members_or_errors_is_ok_and_ends_the_context() {
 
 #[test]
 fn set_limit_bounds_the_running_members() {
-    common::for_each_procs("set_limit_bounds_the_running_members", LIMIT, || {
-        for limit in [1usize, 3, 8] {
-            let g: Group<()> = Group::new();
-            g.set_limit(limit);
-            let running = Arc::new(AtomicUsize::new(0));
-            let max = Arc::new(AtomicUsize::new(0));
-            let finished = Arc::new(AtomicUsize::new(0));
-            goro::run({
-                let g = g.clone();
-                let (running, max, finished) = (running.clone(), max.clone(), finished.clone());
-                move || {
-                    for _ in 0..200 {
-                        let (running, max, finished) =
-                            (running.clone(), max.clone(), finished.clone());
-                        g.go(move || {
-                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                            max.fetch_max(now, Ordering::SeqCst);
-                            goro::time::sleep(Duration::from_micros(200));
-                            running.fetch_sub(1, Ordering::SeqCst);
-                            finished.fetch_add(1, Ordering::SeqCst);
-                            Ok(())
-                        });
+    common::for_procs(
+        "set_limit_bounds_the_running_members",
+        &PROCS,
+        LIMIT,
+        || {
+            for limit in [1usize, 3, 8] {
+                let g: Group<()> = Group::new();
+                g.set_limit(limit);
+                let running = Arc::new(AtomicUsize::new(0));
+                let max = Arc::new(AtomicUsize::new(0));
+                let finished = Arc::new(AtomicUsize::new(0));
+                goro::run({
+                    let g = g.clone();
+                    let (running, max, finished) = (running.clone(), max.clone(), finished.clone());
+                    move || {
+                        for _ in 0..200 {
+                            let (running, max, finished) =
+                                (running.clone(), max.clone(), finished.clone());
+                            g.go(move || {
+                                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                                max.fetch_max(now, Ordering::SeqCst);
+                                goro::time::sleep(Duration::from_micros(200));
+                                running.fetch_sub(1, Ordering::SeqCst);
+                                finished.fetch_add(1, Ordering::SeqCst);
+                                Ok(())
+                            });
+                        }
                     }
-                }
-            });
-            g.wait().unwrap();
-            assert_eq!(finished.load(Ordering::SeqCst), 200);
-            let max = max.load(Ordering::SeqCst);
-            assert!(
-                max <= limit,
-                "{max} members ran at once under a limit of {limit}"
-            );
-            assert_eq!(max, limit, "sleeping members fill every slot");
-        }
-    });
+                });
+                g.wait().unwrap();
+                assert_eq!(finished.load(Ordering::SeqCst), 200);
+                let max = max.load(Ordering::SeqCst);
+                assert!(
+                    max <= limit,
+                    "{max} members ran at once under a limit of {limit}"
+                );
+                assert_eq!(max, limit, "sleeping members fill every slot");
+            }
+        },
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `goro::rate`: a limiter admits `rate × t + burst` events (± one) over a
 //! window, both polled with `allow` and waited for with `wait` by many
-//! coroutines (GOMAXPROCS 1, 2 and more workers than cores); `wait`
+//! coroutines (GOMAXPROCS 1, 2 and 8, more workers than cores); `wait`
 //! respects its context's cancellation and deadline and gives the token
 //! back when it gives up; reservations queue and cancel as documented; the
 //! multi-limiter is as strict as its strictest limiter. Every blocking test
@@ -16,6 +16,9 @@ use goro::context;
 use goro::rate::{Error, Limit, Limiter, MultiLimiter};
 
 const LIMIT: Duration = Duration::from_secs(60);
+
+/// One worker, two, and more workers than this 2-core machine has cores.
+const PROCS: [usize; 3] = [1, 2, 8];
 
 /// `admitted` must be within one of `burst + rate × t` for some `t`
 /// between `t_lo` and `t_hi` (the instants bracketing the window are only
@@ -69,8 +72,9 @@ fn allow_admits_rate_times_t_plus_burst() {
 
 #[test]
 fn waiters_are_admitted_at_rate_times_t_plus_burst_until_the_deadline() {
-    common::for_each_procs(
+    common::for_procs(
         "waiters_are_admitted_at_rate_times_t_plus_burst_until_the_deadline",
+        &PROCS,
         LIMIT,
         || {
             goro::run(|| {
@@ -112,8 +116,9 @@ fn waiters_are_admitted_at_rate_times_t_plus_burst_until_the_deadline() {
 
 #[test]
 fn wait_gives_up_when_the_context_is_cancelled_and_returns_the_token() {
-    common::for_each_procs(
+    common::for_procs(
         "wait_gives_up_when_the_context_is_cancelled_and_returns_the_token",
+        &PROCS,
         LIMIT,
         || {
             goro::run(|| {

@@ -444,9 +444,15 @@ impl Limiter {
         let max_wait = ctx.deadline().map(|d| d.saturating_duration_since(now));
         let r = self.reserve_at(now, n, max_wait);
         if !r.ok {
-            return Err(match max_wait {
-                Some(_) if self.limit().as_f64() > 0.0 => Error::WouldExceedDeadline { n },
-                _ => Error::Never { n },
+            // Why (rule 2), read again: the burst or limit may have been
+            // changed since the check above.
+            let st = self.lock();
+            return Err(if n > st.burst {
+                Error::ExceedsBurst { n, burst: st.burst }
+            } else if st.limit.as_f64() == 0.0 {
+                Error::Never { n }
+            } else {
+                Error::WouldExceedDeadline { n }
             });
         }
         let delay = r.delay_from(now);
