@@ -104,11 +104,23 @@ impl Limit {
     }
 
     /// Events per second as a float (infinite for [`Limit::INF`]).
+    ///
+    /// ```
+    /// use goro::rate::Limit;
+    /// assert_eq!(Limit::per_second(4.0).as_f64(), 4.0);
+    /// assert_eq!(Limit::INF.as_f64(), f64::INFINITY);
+    /// ```
     pub fn as_f64(self) -> f64 {
         self.0
     }
 
     /// Whether this is [`Limit::INF`].
+    ///
+    /// ```
+    /// use goro::rate::Limit;
+    /// assert!(Limit::INF.is_inf());
+    /// assert!(!Limit::per_second(1e9).is_inf());
+    /// ```
     pub fn is_inf(self) -> bool {
         self.0.is_infinite()
     }
@@ -252,11 +264,21 @@ impl Limiter {
     }
 
     /// The limit.
+    ///
+    /// ```
+    /// use goro::rate::{Limit, Limiter};
+    /// assert_eq!(Limiter::new(Limit::INF, 0).limit(), Limit::INF);
+    /// ```
     pub fn limit(&self) -> Limit {
         self.lock().limit
     }
 
     /// The bucket size.
+    ///
+    /// ```
+    /// use goro::rate::{Limit, Limiter};
+    /// assert_eq!(Limiter::new(Limit::per_second(1.0), 7).burst(), 7);
+    /// ```
     pub fn burst(&self) -> usize {
         self.lock().burst
     }

@@ -106,6 +106,15 @@ impl MultiLimiter {
     }
 
     /// The strictest limit.
+    ///
+    /// ```
+    /// use goro::rate::{Limit, Limiter, MultiLimiter};
+    /// let m = MultiLimiter::new(vec![
+    ///     Box::new(Limiter::new(Limit::INF, 0)),
+    ///     Box::new(Limiter::new(Limit::per_second(3.0), 1)),
+    /// ]);
+    /// assert_eq!(m.limit(), Limit::per_second(3.0));
+    /// ```
     pub fn limit(&self) -> Limit {
         self.limiters[0].limit()
     }

@@ -42,6 +42,31 @@ use crate::time::{Ticker, Timer};
 /// The shape of a ward (and of a steward): started with a `done` channel
 /// that closes when it must stop and the interval to pulse at, it returns
 /// its heartbeat channel. Any `Fn` of this shape is a `Ward`.
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::{chan, chan::Receiver, resilience::Ward, select};
+///
+/// // A ward that pulses until it is told to stop.
+/// fn pulser(done: Receiver<()>, interval: Duration) -> Receiver<()> {
+///     let (hb_tx, hb) = chan::<()>(1);
+///     goro::go!(move || loop {
+///         select! {
+///             recv(done) -> _ => return,
+///             default(interval) => { let _ = hb_tx.try_send(()); }
+///         }
+///     });
+///     hb
+/// }
+/// fn is_ward(_: &impl Ward) {}
+/// is_ward(&pulser);
+/// goro::run(|| {
+///     let (done_tx, done) = chan::<()>(0);
+///     let hb = pulser(done, Duration::from_millis(1));
+///     assert_eq!(hb.recv(), Some(()));
+///     done_tx.close();
+/// });
+/// ```
 pub trait Ward: Fn(Receiver<()>, Duration) -> Receiver<()> + Send + Sync + 'static {}
 
 impl<F> Ward for F where F: Fn(Receiver<()>, Duration) -> Receiver<()> + Send + Sync + 'static {}
