@@ -116,13 +116,13 @@ fn set_limit_bounds_the_running_members() {
                     let g = g.clone();
                     let (running, max, finished) = (running.clone(), max.clone(), finished.clone());
                     move || {
-                        for _ in 0..200 {
+                        for _ in 0..100 {
                             let (running, max, finished) =
                                 (running.clone(), max.clone(), finished.clone());
                             g.go(move || {
                                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                                 max.fetch_max(now, Ordering::SeqCst);
-                                goro::time::sleep(Duration::from_micros(200));
+                                goro::time::sleep(Duration::from_millis(2));
                                 running.fetch_sub(1, Ordering::SeqCst);
                                 finished.fetch_add(1, Ordering::SeqCst);
                                 Ok(())
@@ -131,7 +131,7 @@ fn set_limit_bounds_the_running_members() {
                     }
                 });
                 g.wait().unwrap();
-                assert_eq!(finished.load(Ordering::SeqCst), 200);
+                assert_eq!(finished.load(Ordering::SeqCst), 100);
                 let max = max.load(Ordering::SeqCst);
                 assert!(
                     max <= limit,
