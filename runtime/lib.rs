@@ -67,6 +67,9 @@ pub mod sync;
 #[cfg(not(loom))]
 pub mod context;
 
+#[cfg(not(loom))]
+pub mod pattern;
+
 /// Channels (Go's `chan`), from the `goro-chan` crate: [`chan()`](fn@chan)
 /// makes one, [`select!`] waits on several. Everything here parks the
 /// calling coroutine (or blocks a plain thread).
@@ -87,7 +90,7 @@ pub mod chan {
     pub use goro_chan::{
         IntoIter, Iter, Receiver, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation,
         SendError, SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError,
-        chan, never,
+        chan, never, never_sender,
     };
 }
 pub use goro_chan::{chan, select};
