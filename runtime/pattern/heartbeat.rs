@@ -140,10 +140,10 @@ impl Heartbeat {
     /// let (stop, done) = chan::<()>(0);
     /// let (hb, _pulses) = heartbeat(done, Duration::from_millis(1));
     /// let (tx, rx) = chan::<u8>(1);
-    /// hb.send(&tx, 1).unwrap();
-    /// assert_eq!(rx.recv(), Some(1));
+    /// hb.send(&tx, 1).unwrap(); // the buffer is now full
     /// drop(stop);
     /// assert_eq!(hb.send(&tx, 2).unwrap_err().into_inner(), 2);
+    /// assert_eq!(rx.recv(), Some(1));
     /// ```
     pub fn send<T>(&self, tx: &Sender<T>, v: T) -> Result<(), SendError<T>> {
         let mut v = Some(v);
