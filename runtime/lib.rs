@@ -23,6 +23,7 @@
 //!
 //! | module      | what it holds |
 //! |-------------|---------------|
+//! | [`pattern`] | the book's chapter 4 pipeline stages (`or`, `or_done`, `tee`, `bridge`, `fan_in` / `fan_out`, generators, `queue`) and heartbeats, over channels, `time` and `context` |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
 //! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | `sched`     | workers, run queues, stealing, the idle/spinning protocol, park and ready, and the scheduler's drivers: the runtime clock and per-worker timer heaps, the netpoller (one mio `Poll`, entered by an idle worker) |
