@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 
-use goro_chan::{Receiver, Select, chan};
+use goro_chan::{Receiver, Select, TryRecvError, chan};
 
 use super::{Done, Step, recv_or_done, send_or_done};
 
@@ -109,20 +109,31 @@ pub fn fan_in<T: Send + 'static>(
                 for r in &inputs {
                     sel.recv(r);
                 }
+                let mut next = 0;
                 loop {
-                    let op = sel.select();
-                    let i = op.index();
-                    if i == 0 {
-                        let _ = op.recv(&done);
-                        return;
-                    }
-                    match op.recv(&inputs[i - 1]) {
-                        Some(v) => {
+                    // Fast path: a value already waiting on some input,
+                    // looked for round-robin from where the last one came
+                    // from (so no input starves); the select only to wait.
+                    let got = match poll_inputs(&done, &inputs, &mut next) {
+                        Poll::Ready(got) => got,
+                        Poll::Done => return,
+                        Poll::Pending => {
+                            let op = sel.select();
+                            let i = op.index();
+                            if i == 0 {
+                                let _ = op.recv(&done);
+                                return;
+                            }
+                            (i - 1, op.recv(&inputs[i - 1]))
+                        }
+                    };
+                    match got {
+                        (_, Some(v)) => {
                             if !send_or_done(&done, &tx, v) {
                                 return;
                             }
                         }
-                        None => break i - 1,
+                        (i, None) => break i,
                     }
                 }
             };
@@ -130,4 +141,34 @@ pub fn fan_in<T: Send + 'static>(
         }
     });
     out
+}
+
+enum Poll<T> {
+    /// Input `.0` gave a value (`Some`) or is closed and drained (`None`).
+    Ready((usize, Option<T>)),
+    /// Nothing waiting on any input.
+    Pending,
+    /// Done is closed.
+    Done,
+}
+
+/// One non-blocking pass over `inputs`, starting at `*next`; on a hit,
+/// `*next` moves past the input that gave it.
+fn poll_inputs<T>(done: &Receiver<()>, inputs: &[Receiver<T>], next: &mut usize) -> Poll<T> {
+    if done.is_closed() {
+        return Poll::Done;
+    }
+    let n = inputs.len();
+    for k in 0..n {
+        let i = (*next + k) % n;
+        match inputs[i].try_recv() {
+            Ok(v) => {
+                *next = (i + 1) % n;
+                return Poll::Ready((i, Some(v)));
+            }
+            Err(TryRecvError::Closed) => return Poll::Ready((i, None)),
+            Err(TryRecvError::Empty) => {}
+        }
+    }
+    Poll::Pending
 }

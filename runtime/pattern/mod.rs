@@ -34,9 +34,12 @@
 //!
 //! 1. **It stops when done fires.** Wherever it waits — for input or for
 //!    its reader — it waits in a `select!` that also has the done channel,
-//!    so closing done ends it within one step. (As in Go, a `select!` picks
-//!    among ready cases at random: a stage whose input and reader are both
-//!    ready may move a value or two more before it sees done.)
+//!    and before each step it checks whether done is closed, so closing
+//!    done ends it at its next step even when its input and its reader are
+//!    both ready (where Go's `select` would pick among them at random and
+//!    may move a few more values). A step that can complete at once is
+//!    tried without a `select!` (`try_recv` / `try_send`): the `select!` is
+//!    only paid for a wait.
 //! 2. **It closes its output when it returns** (the output's `Sender` is
 //!    dropped), so a reader's `for v in rx` ends.
 //! 3. **It also stops when its reader goes away**: a send to an output
@@ -73,7 +76,7 @@ pub use or::or;
 pub use or_done::{or_done, queue};
 pub use tee::tee;
 
-use goro_chan::{Receiver, Sender, select};
+use goro_chan::{Receiver, Sender, TryRecvError, TrySendError, select};
 
 use crate::context::Context;
 
@@ -138,7 +141,20 @@ pub(crate) enum Step<T> {
 }
 
 /// Receives from `rx` unless `done` fires first (rule 1).
+///
+/// Fast path: while done is not closed, a value (or the close) already
+/// waiting on `rx` is taken without a `select!`; only a wait goes through
+/// one. A closed done is seen at the next step, every time.
+#[inline]
 pub(crate) fn recv_or_done<T>(done: &Receiver<()>, rx: &Receiver<T>) -> Step<T> {
+    if done.is_closed() {
+        return Step::Done;
+    }
+    match rx.try_recv() {
+        Ok(v) => return Step::Value(v),
+        Err(TryRecvError::Closed) => return Step::Closed,
+        Err(TryRecvError::Empty) => {}
+    }
     select! {
         recv(rx) -> v => match v {
             Some(v) => Step::Value(v),
@@ -150,7 +166,19 @@ pub(crate) fn recv_or_done<T>(done: &Receiver<()>, rx: &Receiver<T>) -> Step<T> 
 
 /// Sends `v` on `tx` unless `done` fires first (rule 1) or every reader of
 /// `tx` is gone (rule 3). `true` if the value was delivered.
+///
+/// Fast path as in [`recv_or_done`]: a send that can complete at once
+/// skips the `select!`.
+#[inline]
 pub(crate) fn send_or_done<T>(done: &Receiver<()>, tx: &Sender<T>, v: T) -> bool {
+    if done.is_closed() {
+        return false;
+    }
+    let v = match tx.try_send(v) {
+        Ok(()) => return true,
+        Err(TrySendError::Closed(_)) => return false,
+        Err(TrySendError::Full(v)) => v,
+    };
     select! {
         send(tx, v) -> r => r.is_ok(),
         recv(done) -> _ => false,
