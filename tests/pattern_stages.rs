@@ -296,3 +296,19 @@ fn stages_take_a_context_as_done() {
         assert_eq!(got, [1, 2, 3, 4, 5]);
     });
 }
+
+#[test]
+fn a_panic_in_fan_out_f_ends_only_that_worker() {
+    in_watchdog("fan_out_panic", || {
+        let (_stop, done) = chan::<()>(0);
+        let outs = fan_out(&done, generator(&done, 0..100u32), 3, |x| {
+            assert_ne!(x, 50, "test panic: a worker meets 50");
+            x
+        });
+        let mut got: Vec<u32> = fan_in(&done, outs).iter().collect();
+        got.sort_unstable();
+        // 50 died with its worker; the other workers handled everything else.
+        let want: Vec<u32> = (0..100).filter(|&x| x != 50).collect();
+        assert_eq!(got, want);
+    });
+}

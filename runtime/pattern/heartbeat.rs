@@ -30,7 +30,31 @@ use goro_chan::{Receiver, SendError, Sender, chan, never, select};
 use super::Done;
 use crate::time::Ticker;
 
-/// A worker's side of a heartbeat: see [`heartbeat`].
+/// A worker's side of a heartbeat (made by [`heartbeat`]): the worker
+/// waits through it so that it pulses while it waits. Dropping it closes
+/// the pulse channel.
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::chan::chan;
+/// use goro::pattern::heartbeat;
+///
+/// goro::run(|| {
+///     let (_stop, done) = chan::<()>(0);
+///     let (hb, pulses) = heartbeat(&done, Duration::from_millis(1));
+///     let (tx, rx) = chan::<u32>(0);
+///     let worker = goro::go!(move || {
+///         for i in 0..3 {
+///             hb.pulse(); // one pulse per unit of work
+///             hb.send(&tx, i).unwrap(); // pulses while the reader is away
+///         }
+///     });
+///     goro::time::sleep(Duration::from_millis(5));
+///     assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+///     worker.join().unwrap();
+///     while pulses.recv().is_some() {} // ends: the Heartbeat was dropped
+/// });
+/// ```
 pub struct Heartbeat {
     done: Receiver<()>,
     pulse: Sender<()>,
