@@ -63,28 +63,27 @@ fn tee_by_hand(done: &Receiver<()>, input: Receiver<i32>) -> (Receiver<i32>, Rec
     (out1, out2)
 }
 
+/// The book's loop: `for val1 := range out1 { ..., <-out2 }`.
+fn read_pairs((out1, out2): (Receiver<i32>, Receiver<i32>)) -> Vec<(i32, i32)> {
+    let mut pairs = Vec::new();
+    for val1 in &out1 {
+        let val2 = out2.recv().unwrap();
+        println!("out1: {val1}, out2: {val2}");
+        pairs.push((val1, val2));
+    }
+    pairs
+}
+
 fn main() {
     goro::run(|| {
         let (_stop, done) = chan::<()>(0); // closed when main returns
 
         println!("by hand:");
-        let (out1, out2) = tee_by_hand(&done, take(&done, repeat(&done, [1, 2]), 4));
-        let mut pairs = Vec::new();
-        for val1 in &out1 {
-            let val2 = out2.recv().unwrap();
-            println!("out1: {val1}, out2: {val2}");
-            pairs.push((val1, val2));
-        }
+        let pairs = read_pairs(tee_by_hand(&done, take(&done, repeat(&done, [1, 2]), 4)));
         assert_eq!(pairs, [(1, 1), (2, 2), (1, 1), (2, 2)]);
 
         println!("goro::pattern::tee:");
-        let (out1, out2) = tee(&done, take(&done, repeat(&done, [1, 2]), 4));
-        let mut again = Vec::new();
-        for val1 in &out1 {
-            let val2 = out2.recv().unwrap();
-            println!("out1: {val1}, out2: {val2}");
-            again.push((val1, val2));
-        }
+        let again = read_pairs(tee(&done, take(&done, repeat(&done, [1, 2]), 4)));
         assert_eq!(again, pairs);
     });
 }
