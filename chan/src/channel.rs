@@ -205,7 +205,8 @@ impl<T> Sender<T> {
         self.chan.close()
     }
 
-    /// Whether the channel is closed or has no receivers left.
+    /// Whether the channel is closed or has no receivers left (never, for
+    /// a [`never_sender`]: Go's nil channel is not closed).
     pub fn is_closed(&self) -> bool {
         match &self.chan.flavor {
             Flavor::Array(a) => self.chan.no_receivers() || a.is_closed(),
