@@ -205,3 +205,51 @@ fn or_ends_its_coroutine_when_an_input_fires() {
         },
     );
 }
+
+#[test]
+fn a_context_deadline_ends_a_running_pipeline() {
+    common::for_procs(
+        "a_context_deadline_ends_a_running_pipeline",
+        PROCS,
+        LIMIT,
+        || {
+            goro::run(|| {
+                for _ in 0..5 {
+                    let baseline = goro::num_goroutine();
+                    let (ctx, _cancel) =
+                        context::with_timeout(&context::background(), Duration::from_millis(10));
+                    let outs = fan_out(&ctx, repeat(&ctx, [1u64]), 3, |x| x + 1);
+                    let (a, b) = tee(&ctx, fan_in(&ctx, outs));
+                    let q = queue(&ctx, bridge(&ctx, generator(&ctx, [a])), 4);
+                    // Read while it flows; the deadline, not the reader, ends it.
+                    // A closed `b` is swapped for `never()`: selecting on it
+                    // would be ready forever and, with no preemption, starve
+                    // the stages under GOMAXPROCS=1.
+                    let off = goro::chan::never::<u64>();
+                    let mut b_open = true;
+                    let mut n = 0u64;
+                    loop {
+                        let br = if b_open { &b } else { &off };
+                        goro::select! {
+                            recv(q) -> v => match v {
+                                Some(v) => {
+                                    assert_eq!(v, 2);
+                                    n += 1
+                                }
+                                None => break,
+                            },
+                            recv(br) -> v => match v {
+                                Some(v) => assert_eq!(v, 2),
+                                None => b_open = false,
+                            },
+                        }
+                    }
+                    assert_eq!(ctx.err(), Some(context::Error::DeadlineExceeded));
+                    assert!(n >= 1, "nothing flowed before the deadline");
+                    drop((q, b));
+                    settle_to(baseline, "pipeline after its context's deadline");
+                }
+            });
+        },
+    );
+}
