@@ -37,9 +37,10 @@
 //!    and before each step it checks whether done is closed, so closing
 //!    done ends it at its next step even when its input and its reader are
 //!    both ready (where Go's `select` would pick among them at random and
-//!    may move a few more values). A step that can complete at once is
-//!    tried without a `select!` (`try_recv` / `try_send`): the `select!` is
-//!    only paid for a wait.
+//!    may move a few more values). Except in `tee` (whose sends must not
+//!    clone a value only to have it refused), a step that can complete at
+//!    once is tried without a `select!` (`try_recv` / `try_send`): the
+//!    `select!` is only paid for a wait.
 //! 2. **It closes its output when it returns** (the output's `Sender` is
 //!    dropped), so a reader's `for v in rx` ends.
 //! 3. **It also stops when its reader goes away**: a send to an output
