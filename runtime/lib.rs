@@ -23,6 +23,8 @@
 //!
 //! | module      | what it holds |
 //! |-------------|---------------|
+//! | [`errgroup`], [`rate`], [`resilience`] | chapter 5 tools: a group of coroutines with the first error and a shared context; a token-bucket rate limiter and the book's multi-limiter; replicated requests and the steward/ward healing pattern |
+//! | [`pattern`] | the book's chapter 4 pipeline stages (`or`, `or_done`, `tee`, `bridge`, `fan_in` / `fan_out`, generators, `queue`) and heartbeats, over channels, `time` and `context` |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
 //! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | `sched`     | workers, run queues, stealing, the idle/spinning protocol, park and ready, and the scheduler's drivers: the runtime clock and per-worker timer heaps, the netpoller (one mio `Poll`, entered by an idle worker) |
@@ -66,6 +68,15 @@ pub mod sync;
 
 #[cfg(not(loom))]
 pub mod context;
+#[cfg(not(loom))]
+pub mod errgroup;
+#[cfg(not(loom))]
+pub mod rate;
+#[cfg(not(loom))]
+pub mod resilience;
+
+#[cfg(not(loom))]
+pub mod pattern;
 
 /// Channels (Go's `chan`), from the `goro-chan` crate: [`chan()`](fn@chan)
 /// makes one, [`select!`] waits on several. Everything here parks the
@@ -87,7 +98,7 @@ pub mod chan {
     pub use goro_chan::{
         IntoIter, Iter, Receiver, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation,
         SendError, SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError,
-        chan, never,
+        chan, never, never_sender,
     };
 }
 pub use goro_chan::{chan, select};

@@ -86,6 +86,39 @@ pub fn never<T>() -> Receiver<T> {
     }
 }
 
+/// A sender whose sends are never ready: Go's nil channel on the sending
+/// side. In a `select!` its send case is never chosen (so a case can be
+/// switched off by swapping in this sender, as the tee pattern does); a
+/// plain [`Sender::send`] on it blocks forever, `try_send` reports `Full`,
+/// `send_timeout` times out, and it is never closed. The value of a
+/// send case on it is never evaluated.
+///
+/// ```
+/// use std::time::Duration;
+/// use goro_chan::{chan, never_sender, select};
+///
+/// let (tx, rx) = chan::<u8>(1);
+/// let off = never_sender::<u8>();
+/// let mut out = &off;
+/// // Disabled: the select waits for its timeout instead.
+/// let sent = select! {
+///     send(out, 1) -> r => r.is_ok(),
+///     default(Duration::from_millis(1)) => false,
+/// };
+/// assert!(!sent && !off.is_closed());
+/// out = &tx; // enabled
+/// select! { send(out, 2) -> r => r.unwrap() }
+/// assert_eq!(rx.recv(), Some(2));
+/// ```
+pub fn never_sender<T>() -> Sender<T> {
+    let (s, r) = counter::new(Chan {
+        flavor: Flavor::Never,
+    });
+    // No receiver handle exists: the block is freed with the last sender.
+    drop(Receiver { chan: r });
+    Sender { chan: s }
+}
+
 /// The sending side of a channel (Go's `chan<- T`). Cloneable.
 pub struct Sender<T> {
     chan: Senders<Chan<T>>,
@@ -125,7 +158,7 @@ impl<T> Sender<T> {
         match &self.chan.flavor {
             Flavor::Array(a) => a.try_send(value),
             Flavor::Zero(z) => z.try_send(value),
-            Flavor::Never => unreachable!("never() has no sender"),
+            Flavor::Never => Err(TrySendError::Full(value)),
         }
     }
 
@@ -152,7 +185,12 @@ impl<T> Sender<T> {
         match &self.chan.flavor {
             Flavor::Array(a) => a.send(value, deadline),
             Flavor::Zero(z) => z.send(value, deadline),
-            Flavor::Never => unreachable!("never() has no sender"),
+            Flavor::Never => loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(SendTimeoutError::Timeout(value));
+                }
+                waiter::park("chan send (nil chan)", deadline, || true);
+            },
         }
     }
 
@@ -167,14 +205,14 @@ impl<T> Sender<T> {
         self.chan.close()
     }
 
-    /// Whether the channel is closed or has no receivers left.
+    /// Whether the channel is closed or has no receivers left (never, for
+    /// a [`never_sender`]: Go's nil channel is not closed).
     pub fn is_closed(&self) -> bool {
-        self.chan.no_receivers()
-            || match &self.chan.flavor {
-                Flavor::Array(a) => a.is_closed(),
-                Flavor::Zero(z) => z.is_closed(),
-                Flavor::Never => true,
-            }
+        match &self.chan.flavor {
+            Flavor::Array(a) => self.chan.no_receivers() || a.is_closed(),
+            Flavor::Zero(z) => self.chan.no_receivers() || z.is_closed(),
+            Flavor::Never => false,
+        }
     }
 
     /// Values buffered now (always 0 for unbuffered channels).
@@ -226,7 +264,7 @@ impl<T> Sender<T> {
             match &self.chan.flavor {
                 Flavor::Array(a) => a.write(token, msg),
                 Flavor::Zero(z) => z.write(token, msg),
-                Flavor::Never => unreachable!("never() has no sender"),
+                Flavor::Never => unreachable!("a never_sender() case is never chosen"),
             }
         };
         r.map_err(SendError)

@@ -55,7 +55,7 @@ mod select;
 pub mod waiter;
 mod zero;
 
-pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never};
+pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never, never_sender};
 pub use error::{
     RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,
