@@ -1,0 +1,3 @@
+module goropipeline
+
+go 1.22
