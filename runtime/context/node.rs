@@ -206,8 +206,7 @@ impl Node {
             return;
         }
         let task: Arc<dyn crate::sched::timers::Fire> = self.clone();
-        let home =
-            crate::sched::arm_callback_timer(crate::sched::timers::instant_ns(at), task, 0);
+        let home = crate::sched::arm_callback_timer(crate::sched::timers::instant_ns(at), task, 0);
         let extra = st.extra();
         extra.deadline_cause = cause;
         extra.timer_home = Some(home);
@@ -348,7 +347,11 @@ impl crate::sched::timers::Fire for Node {
     }
 
     fn fire(self: Arc<Self>, _epoch: u64) {
-        let cause = self.lock().extra.as_mut().and_then(|x| x.deadline_cause.take());
+        let cause = self
+            .lock()
+            .extra
+            .as_mut()
+            .and_then(|x| x.deadline_cause.take());
         cancel(&self, Error::DeadlineExceeded, cause);
     }
 }
