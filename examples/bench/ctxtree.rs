@@ -33,8 +33,8 @@ pub fn ctxtree(n: usize) {
                 ready.done();
                 let _ = d.recv();
                 assert_eq!(leaf.err(), Some(Error::Canceled), "ctxtree: wrong error");
-                leaf_cancel.cancel();
                 done.done();
+                leaf_cancel.cancel(); // Go's `defer leafCancel()`: after Done
             });
         }
     }
