@@ -1,3 +1,3 @@
-module goropipeline
+module gorotwins
 
 go 1.22

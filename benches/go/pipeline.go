@@ -7,16 +7,11 @@
 // main drains the merged stream. Every send is a select against the
 // context's Done(). Prints pipeline_ms and pipeline_ns_per_item, and checks
 // the count and wrapping sum against a sequential computation.
-//
-// Usage: pipeline [-n N] pipeline     (the same command line as goro's bench,
-// so ../shared/bench/compare.py --go-bin can run it)
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 )
@@ -114,14 +109,4 @@ func pipeline(n int) {
 		per /= float64(n)
 	}
 	fmt.Printf("pipeline_ms %.1f ms\npipeline_ns_per_item %.1f ns\n", float64(d.Microseconds())/1000, per)
-}
-
-func main() {
-	n := flag.Int("n", 1000000, "items")
-	flag.Parse()
-	if flag.NArg() != 1 || flag.Arg(0) != "pipeline" {
-		fmt.Fprintln(os.Stderr, "usage: pipeline [-n N] pipeline")
-		os.Exit(2)
-	}
-	pipeline(*n)
 }
