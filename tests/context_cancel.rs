@@ -210,3 +210,34 @@ fn without_cancel_survives_parent() {
     wcf.cancel();
     assert_eq!(wc.err(), Some(Error::Canceled));
 }
+
+#[test]
+fn causes_cascade_to_existing_descendants() {
+    // A custom cause reaches descendants that existed before the cancel
+    // (and one born after it); a plain cancel reports the error itself.
+    let (p, pc) = context::with_cancel_cause(&context::background());
+    let (c, _cf) = context::with_cancel(&p);
+    let (g, _gf) = context::with_timeout(&c, Duration::from_secs(60));
+    assert!(context::cause(&g).is_none());
+    pc.cancel(std::io::Error::other("boom"));
+    for ctx in [&p, &c, &g, &context::with_cancel(&g).0] {
+        assert_eq!(ctx.err(), Some(Error::Canceled));
+        assert_eq!(context::cause(ctx).unwrap().to_string(), "boom");
+    }
+    let (q, qc) = context::with_cancel(&context::background());
+    let (d, _df) = context::with_cancel(&q);
+    qc.cancel();
+    assert_eq!(context::cause(&d).unwrap().to_string(), "context canceled");
+    // A deadline cause reaches an existing child too.
+    let (t, _tf) = context::with_deadline_cause(
+        &context::background(),
+        Instant::now() + Duration::from_millis(5),
+        std::io::Error::other("too slow"),
+    );
+    let (tc, _tcf) = context::with_cancel(&t);
+    common::watchdog("deadline_cause_cascade", LIMIT, || {
+        assert_eq!(tc.done().recv(), None);
+    });
+    assert_eq!(tc.err(), Some(Error::DeadlineExceeded));
+    assert_eq!(context::cause(&tc).unwrap().to_string(), "too slow");
+}
