@@ -29,7 +29,8 @@
 //!   default on demand.
 //! * Rarely used state (after-funcs, the deadline's cause and timer) lives
 //!   in a boxed [`Extra`], so the common node is small (one allocation of
-//!   about 100 bytes plus its done channel, made on first `done()`).
+//!   112 bytes with its counts, plus its done channel, made on first
+//!   `done()`).
 //! * A deadline is one entry in the runtime's timer heap (the node itself
 //!   implements the driver's `Fire`); no coroutine per deadline. Cancelling
 //!   early marks the entry dead so the heap sweeps it.
