@@ -4,6 +4,13 @@
 //! grandchild's `done()`. Prints `ctxtree_build_ms` (spawn until every
 //! waiter has its grandchild) and `ctxtree_cancel_ms` (root cancel until
 //! every waiter has seen it).
+//!
+//! `ctxbase` is the same shape without contexts, the floor `ctxtree` stands
+//! on: n coroutines each wait on a channel of their own, and the main
+//! coroutine closes the n channels one after the other (what cancelling
+//! the tree amounts to, less the tree). Its Go twin is in
+//! `benches/go/ctxbase.go`. `ctxtree` minus `ctxbase` is what the context
+//! layer costs; `ctxbase` itself is spawn, park and wake-up.
 
 use std::time::Instant;
 
@@ -33,8 +40,8 @@ pub fn ctxtree(n: usize) {
                 ready.done();
                 let _ = d.recv();
                 assert_eq!(leaf.err(), Some(Error::Canceled), "ctxtree: wrong error");
-                leaf_cancel.cancel();
                 done.done();
+                leaf_cancel.cancel(); // Go's `defer leafCancel()`: after Done
             });
         }
     }
@@ -46,4 +53,34 @@ pub fn ctxtree(n: usize) {
     let d2 = t2.elapsed();
     println!("ctxtree_build_ms {:.1} ms", d1.as_secs_f64() * 1e3);
     println!("ctxtree_cancel_ms {:.1} ms", d2.as_secs_f64() * 1e3);
+}
+
+/// n coroutines each parked on its own channel; closes them all. Prints
+/// `ctxbase_build_ms` and `ctxbase_cancel_ms`, timed as in [`ctxtree`].
+pub fn ctxbase(n: usize) {
+    let ready: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+    let done: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+    ready.add(n as isize);
+    done.add(n as isize);
+    let t = Instant::now();
+    let mut txs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = goro::chan::<()>(0);
+        txs.push(tx);
+        goro::go!(move || {
+            ready.done();
+            assert_eq!(rx.recv(), None, "ctxbase: a value on a closed channel");
+            done.done();
+        });
+    }
+    ready.wait();
+    let d1 = t.elapsed();
+    let t2 = Instant::now();
+    for tx in &txs {
+        tx.close();
+    }
+    done.wait();
+    let d2 = t2.elapsed();
+    println!("ctxbase_build_ms {:.1} ms", d1.as_secs_f64() * 1e3);
+    println!("ctxbase_cancel_ms {:.1} ms", d2.as_secs_f64() * 1e3);
 }

@@ -8,16 +8,20 @@
 //!
 //! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`,
 //! `mutex`, `sleep` (the last two have no Go counterpart in the shared
-//! reference; `docs/benchmarks.md` carries the Go programs).
+//! reference; `docs/benchmarks.md` carries the Go programs), `ctxtree`,
+//! and `ctxbase` and `pipeline` (their Go counterparts are in `benches/go/`).
 
 mod chan;
 mod ctxtree;
+mod pipeline;
 mod rt;
 mod sync;
 mod timers;
 
 fn usage() -> ! {
-    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree");
+    eprintln!(
+        "usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree|ctxbase|pipeline"
+    );
     std::process::exit(2);
 }
 
@@ -50,6 +54,8 @@ fn main() {
         Some("select") => goro::run(move || chan::select4(n)),
         Some("mutex") => goro::run(move || sync::mutex(n)),
         Some("ctxtree") => goro::run(move || ctxtree::ctxtree(n)),
+        Some("ctxbase") => goro::run(move || ctxtree::ctxbase(n)),
+        Some("pipeline") => goro::run(move || pipeline::pipeline(n)),
         Some("sleep") => goro::run(move || timers::sleepers(n.min(100_000))),
         _ => usage(),
     }

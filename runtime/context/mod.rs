@@ -37,7 +37,9 @@
 //! node (`node.rs`: the cancellation tree), a value, or a
 //! `without_cancel` wrapper. Layers point at their parent; cloning is one
 //! reference-count increment. Values are found by walking up the layers
-//! (as in Go: a lookup is O(depth)).
+//! (as in Go: a lookup is O(depth)). Dropping the last handle to a chain of
+//! layers unlinks it in a loop (`Layer`'s `Drop`), not by recursion, so a
+//! chain of any depth drops in constant stack.
 //!
 //! # Dropping a `CancelFunc` does *not* cancel
 //!
@@ -130,20 +132,50 @@ impl<T> std::fmt::Debug for Key<T> {
     }
 }
 
-enum Layer {
+/// One link of a context chain: what this context adds, and the context it
+/// was derived from (`None` only for `background` / `todo`).
+struct Layer {
+    parent: Option<Context>,
+    kind: Kind,
+}
+
+enum Kind {
     Background,
     Todo,
     Cancel {
-        parent: Context,
         node: Arc<Node>,
         deadline: Option<Instant>,
     },
     Value {
-        parent: Context,
         key: usize,
         value: Box<dyn Any + Send + Sync>,
     },
-    WithoutCancel(Context),
+    WithoutCancel,
+}
+
+impl Layer {
+    fn root(kind: Kind) -> Layer {
+        Layer { parent: None, kind }
+    }
+
+    fn on(parent: &Context, kind: Kind) -> Context {
+        Context(Arc::new(Layer {
+            parent: Some(parent.clone()),
+            kind,
+        }))
+    }
+}
+
+impl Drop for Layer {
+    /// Unlinks the chain iteratively: each layer whose last reference this
+    /// was hands its parent to the loop instead of dropping it in place, so
+    /// a chain a million layers long drops in constant stack.
+    fn drop(&mut self) {
+        let mut next = self.parent.take();
+        while let Some(Context(arc)) = next {
+            next = Arc::into_inner(arc).and_then(|mut l| l.parent.take());
+        }
+    }
 }
 
 /// A cancellation scope with a deadline and values (Go's `context.Context`).
@@ -194,12 +226,12 @@ impl Context {
     pub fn deadline(&self) -> Option<Instant> {
         let mut c = self;
         loop {
-            match &*c.0 {
-                Layer::Background | Layer::Todo | Layer::WithoutCancel(_) => return None,
-                Layer::Cancel {
+            match &c.0.kind {
+                Kind::Background | Kind::Todo | Kind::WithoutCancel => return None,
+                Kind::Cancel {
                     deadline: Some(d), ..
                 } => return Some(*d),
-                Layer::Cancel { parent, .. } | Layer::Value { parent, .. } => c = parent,
+                Kind::Cancel { .. } | Kind::Value { .. } => c = c.parent()?,
             }
         }
     }
@@ -219,16 +251,12 @@ impl Context {
         let id = key.id();
         let mut c = self;
         loop {
-            match &*c.0 {
-                Layer::Background | Layer::Todo => return None,
-                Layer::Value { parent, key, value } => {
-                    if *key == id {
-                        return value.downcast_ref::<T>();
-                    }
-                    c = parent;
-                }
-                Layer::Cancel { parent, .. } | Layer::WithoutCancel(parent) => c = parent,
+            if let Kind::Value { key, value } = &c.0.kind
+                && *key == id
+            {
+                return value.downcast_ref::<T>();
             }
+            c = c.parent()?;
         }
     }
 
@@ -243,24 +271,28 @@ impl Context {
     fn cancel_node(&self) -> Option<&Arc<Node>> {
         let mut c = self;
         loop {
-            match &*c.0 {
-                Layer::Background | Layer::Todo | Layer::WithoutCancel(_) => return None,
-                Layer::Cancel { node, .. } => return Some(node),
-                Layer::Value { parent, .. } => c = parent,
+            match &c.0.kind {
+                Kind::Background | Kind::Todo | Kind::WithoutCancel => return None,
+                Kind::Cancel { node, .. } => return Some(node),
+                Kind::Value { .. } => c = c.parent()?,
             }
         }
+    }
+
+    fn parent(&self) -> Option<&Context> {
+        self.0.parent.as_ref()
     }
 }
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match &*self.0 {
-            Layer::Background => "context.Background",
-            Layer::Todo => "context.TODO",
-            Layer::Cancel { deadline: None, .. } => "context.WithCancel",
-            Layer::Cancel { .. } => "context.WithDeadline",
-            Layer::Value { .. } => "context.WithValue",
-            Layer::WithoutCancel(_) => "context.WithoutCancel",
+        let kind = match &self.0.kind {
+            Kind::Background => "context.Background",
+            Kind::Todo => "context.TODO",
+            Kind::Cancel { deadline: None, .. } => "context.WithCancel",
+            Kind::Cancel { .. } => "context.WithDeadline",
+            Kind::Value { .. } => "context.WithValue",
+            Kind::WithoutCancel => "context.WithoutCancel",
         };
         f.debug_struct(kind).field("err", &self.err()).finish()
     }
@@ -274,7 +306,7 @@ impl std::fmt::Debug for Context {
 /// ```
 pub fn background() -> Context {
     static BG: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
-    BG.get_or_init(|| Context(Arc::new(Layer::Background)))
+    BG.get_or_init(|| Context(Arc::new(Layer::root(Kind::Background))))
         .clone()
 }
 
@@ -285,7 +317,7 @@ pub fn background() -> Context {
 /// assert_eq!(goro::context::todo().deadline(), None);
 /// ```
 pub fn todo() -> Context {
-    Context(Arc::new(Layer::Todo))
+    Context(Arc::new(Layer::root(Kind::Todo)))
 }
 
 /// Ends its context (Go's `CancelFunc`). Idempotent; cloneable. Dropping it
@@ -349,11 +381,13 @@ impl std::fmt::Debug for CancelCauseFunc {
 
 fn new_cancel(parent: &Context, deadline: Option<Instant>) -> (Context, Arc<Node>) {
     let node = Node::new(parent.cancel_node());
-    let ctx = Context(Arc::new(Layer::Cancel {
-        parent: parent.clone(),
-        node: node.clone(),
-        deadline,
-    }));
+    let ctx = Layer::on(
+        parent,
+        Kind::Cancel {
+            node: node.clone(),
+            deadline,
+        },
+    );
     (ctx, node)
 }
 
@@ -477,11 +511,13 @@ pub fn with_value<T: Send + Sync + 'static>(
     key: &'static Key<T>,
     value: T,
 ) -> Context {
-    Context(Arc::new(Layer::Value {
-        parent: parent.clone(),
-        key: key.id(),
-        value: Box::new(value),
-    }))
+    Layer::on(
+        parent,
+        Kind::Value {
+            key: key.id(),
+            value: Box::new(value),
+        },
+    )
 }
 
 /// A context with `parent`'s values that never ends: no deadline, `err()`
@@ -497,7 +533,7 @@ pub fn with_value<T: Send + Sync + 'static>(
 /// assert_eq!(detached.value(&K), Some(&1));
 /// ```
 pub fn without_cancel(parent: &Context) -> Context {
-    Context(Arc::new(Layer::WithoutCancel(parent.clone())))
+    Layer::on(parent, Kind::WithoutCancel)
 }
 
 /// Why `ctx` ended: the cause given to a `_cause` function, else its

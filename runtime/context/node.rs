@@ -3,38 +3,67 @@
 //!
 //! # Shape
 //!
-//! * A node owns its children: `children` maps a child's id (unique within
-//!   the parent, taken from the parent's own counter, so creating a child
-//!   touches no global atomic) to the child's `Arc`. A child keeps only a
-//!   `Weak` to its parent, so there is no reference cycle.
-//! * Cancelling takes an explicit worklist: a node is locked, marked ended,
-//!   its done channel closed, its children and after-funcs taken out, and
-//!   the children pushed. Nothing recurses, so a tree a million deep or a
-//!   million wide cancels in constant stack.
+//! * A node owns its live children in a dense `Vec<Arc<Node>>`; each child
+//!   remembers its index there (`slot`). Adding a child is a push, removing
+//!   one a `swap_remove` plus one slot fix-up: O(1), no hashing, no id
+//!   counter, and a cancel walks the children in creation order (the order
+//!   they sit in memory), which keeps a million-child cancel streaming
+//!   instead of hopping about the heap.
+//! * A child keeps only a `Weak` to its parent, so there is no reference
+//!   cycle: a tree nobody cancels is freed when its handles are dropped.
+//! * Cancelling takes an explicit stack of child iterators: a node is
+//!   locked, marked ended, its done channel taken, its children and
+//!   after-funcs taken out, unlocked, then the channel closed and the
+//!   children visited. Nothing recurses, so a tree a million deep or a
+//!   million wide cancels in constant machine stack (and, for a chain,
+//!   constant heap: exhausted iterators are popped before descending).
+//! * Dropping a node drops its children the same way (a chain nobody
+//!   cancelled would otherwise drop recursively).
 //! * The node that is cancelled *directly* (its `CancelFunc`, its deadline)
-//!   removes itself from its parent's map, so a parent that lives long
+//!   removes itself from its parent's vector, so a parent that lives long
 //!   while children come and go does not grow. Nodes reached through the
-//!   cascade need not: the parent has already emptied its map.
+//!   cascade need not: the parent has already emptied its vector.
+//! * A cause is stored only when it is not the error itself (a `_cause`
+//!   function, a deadline cause): a plain cancel of a million descendants
+//!   then bumps no shared reference count; [`Node::cause`] builds the
+//!   default on demand.
+//! * Rarely used state (after-funcs, the deadline's cause and timer) lives
+//!   in a boxed [`Extra`], so the common node is small (one allocation of
+//!   112 bytes with its counts, plus its done channel, made on first
+//!   `done()`).
 //! * A deadline is one entry in the runtime's timer heap (the node itself
 //!   implements the driver's `Fire`); no coroutine per deadline. Cancelling
 //!   early marks the entry dead so the heap sweeps it.
 //!
-//! Invariants: `err` is set (and `code` published) under `state`'s lock
-//! before the children map is drained, so a child linking concurrently
-//! either sees the parent ended (and is born ended) or is inserted before
-//! the drain (and is cancelled by it). No lock is held while a channel is
-//! closed or an after-func is spawned; the only nested locking is node then
-//! timer heap (arming) and, when detaching, child's lock released before the
-//! parent's is taken.
+//! # Rules (cited by comments below)
+//!
+//! 1. `code` goes from `LIVE` to `CANCELED` or `DEADLINE` once, under the
+//!    node's lock, before its children are taken; after that no child is
+//!    added (a child made later is born ended). So a child linking
+//!    concurrently either sees the parent ended, or is pushed before the
+//!    drain and is ended by it.
+//! 2. `slot` is read and written only under the *parent's* lock, and while
+//!    the parent is `LIVE` it is the child's index in the parent's
+//!    `children` (push sets it; `swap_remove` fixes the moved child's). Once
+//!    the parent has ended its vector is gone and the slot is meaningless;
+//!    detaching checks the parent's `code` under that lock first.
+//! 3. No lock is held while a channel is closed, a timer marked dead or an
+//!    after-func spawned; the only nested locking is node then timer heap
+//!    (arming), and, when detaching, the child's lock is released before
+//!    the parent's is taken.
 //!
 //! Alternatives rejected: a coroutine per context waiting on its parent's
 //! done (Go before 1.7 style; a million idle coroutines for `ctxtree`);
 //! recursive cancel (stack overflow on deep chains); a global registry keyed
-//! by id (one contended lock for every create and cancel).
+//! by id (one contended lock for every create and cancel); a hash map of
+//! children keyed by a per-parent id (the first version: it hashed on every
+//! create and detach, grew by rehashing, and cancelled in hash order, a
+//! cache miss per child); an intrusive linked list of children (a cancel
+//! would chase one dependent pointer per child, no overlap of misses).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
@@ -42,9 +71,10 @@ use goro_chan::{Receiver, Sender, chan};
 
 use super::{Cause, Error};
 
-/// Ids are small unique integers: hash them by a multiply, not SipHash.
+/// After-func ids are small unique integers: hash them by a multiply, not
+/// SipHash.
 #[derive(Default)]
-pub(super) struct IdHasher(u64);
+struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -62,8 +92,11 @@ impl Hasher for IdHasher {
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
+/// `code`: the node has not ended.
 const LIVE: u8 = 0;
+/// `code`: ended by a cancel function (its own or an ancestor's).
 const CANCELED: u8 = 1;
+/// `code`: ended by a deadline (its own or an ancestor's).
 const DEADLINE: u8 = 2;
 
 fn code_of(e: Error) -> u8 {
@@ -86,12 +119,10 @@ fn closed_done() -> Receiver<()> {
         .clone()
 }
 
+/// What few nodes need: after-funcs and a deadline.
 #[derive(Default)]
-struct State {
-    cause: Option<Cause>,
-    done_tx: Option<Sender<()>>,
-    done_rx: Option<Receiver<()>>,
-    children: IdMap<Arc<Node>>,
+struct Extra {
+    /// Last after-func id handed out.
     next_id: u64,
     after: IdMap<Box<dyn FnOnce() + Send>>,
     /// Cause to report when the deadline fires (`with_deadline_cause`).
@@ -100,12 +131,30 @@ struct State {
     timer_home: Option<usize>,
 }
 
+#[derive(Default)]
+struct State {
+    /// Set when the node ends, only if it differs from the error itself.
+    cause: Option<Cause>,
+    done_tx: Option<Sender<()>>,
+    done_rx: Option<Receiver<()>>,
+    /// Live children; `children[c.slot] == c` (rule 2).
+    children: Vec<Arc<Node>>,
+    extra: Option<Box<Extra>>,
+}
+
+impl State {
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+}
+
 /// One cancellable context.
 pub(super) struct Node {
-    /// Our key in the parent's `children` (0 for a node with no parent).
-    id: u64,
+    /// Nearest cancellable ancestor (empty for a root).
     parent: Weak<Node>,
-    /// `LIVE`, `CANCELED` or `DEADLINE`; readable without the lock.
+    /// Our index in the parent's `children` (rule 2).
+    slot: AtomicUsize,
+    /// `LIVE`, `CANCELED` or `DEADLINE`; readable without the lock (rule 1).
     code: AtomicU8,
     state: Mutex<State>,
 }
@@ -120,27 +169,28 @@ impl Node {
     pub(super) fn new(parent: Option<&Arc<Node>>) -> Arc<Node> {
         let Some(p) = parent else {
             return Arc::new(Node {
-                id: 0,
                 parent: Weak::new(),
+                slot: AtomicUsize::new(0),
                 code: AtomicU8::new(LIVE),
                 state: Mutex::new(State::default()),
             });
         };
         let mut ps = p.lock();
-        ps.next_id += 1;
-        let id = ps.next_id;
+        // Rule 1: read under the parent's lock, so a live parent has not
+        // drained its children yet and will see this one.
         let code = p.code.load(Ordering::Acquire);
         let node = Arc::new(Node {
-            id,
             parent: Arc::downgrade(p),
+            // Rule 2: written before the push, under the parent's lock.
+            slot: AtomicUsize::new(ps.children.len()),
             code: AtomicU8::new(code),
             state: Mutex::new(State {
-                cause: ps.cause.clone(),
+                cause: if code == LIVE { None } else { ps.cause.clone() },
                 ..State::default()
             }),
         });
         if code == LIVE {
-            ps.children.insert(id, node.clone());
+            ps.children.push(node.clone());
         }
         node
     }
@@ -149,50 +199,46 @@ impl Node {
     /// and `cause` (or `DeadlineExceeded` itself) as its cause.
     pub(super) fn arm_deadline(self: &Arc<Self>, at: Instant, cause: Option<Cause>) {
         if at <= Instant::now() {
-            let c = cause.unwrap_or_else(|| Arc::new(Error::DeadlineExceeded));
-            cancel(self, Error::DeadlineExceeded, Some(c));
+            cancel(self, Error::DeadlineExceeded, cause);
             return;
         }
         let mut st = self.lock();
         if self.code.load(Ordering::Acquire) != LIVE {
             return;
         }
-        st.deadline_cause = cause;
         let task: Arc<dyn crate::sched::timers::Fire> = self.clone();
-        st.timer_home = Some(crate::sched::arm_callback_timer(
-            crate::sched::timers::instant_ns(at),
-            task,
-            0,
-        ));
+        let home = crate::sched::arm_callback_timer(crate::sched::timers::instant_ns(at), task, 0);
+        let extra = st.extra();
+        extra.deadline_cause = cause;
+        extra.timer_home = Some(home);
     }
 
-    pub(super) fn err(&self) -> Option<Error> {
-        match self.code.load(Ordering::Acquire) {
+    fn err_of(code: u8) -> Option<Error> {
+        match code {
             LIVE => None,
             CANCELED => Some(Error::Canceled),
             _ => Some(Error::DeadlineExceeded),
         }
     }
 
+    pub(super) fn err(&self) -> Option<Error> {
+        Self::err_of(self.code.load(Ordering::Acquire))
+    }
+
     pub(super) fn cause(&self) -> Option<Cause> {
-        if self.code.load(Ordering::Acquire) == LIVE {
-            return None;
-        }
-        self.lock().cause.clone()
+        let err = self.err()?;
+        let stored = self.lock().cause.clone();
+        Some(stored.unwrap_or_else(|| Arc::new(err)))
     }
 
     /// The done channel, made on first use.
     pub(super) fn done(&self) -> Receiver<()> {
-        if self.code.load(Ordering::Acquire) != LIVE {
-            if let Some(rx) = &self.lock().done_rx {
-                return rx.clone();
-            }
-            return closed_done();
-        }
         let mut st = self.lock();
         if let Some(rx) = &st.done_rx {
             return rx.clone();
         }
+        // Rule 1: under the lock, so a cancel has either taken nothing yet
+        // (and will close what we make) or has finished marking us.
         if self.code.load(Ordering::Acquire) != LIVE {
             return closed_done();
         }
@@ -216,15 +262,83 @@ impl Node {
             crate::spawn(f);
             return None;
         }
-        st.next_id += 1;
-        let id = st.next_id;
-        st.after.insert(id, f);
+        let extra = st.extra();
+        extra.next_id += 1;
+        let id = extra.next_id;
+        extra.after.insert(id, f);
         Some(id)
     }
 
     /// Unregisters after-func `id`; `true` if it had not been started.
     pub(super) fn stop_after(&self, id: u64) -> bool {
-        self.lock().after.remove(&id).is_some()
+        let mut st = self.lock();
+        st.extra
+            .as_mut()
+            .is_some_and(|x| x.after.remove(&id).is_some())
+    }
+
+    /// Marks this node ended (if it is live) and takes out what must be
+    /// finished outside the lock (rule 3): closes the done channel, kills
+    /// the timer entry, spawns the after-funcs. Returns its children, or
+    /// `None` if it had already ended.
+    fn end(&self, code: u8, cause: &Option<Cause>) -> Option<Vec<Arc<Node>>> {
+        let mut st = self.lock();
+        if self.code.load(Ordering::Acquire) != LIVE {
+            return None;
+        }
+        // Rule 1: marked before the children are taken.
+        self.code.store(code, Ordering::Release);
+        st.cause.clone_from(cause);
+        let tx = st.done_tx.take();
+        let children = std::mem::take(&mut st.children);
+        let extra = st.extra.take();
+        drop(st);
+        if let Some(tx) = tx {
+            tx.close();
+        }
+        if let Some(x) = extra {
+            if let Some(home) = x.timer_home {
+                crate::sched::timers::timer_entry_dead(home);
+            }
+            for (_, f) in x.after {
+                crate::spawn(f);
+            }
+        }
+        Some(children)
+    }
+
+    /// Removes this node from its parent's children (rule 2).
+    fn detach(&self) {
+        let Some(p) = self.parent.upgrade() else {
+            return;
+        };
+        let mut ps = p.lock();
+        if p.code.load(Ordering::Acquire) != LIVE {
+            return; // the parent's cancel took its children already
+        }
+        let i = self.slot.load(Ordering::Relaxed);
+        debug_assert!(std::ptr::eq(Arc::as_ptr(&ps.children[i]), self));
+        let me = ps.children.swap_remove(i);
+        if let Some(moved) = ps.children.get(i) {
+            moved.slot.store(i, Ordering::Relaxed);
+        }
+        drop(ps);
+        drop(me);
+    }
+}
+
+impl Drop for Node {
+    /// Drops the subtree iteratively: a long chain of nodes nobody
+    /// cancelled would otherwise recurse once per level.
+    fn drop(&mut self) {
+        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        let mut stack = std::mem::take(&mut st.children);
+        while let Some(c) = stack.pop() {
+            if let Some(mut n) = Arc::into_inner(c) {
+                let st = n.state.get_mut().unwrap_or_else(|p| p.into_inner());
+                stack.append(&mut st.children);
+            }
+        }
     }
 }
 
@@ -234,50 +348,44 @@ impl crate::sched::timers::Fire for Node {
     }
 
     fn fire(self: Arc<Self>, _epoch: u64) {
-        let cause = self.lock().deadline_cause.take();
-        let cause = cause.unwrap_or_else(|| Arc::new(Error::DeadlineExceeded));
-        cancel(&self, Error::DeadlineExceeded, Some(cause));
+        let cause = self
+            .lock()
+            .extra
+            .as_mut()
+            .and_then(|x| x.deadline_cause.take());
+        cancel(&self, Error::DeadlineExceeded, cause);
     }
 }
 
-/// Ends `node` with `err` (and `cause`, default `err`), then every
-/// descendant with the same values, then detaches `node` from its parent.
-/// Idempotent: a node that has already ended is left as it is.
+/// Ends `node` with `err` (and `cause`; `None` means `err` itself), then
+/// every descendant with the same values, then detaches `node` from its
+/// parent. Idempotent: a node that has already ended is left as it is.
 pub(super) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
-    let cause = cause.unwrap_or_else(|| Arc::new(err));
+    // Already ended: nothing to do and nothing to detach; no allocation.
+    if node.code.load(Ordering::Acquire) != LIVE {
+        return;
+    }
     let code = code_of(err);
-    let mut work: Vec<Arc<Node>> = Vec::new();
-    let mut afters: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
-    let mut first = true;
-    let mut next = Some(node.clone());
-    while let Some(n) = next.take().or_else(|| work.pop()) {
-        let mut st = n.lock();
-        if n.code.load(Ordering::Acquire) != LIVE {
-            if first {
-                return; // already ended: nothing to do, nothing to detach
-            }
+    let Some(children) = node.end(code, &cause) else {
+        return;
+    };
+    let mut stack: Vec<std::vec::IntoIter<Arc<Node>>> = Vec::new();
+    if !children.is_empty() {
+        stack.push(children.into_iter());
+    }
+    while let Some(top) = stack.last_mut() {
+        let Some(child) = top.next() else {
+            stack.pop();
             continue;
+        };
+        if top.len() == 0 {
+            stack.pop(); // a chain keeps one iterator, not one per level
         }
-        n.code.store(code, Ordering::Release);
-        st.cause = Some(cause.clone());
-        let tx = st.done_tx.take();
-        let timer = st.timer_home.take();
-        st.deadline_cause = None;
-        work.extend(st.children.drain().map(|(_, c)| c));
-        afters.extend(st.after.drain().map(|(_, f)| f));
-        drop(st);
-        if let Some(tx) = tx {
-            tx.close();
+        if let Some(grand) = child.end(code, &cause)
+            && !grand.is_empty()
+        {
+            stack.push(grand.into_iter());
         }
-        if let Some(home) = timer {
-            crate::sched::timers::timer_entry_dead(home);
-        }
-        for f in afters.drain(..) {
-            crate::spawn(f);
-        }
-        first = false;
     }
-    if let Some(p) = node.parent.upgrade() {
-        p.lock().children.remove(&node.id);
-    }
+    node.detach();
 }

@@ -1,0 +1,3 @@
+module gorotwins
+
+go 1.22
