@@ -44,10 +44,69 @@
 //! receiver is done makes the two fight over its line (4x4 throughput
 //! halves on two cores). The receiver frees the slot with a `SeqCst` stamp
 //! store and then checks the sender list; the sender re-checks the stamp
-//! after registering. The same `SeqCst` pairing as above. So a `try_send`
-//! can report `Full` while a receiver is half-way through taking the oldest
-//! message, just as a `try_recv` can report `Empty` while a sender is
-//! half-way through writing: the operation has begun but not finished.
+//! after registering. The same `SeqCst` pairing as above.
+//!
+//! # Non-blocking operations are linearizable (rule L1)
+//!
+//! A party that will not park — `try_recv`, `try_send`, `select!` with
+//! `default`, a timed operation whose deadline has passed, the drain of
+//! `disconnect_receivers` — must not answer "empty" or "full" because of
+//! an operation that another party has *begun* (claimed) but not finished:
+//!
+//! - `try_recv` finding the head slot unwritten while `tail` has moved past
+//!   it: a sender claimed the slot and is writing it, and later slots may
+//!   hold messages whose `send` has already returned. It waits for that
+//!   write (spin, then yield: [`Backoff`]) and takes the message. Only
+//!   `tail == head` is "empty".
+//! - `try_send` finding the slot at `tail` still holding the previous lap's
+//!   message while `head` has moved past it: a receiver claimed that
+//!   message and is moving it out, and a receive that freed another slot
+//!   may already have returned. It waits for that receiver. Only
+//!   `head + one_lap == tail` is "full".
+//!
+//! So if a send has returned before a `try_recv` starts, the `try_recv`
+//! sees its message (or an earlier one) unless another receiver took it
+//! (Go checks the count under the channel lock; crossbeam-channel retries
+//! the same way). The wait is for a step of a few instructions, except
+//! when the party is a `select!` send case still evaluating its value
+//! expression, or a [`crate::SelectedOperation`] not yet completed: those
+//! hold their claim until completed, and must be completed promptly.
+//! Blocking receivers and senders keep parking instead (see above): for
+//! them "not yet" is harmless, since the publish that ends it wakes them.
+//!
+//! # Hand-off to a parked sender (rules H1, H2)
+//!
+//! Go's receive from a full channel with a waiting sender moves that
+//! sender's value into the freed slot before it returns, so the send has
+//! completed. Here:
+//!
+//! - **H1.** Whoever opens room (a receive that frees a slot, an undone
+//!   claim) and finds a sender registered reserves the room *for* it:
+//!   under the sender list's lock it claims the slot at `tail`
+//!   (`start_send`), writes the claim into the first waiting entry (its
+//!   `packet` and `stamp`) and only then claims the entry (context rule 2);
+//!   if that claim fails (the sender gave up, or its select was won
+//!   elsewhere) the next waiting entry gets it, and a reservation nobody
+//!   takes is released with `abandon_send`. The woken sender (plain `send`
+//!   or a `select!` send case) only writes its value into the reserved
+//!   slot: a claim made before a close still completes, so its send returns
+//!   `Ok` even if the last receiver is dropped right after the receive.
+//! - **H2.** A sender that finds room after registering (it opened before
+//!   its registration was visible) claims that room itself *while still
+//!   registered*, then withdraws. If a hand-off claimed it meanwhile, it
+//!   holds two claims: it writes the handed one and undoes its own. (Giving
+//!   up the registration first and claiming after would leave a window in
+//!   which a close makes the send fail although it was already waiting
+//!   when the receive freed the room.)
+//!
+//! # The last receiver
+//!
+//! Dropping the last `Receiver` closes the channel and drops every
+//! buffered message at once (`disconnect_receivers`; crossbeam-channel does
+//! the same): nobody can receive them any more. Senders that had claimed a
+//! slot before the close finish writing it (their send returns `Ok`) and
+//! the drain waits for them (rule L1); parked senders are woken by the close
+//! and get their values back in `SendError`.
 //!
 //! Before it parks, a blocked sender may spin for a little while
 //! ([`SEND_SPINS`] pauses, when [`waiter::can_spin`] says another CPU is at
@@ -92,6 +151,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Pause instructions a blocked sender spins through, at most, before it
 /// parks (a few microseconds; see the module docs).
 const SEND_SPINS: usize = 200;
+
+/// Waiting for a party in the middle of a step of a few instructions (a
+/// sender writing the slot it claimed, a receiver moving a message out):
+/// spin with growing pauses, then yield, so that the party runs even when
+/// it shares our worker or CPU (rule L1). Never spins under loom.
+struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    /// Spin steps (2^step pauses each) before yielding.
+    const SPIN_STEPS: u32 = 6;
+
+    #[inline]
+    fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    #[cold]
+    fn snooze(&mut self) {
+        if self.step < Self::SPIN_STEPS && !cfg!(loom) {
+            for _ in 0..1u32 << self.step {
+                std::hint::spin_loop();
+            }
+            self.step += 1;
+        } else {
+            waiter::yield_now();
+        }
+    }
+}
 
 struct Slot<T> {
     stamp: AtomicUsize,
@@ -168,7 +257,23 @@ impl<T> Array<T> {
     /// Claims a slot to send into. `true`: claimed (or the channel is
     /// closed: `token.array_slot` is null). `false`: no room yet (full, or
     /// the oldest message is being moved out right now).
+    #[inline]
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
+        self.claim_send(token, false)
+    }
+
+    /// [`Array::start_send`] for a caller that will not wait (`try_send`,
+    /// `select!` with `default`): if a receiver has claimed the oldest
+    /// message and is still moving it out, waits for it to finish (rule L1
+    /// in the module docs), so `false` means the ring really was full.
+    #[inline]
+    pub(crate) fn start_send_now(&self, token: &mut Token) -> bool {
+        self.claim_send(token, true)
+    }
+
+    #[inline(always)]
+    fn claim_send(&self, token: &mut Token, linearize: bool) -> bool {
+        let mut backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
@@ -203,7 +308,18 @@ impl<T> Array<T> {
                 // the 4x4 throughput on two cores: the spinner and the
                 // receiver fight over the slot's line, where parking lets
                 // the receivers drain a batch.
-                return false;
+                if !linearize {
+                    return false;
+                }
+                // Full only if the head is a lap behind the tail too;
+                // otherwise a receiver has claimed that message and is
+                // moving it out: wait for it (rule L1).
+                let head = self.head.load(Ordering::SeqCst);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return false;
+                }
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another sender claimed this position; look again.
                 tail = self.tail.load(Ordering::Relaxed);
@@ -283,7 +399,7 @@ impl<T> Array<T> {
             .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
         {
-            self.senders.notify();
+            self.notify_senders();
             return;
         }
         // Otherwise publish it empty; receivers skip it and free it.
@@ -302,7 +418,7 @@ impl<T> Array<T> {
         {
             slot.stamp
                 .store(pos.wrapping_add(self.one_lap), Ordering::SeqCst);
-            self.senders.notify();
+            self.notify_senders();
         }
         self.published();
     }
@@ -310,7 +426,23 @@ impl<T> Array<T> {
     /// Claims a message to receive. `true`: claimed (or closed and drained:
     /// `token.array_slot` is null). `false`: nothing to take yet (empty, or
     /// the next message is still being written).
+    #[inline]
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
+        self.claim_recv(token, false)
+    }
+
+    /// [`Array::start_recv`] for a caller that will not wait (`try_recv`,
+    /// `select!` with `default`): if a sender has claimed the head slot and
+    /// is still writing it, waits for it to finish (rule L1 in the module
+    /// docs), so `false` means the ring really was empty.
+    #[inline]
+    pub(crate) fn start_recv_now(&self, token: &mut Token) -> bool {
+        self.claim_recv(token, true)
+    }
+
+    #[inline(always)]
+    fn claim_recv(&self, token: &mut Token, linearize: bool) -> bool {
+        let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let slot = &self.buffer[head & (self.mark_bit - 1)];
@@ -328,7 +460,7 @@ impl<T> Array<T> {
                             // An abandoned claim: free the slot, look on.
                             slot.stamp
                                 .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
-                            self.senders.notify();
+                            self.notify_senders();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
                         }
@@ -343,13 +475,22 @@ impl<T> Array<T> {
                 }
             } else if stamp == head {
                 let tail = self.tail.load(Ordering::SeqCst);
-                if tail & !self.mark_bit == head && tail & self.mark_bit != 0 {
-                    token.array_slot = std::ptr::null();
-                    return true;
+                if tail & !self.mark_bit == head {
+                    if tail & self.mark_bit != 0 {
+                        token.array_slot = std::ptr::null();
+                        return true;
+                    }
+                    return false; // empty
                 }
-                // Empty, or a sender is writing this slot right now: nothing
-                // to take *yet*; a waiting receiver is notified on publish.
-                return false;
+                // A sender has claimed this slot and is writing it right
+                // now (the tail has moved past it). A blocking receiver
+                // parks and is notified on publish; one that will not wait
+                // waits for the write instead (rule L1).
+                if !linearize {
+                    return false;
+                }
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
             } else {
                 // Another receiver took this position; look again.
                 head = self.head.load(Ordering::Relaxed);
@@ -388,13 +529,13 @@ impl<T> Array<T> {
         // SAFETY: as above; the message is moved out exactly once.
         let msg = unsafe { slot.msg.get().read().assume_init() };
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.senders.notify();
+        self.notify_senders();
         Some(msg)
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let mut token = Token::default();
-        if self.start_send(&mut token) {
+        if self.start_send_now(&mut token) {
             // SAFETY: fresh successful claim, completed once.
             unsafe { self.write(&mut token, msg) }.map_err(TrySendError::Closed)
         } else {
@@ -418,7 +559,12 @@ impl<T> Array<T> {
                 return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(SendTimeoutError::Timeout(msg));
+                // Out of time: one last look that waits out a receiver in
+                // the middle of freeing room (rule L1).
+                return self.try_send(msg).map_err(|e| match e {
+                    TrySendError::Full(m) => SendTimeoutError::Timeout(m),
+                    TrySendError::Closed(m) => SendTimeoutError::Closed(m),
+                });
             }
             if !spun {
                 spun = true;
@@ -431,13 +577,47 @@ impl<T> Array<T> {
             // SAFETY: `entry` stays in this frame until it is unlinked: by a
             // notifier's claim, or by `unregister` below.
             unsafe { self.senders.register(&mut entry) };
-            if self.send_ready() {
-                let _ = cx.try_claim(ABORTED);
-            }
-            if cx.wait_until("chan send", deadline) != FIRST_OPER {
+            // Registered: a receiver that frees a slot from now on hands it
+            // to us (rule H1). Room that opened before it could see us, we
+            // take ourselves, still registered (rule H2).
+            let mut own = Token::default();
+            let took = loop {
+                if !self.send_ready() {
+                    break false;
+                }
+                if self.start_send(&mut own) {
+                    break true;
+                }
+            };
+            let state = if took {
+                match cx.try_claim(ABORTED) {
+                    Ok(()) => ABORTED,
+                    Err(s) => s,
+                }
+            } else {
+                cx.wait_until("chan send", deadline)
+            };
+            if state != FIRST_OPER {
                 // SAFETY: registered above.
                 unsafe { self.senders.unregister(&mut entry) };
+            } else if !entry.packet.is_null() {
+                // A receiver handed us a reserved slot (rule H1): the send
+                // has completed; only the write is left.
+                token.array_slot = entry.packet;
+                token.array_stamp = entry.stamp;
+                if took {
+                    // We claimed one ourselves too: give ours back.
+                    // SAFETY: our own fresh claim, completed once (here).
+                    unsafe { self.abandon_send(&mut own) };
+                }
+                // SAFETY: the handed claim is ours, completed once.
+                return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
             }
+            if took {
+                // SAFETY: our own fresh claim (or closed), completed once.
+                return unsafe { self.write(&mut own, msg) }.map_err(SendTimeoutError::Closed);
+            }
+            // Closed, timed out, or woken without a slot: look again.
         }
     }
 
@@ -483,7 +663,7 @@ impl<T> Array<T> {
 
     pub(crate) fn try_recv(&self) -> Option<Result<T, ()>> {
         let mut token = Token::default();
-        if self.start_recv(&mut token) {
+        if self.start_recv_now(&mut token) {
             // SAFETY: fresh successful claim, completed once.
             Some(unsafe { self.read(&mut token) }.ok_or(()))
         } else {
@@ -501,7 +681,13 @@ impl<T> Array<T> {
                 return Ok(unsafe { self.read(&mut token) });
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(());
+                // Out of time: one last look that waits out a sender in the
+                // middle of writing the head slot (rule L1).
+                return match self.try_recv() {
+                    Some(Ok(v)) => Ok(Some(v)),
+                    Some(Err(())) => Ok(None),
+                    None => Err(()),
+                };
             }
             let cx = Context::new();
             let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
@@ -513,6 +699,60 @@ impl<T> Array<T> {
             if cx.wait_until("chan receive", deadline) != FIRST_OPER {
                 // SAFETY: registered above.
                 unsafe { self.receivers.unregister(&mut entry) };
+            }
+        }
+    }
+
+    /// Room opened (a slot freed, or a claim undone): if a sender is
+    /// parked, reserve the room for it and wake it with the reservation
+    /// (rule H1): its send has then completed, whatever happens to the
+    /// receivers next. One `SeqCst` load when nobody waits.
+    #[inline]
+    fn notify_senders(&self) {
+        if self.senders.has_waiters() {
+            self.hand_room_to_sender();
+        }
+    }
+
+    #[cold]
+    fn hand_room_to_sender(&self) {
+        let unused = self.senders.hand_over(|| {
+            let mut token = Token::default();
+            if self.start_send(&mut token) && !token.array_slot.is_null() {
+                Some((token.array_slot, token.array_stamp))
+            } else {
+                None // no room after all (another sender took it), or closed
+            }
+        });
+        if let Some((slot, stamp)) = unused {
+            // Every waiter gave up meanwhile: release the room (which looks
+            // for a waiter again).
+            let mut token = Token {
+                array_slot: slot,
+                array_stamp: stamp,
+                ..Token::default()
+            };
+            // SAFETY: a fresh claim made by `start_send` above, completed
+            // once (here).
+            unsafe { self.abandon_send(&mut token) };
+        }
+    }
+
+    /// The last receiver is gone: closes the channel and drops every
+    /// buffered message now (nobody can receive them any more), waiting
+    /// out senders that claimed a slot before the close and are still
+    /// writing it (rule L1). Parked senders are woken by the close and get
+    /// their values back.
+    pub(crate) fn disconnect_receivers(&self) {
+        self.close();
+        let mut token = Token::default();
+        // After the close nothing new is claimed: this ends when the head
+        // reaches the tail.
+        while self.start_recv_now(&mut token) {
+            // SAFETY: fresh successful claim, completed once.
+            match unsafe { self.read(&mut token) } {
+                Some(m) => drop(m),
+                None => return,
             }
         }
     }

@@ -73,6 +73,11 @@ impl Default for Token {
 pub(crate) trait SelectHandle {
     /// Claims the operation without blocking.
     fn try_select(&self, token: &mut Token) -> bool;
+    /// Like `try_select`, for a select that will not wait (`default`):
+    /// waits out a counterpart that has begun an operation on this channel
+    /// and not finished it, so "not ready" is linearizable (`array.rs`,
+    /// rule L1).
+    fn try_select_now(&self, token: &mut Token) -> bool;
     /// Lists `cx` as waiting for case `oper`, with the entry stored in
     /// `slot`. Returns whether the case is ready right now (then the caller
     /// must not sleep).
@@ -145,6 +150,7 @@ pub enum Timeout {
 
 impl Timeout {
     /// `default(d)`: wait up to `d` from now.
+    #[inline]
     pub fn after(d: Duration) -> Timeout {
         match Instant::now().checked_add(d) {
             Some(t) => Timeout::At(t),
@@ -217,8 +223,22 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
         done: false,
         _marker: PhantomData,
     };
+    // A select that will not wait (`default`, or a deadline already past)
+    // must not miss an operation completed before it started (rule L1 of
+    // `array.rs`): its pass waits out operations caught half-way.
+    let deadline = timeout.deadline();
+    let now_only = match timeout {
+        Timeout::Now => true,
+        Timeout::At(d) => Instant::now() >= d,
+        Timeout::Never => false,
+    };
     for &i in order.iter() {
-        if cases[i].handle.try_select(&mut token) {
+        let ready = if now_only {
+            cases[i].handle.try_select_now(&mut token)
+        } else {
+            cases[i].handle.try_select(&mut token)
+        };
+        if ready {
             return Some(done(i, token, cases));
         }
     }
@@ -230,8 +250,6 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
     // makes the registration report ready. With `Timeout::Now` we then
     // withdraw at once instead of waiting; `default` is chosen only if no
     // registration saw a ready case and nobody claimed us meanwhile.
-    let now_only = matches!(timeout, Timeout::Now);
-    let deadline = timeout.deadline();
     loop {
         if !now_only && deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
