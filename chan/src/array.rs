@@ -14,6 +14,13 @@
 //! | `p + 1`           | written: a receiver at `head == p` may claim it |
 //! | `p + one_lap`     | read in this lap: free for the next lap's sender |
 //!
+//! Seen from the next lap's position `q = p + one_lap` of the same slot,
+//! `p` (claimed, not yet written) and `p + 1` (written, not yet read, or
+//! being read) both mean "not free yet": a sender at `tail == q` finds
+//! the ring full, a receiver at `head == q` finds nothing to take. Both
+//! say so at once rather than spin: the party that holds the slot may not
+//! be running (rule H1).
+//!
 //! Sending claims a slot by moving `tail` forward with a compare-exchange,
 //! writes, then publishes with `stamp = p + 1` (release). Receiving claims by
 //! moving `head`, reads, then frees with `stamp = p + one_lap`. Claim and
@@ -320,6 +327,13 @@ impl<T> Array<T> {
                 }
                 backoff.snooze();
                 tail = self.tail.load(Ordering::Relaxed);
+            } else if stamp.wrapping_add(self.one_lap) == tail {
+                // A sender of the previous lap claimed this slot and has not
+                // written it yet: the ring is full (the head cannot be past
+                // that slot). Spinning here would wait on a party that may
+                // not be running (a sender handed the slot, rule H1, that
+                // has not been scheduled yet).
+                return false;
             } else {
                 // Another sender claimed this position; look again.
                 tail = self.tail.load(Ordering::Relaxed);
@@ -338,7 +352,10 @@ impl<T> Array<T> {
         let stamp = self.buffer[tail & (self.mark_bit - 1)]
             .stamp
             .load(Ordering::SeqCst);
-        stamp.wrapping_add(self.one_lap) != tail + 1
+        // Not ready exactly when `start_send` says no room: the slot holds
+        // the previous lap's message, or its unwritten claim.
+        let prev = stamp.wrapping_add(self.one_lap);
+        prev != tail + 1 && prev != tail
     }
 
     /// Completes a send claim. Gives the value back if the channel was
@@ -473,7 +490,11 @@ impl<T> Array<T> {
                         head = h;
                     }
                 }
-            } else if stamp == head {
+            } else if stamp == head || stamp.wrapping_add(self.one_lap) == head + 1 {
+                // No message at `head` yet: the slot is free for its
+                // sender, or a receiver of the previous lap is still moving
+                // the slot's old message out (then no sender can have
+                // claimed it, so `tail == head`).
                 let tail = self.tail.load(Ordering::SeqCst);
                 if tail & !self.mark_bit == head {
                     if tail & self.mark_bit != 0 {
@@ -506,7 +527,7 @@ impl<T> Array<T> {
         let stamp = self.buffer[head & (self.mark_bit - 1)]
             .stamp
             .load(Ordering::SeqCst);
-        if stamp != head {
+        if stamp != head && stamp.wrapping_add(self.one_lap) != head + 1 {
             return true; // published, or moved on: look again
         }
         let tail = self.tail.load(Ordering::SeqCst);
