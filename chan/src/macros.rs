@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! {
-//!     let __c0: &Receiver<_> = &a;   // channel expressions: once, in order,
-//!     let __c1: &Sender<_> = &b;     // through deref coercion
+//!     let __c0 = &a; let __c0: &Receiver<_> = __c0;   // channel expressions: once, in
+//!     let __c1 = &b; let __c1: &Sender<_> = __c1;     // order, deref-coerced
 //!     let mut __cases = [Case::recv(__c0), Case::send(__c1)];
 //!     match internal::select(&mut __cases, Timeout::Now) {   // Never / Now / after(d)
 //!         Some(__op) => { let __i = __op.index();
@@ -214,15 +214,20 @@ macro_rules! __select {
     }};
 
     (@lets) => {};
-    // A reference to the channel expression, coerced to `&Receiver<_>` /
-    // `&Sender<_>`: deref coercion accepts the handle itself, `&rx`,
-    // `Arc<Receiver<T>>`, a field behind `Deref`, any depth of those.
+    // A reference to the channel expression, then coerced to
+    // `&Receiver<_>` / `&Sender<_>`: deref coercion accepts the handle
+    // itself, `&rx`, `Arc<Receiver<T>>`, a field behind `Deref`, any depth
+    // of those. Two steps, so that the expected type does not reach into
+    // the expression (a block ending in `&rx` would be asked for a
+    // `Receiver`).
     (@lets [recv $id:ident $n:tt ($r:expr) $p:tt $b:tt] $($rest:tt)*) => {
-        let $id: &$crate::Receiver<_> = &$r;
+        let $id = &$r;
+        let $id: &$crate::Receiver<_> = $id;
         $crate::__select!(@lets $($rest)*);
     };
     (@lets [send $id:ident $n:tt ($s:expr) $v:tt $p:tt $b:tt] $($rest:tt)*) => {
-        let $id: &$crate::Sender<_> = &$s;
+        let $id = &$s;
+        let $id: &$crate::Sender<_> = $id;
         $crate::__select!(@lets $($rest)*);
     };
 
