@@ -908,3 +908,15 @@ impl<T> IntoIterator for Receiver<T> {
         IntoIter { rx: self }
     }
 }
+
+#[cfg(all(test, loom))]
+impl<T> Sender<T> {
+    /// Whether some sender is registered in a buffered channel's wait list
+    /// (loom models wait for it before they receive).
+    pub(crate) fn has_waiting_senders(&self) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.senders().has_waiters(),
+            _ => false,
+        }
+    }
+}
