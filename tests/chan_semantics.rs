@@ -84,7 +84,10 @@ fn nonblocking_receive_sees_a_completed_send() {
                 })
                 .collect();
             let missed: usize = hs.into_iter().map(|h| h.join().unwrap()).sum();
-            assert_eq!(missed, 0, "non-blocking receives found a non-empty channel empty");
+            assert_eq!(
+                missed, 0,
+                "non-blocking receives found a non-empty channel empty"
+            );
             assert_eq!(received.load(Ordering::Relaxed), 4 * ITERS);
             assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "nothing left over");
         });
@@ -133,7 +136,10 @@ fn nonblocking_send_sees_room_a_completed_receive_made() {
                 })
                 .collect();
             let refused: usize = hs.into_iter().map(|h| h.join().unwrap()).sum();
-            assert_eq!(refused, 0, "non-blocking sends found a channel with room full");
+            assert_eq!(
+                refused, 0,
+                "non-blocking sends found a channel with room full"
+            );
             assert_eq!(rx.len(), 4, "every value taken was replaced");
         });
     });
@@ -236,7 +242,8 @@ fn each_receive_completes_one_parked_send_in_order() {
                         let (tx, c2) = (tx.clone(), counts.clone());
                         // A value handed back stays alive in the join result.
                         let h = goro::go!(move || {
-                            tx.send(Tracked::new(&c2, 10 + s)).map_err(|e| e.into_inner())
+                            tx.send(Tracked::new(&c2, 10 + s))
+                                .map_err(|e| e.into_inner())
                         });
                         nap(PARK_TIME); // parked in this order
                         h
@@ -248,7 +255,10 @@ fn each_receive_completes_one_parked_send_in_order() {
                     got.push(rx.recv().unwrap().id);
                 }
                 let expect_got: Vec<u64> = [0, 1, 10].into_iter().take(receives as usize).collect();
-                assert_eq!(got, expect_got, "FIFO across the buffer and the parked senders");
+                assert_eq!(
+                    got, expect_got,
+                    "FIFO across the buffer and the parked senders"
+                );
                 drop(rx);
                 assert_eq!(
                     counts.live(),
@@ -301,7 +311,11 @@ fn buffered_values_are_dropped_when_the_last_receiver_goes() {
                 drop(rx);
                 assert_eq!(counts.live(), cap, "a receiver is left: values stay");
                 drop(rx2);
-                assert_eq!(counts.live(), 0, "cap {cap}: dropped with the last receiver");
+                assert_eq!(
+                    counts.live(),
+                    0,
+                    "cap {cap}: dropped with the last receiver"
+                );
                 assert!(tx.is_closed());
                 let back = tx.send(Tracked::new(&counts, 7)).unwrap_err().into_inner();
                 assert_eq!(back.id, 7, "a later send gets its value back");
@@ -437,44 +451,48 @@ struct Service {
 
 #[test]
 fn select_takes_anything_that_derefs_to_a_handle() {
-    common::watchdog("select_takes_anything_that_derefs_to_a_handle", LIMIT, || {
-        let (tx, rx) = chan::<u32>(4);
-        let (out_tx, out_rx) = chan::<u32>(4);
-        tx.send(1).unwrap();
-        let by_ref = &rx;
-        assert_eq!(select! { recv(by_ref) -> v => v }, Some(1));
-        tx.send(2).unwrap();
-        assert_eq!(select! { recv(&rx) -> v => v }, Some(2));
-        tx.send(3).unwrap();
-        assert_eq!(select! { recv(&&rx) -> v => v }, Some(3));
+    common::watchdog(
+        "select_takes_anything_that_derefs_to_a_handle",
+        LIMIT,
+        || {
+            let (tx, rx) = chan::<u32>(4);
+            let (out_tx, out_rx) = chan::<u32>(4);
+            tx.send(1).unwrap();
+            let by_ref = &rx;
+            assert_eq!(select! { recv(by_ref) -> v => v }, Some(1));
+            tx.send(2).unwrap();
+            assert_eq!(select! { recv(&rx) -> v => v }, Some(2));
+            tx.send(3).unwrap();
+            assert_eq!(select! { recv(&&rx) -> v => v }, Some(3));
 
-        let shared: Arc<Receiver<u32>> = Arc::new(rx);
-        tx.send(4).unwrap();
-        assert_eq!(select! { recv(shared) -> v => v }, Some(4));
-        tx.send(5).unwrap();
-        assert_eq!(select! { recv(&shared) -> v => v }, Some(5));
+            let shared: Arc<Receiver<u32>> = Arc::new(rx);
+            tx.send(4).unwrap();
+            assert_eq!(select! { recv(shared) -> v => v }, Some(4));
+            tx.send(5).unwrap();
+            assert_eq!(select! { recv(&shared) -> v => v }, Some(5));
 
-        let svc = Service {
-            inbox: Inbox {
-                rx: Arc::try_unwrap(shared).unwrap(),
-            },
-            out: Box::new(out_tx),
-        };
-        tx.send(6).unwrap();
-        let got = select! {
-            recv(svc.inbox) -> v => v,
-            default(Duration::from_secs(5)) => None,
-        };
-        assert_eq!(got, Some(6));
-        select! {
-            send(svc.out, 60) -> r => r.unwrap(),
-            recv(never::<u32>()) -> _ => unreachable!(),
-        }
-        let shared_tx = Arc::new(tx);
-        select! { send(&shared_tx, 7) -> r => r.unwrap() }
-        assert_eq!(out_rx.try_recv(), Ok(60));
-        assert_eq!(svc.inbox.try_recv(), Ok(7));
-    });
+            let svc = Service {
+                inbox: Inbox {
+                    rx: Arc::try_unwrap(shared).unwrap(),
+                },
+                out: Box::new(out_tx),
+            };
+            tx.send(6).unwrap();
+            let got = select! {
+                recv(svc.inbox) -> v => v,
+                default(Duration::from_secs(5)) => None,
+            };
+            assert_eq!(got, Some(6));
+            select! {
+                send(svc.out, 60) -> r => r.unwrap(),
+                recv(never::<u32>()) -> _ => unreachable!(),
+            }
+            let shared_tx = Arc::new(tx);
+            select! { send(&shared_tx, 7) -> r => r.unwrap() }
+            assert_eq!(out_rx.try_recv(), Ok(60));
+            assert_eq!(svc.inbox.try_recv(), Ok(7));
+        },
+    );
 }
 
 #[test]
@@ -522,7 +540,11 @@ fn handles_are_unwind_safe() {
 
     let (tx, rx) = chan::<String>(1);
     // No AssertUnwindSafe needed, by value or by reference.
-    assert!(catch_unwind(|| tx.send("kept".to_string())).unwrap().is_ok());
+    assert!(
+        catch_unwind(|| tx.send("kept".to_string()))
+            .unwrap()
+            .is_ok()
+    );
     let caught = catch_unwind(|| {
         let v = rx.recv().unwrap();
         panic!("after receiving {v}");
@@ -532,7 +554,10 @@ fn handles_are_unwind_safe() {
     tx.send("again".to_string()).unwrap();
     assert_eq!(rx.recv().as_deref(), Some("again"));
     assert!(catch_unwind(move || drop(rx)).is_ok());
-    assert!(tx.is_closed(), "the receiver was dropped inside catch_unwind");
+    assert!(
+        tx.is_closed(),
+        "the receiver was dropped inside catch_unwind"
+    );
 }
 
 #[test]
