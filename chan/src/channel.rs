@@ -11,16 +11,16 @@
 //!
 //! Every method dispatches with one `match` on the flavor; the flavors share
 //! the claim/complete protocol of `select.rs`, which is what makes
-//! `select!` work on all of them.
+//! `select!` work on all of them (their `SelectHandle` impls are in
+//! `select.rs`).
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::array::Array;
-use crate::context::{Context, Entry};
 use crate::counter::{self, Receivers, Senders};
 use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::select::{SelectHandle, Token};
+use crate::select::Token;
 use crate::waiter;
 use crate::zero::{Read, Zero};
 
@@ -28,14 +28,14 @@ use crate::zero::{Read, Zero};
 // cache lines); boxing it would add a second allocation and an indirection to
 // every operation, while the enum lives once per channel, in its shared block.
 #[allow(clippy::large_enum_variant)]
-enum Flavor<T> {
+pub(crate) enum Flavor<T> {
     Array(Array<T>),
     Zero(Zero<T>),
     Never,
 }
 
-struct Chan<T> {
-    flavor: Flavor<T>,
+pub(crate) struct Chan<T> {
+    pub(crate) flavor: Flavor<T>,
 }
 
 impl<T> Chan<T> {
@@ -112,7 +112,7 @@ pub fn never<T>() -> Receiver<T> {
 /// assert_eq!(rx.recv(), None);
 /// ```
 pub struct Sender<T> {
-    chan: Senders<Chan<T>>,
+    pub(crate) chan: Senders<Chan<T>>,
 }
 
 /// The receiving side of a channel (Go's `<-chan T`). Cloneable; when the
@@ -127,7 +127,7 @@ pub struct Sender<T> {
 /// assert!(tx.send(2).is_err());
 /// ```
 pub struct Receiver<T> {
-    chan: Receivers<Chan<T>>,
+    pub(crate) chan: Receivers<Chan<T>>,
 }
 
 // Channel handles are unwind safe (as crossbeam-channel's are): every
@@ -633,144 +633,6 @@ impl<T> Receiver<T> {
                 Flavor::Never => unreachable!("a never() case is never chosen"),
             }
         }
-    }
-}
-
-impl<T> SelectHandle for Receiver<T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_recv(token),
-            Flavor::Zero(z) => z.start_recv(token),
-            Flavor::Never => false,
-        }
-    }
-
-    fn try_select_now(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_recv_now(token),
-            Flavor::Zero(z) => z.start_recv(token),
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => {
-                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                // SAFETY: forwarded contract: the entry stays put.
-                unsafe { a.receivers().register(e) };
-                a.recv_ready()
-            }
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.register_recv(oper, cx, slot) },
-            Flavor::Never => {
-                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                false
-            }
-        }
-    }
-
-    unsafe fn unregister(&self, entry: &mut Entry) {
-        match &self.chan.flavor {
-            // SAFETY: forwarded contract.
-            Flavor::Array(a) => unsafe { a.receivers().unregister(entry) },
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.unregister(entry, false) },
-            Flavor::Never => {}
-        }
-    }
-
-    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_recv(token),
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.accept_recv(token, entry.packet) },
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn abandon(&self, token: &mut Token) {
-        drop(self.complete_recv(token));
-    }
-
-    fn is_send(&self) -> bool {
-        false
-    }
-}
-
-impl<T> SelectHandle for Sender<T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_send(token),
-            Flavor::Zero(z) => z.start_send(token),
-            Flavor::Never => false,
-        }
-    }
-
-    fn try_select_now(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_send_now(token),
-            Flavor::Zero(z) => z.start_send(token),
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => {
-                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                // SAFETY: forwarded contract: the entry stays put.
-                unsafe { a.senders().register(e) };
-                a.send_ready()
-            }
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.register_send(oper, cx, slot) },
-            Flavor::Never => {
-                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                false
-            }
-        }
-    }
-
-    unsafe fn unregister(&self, entry: &mut Entry) {
-        match &self.chan.flavor {
-            // SAFETY: forwarded contract.
-            Flavor::Array(a) => unsafe { a.senders().unregister(entry) },
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.unregister(entry, true) },
-            Flavor::Never => {}
-        }
-    }
-
-    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
-        match &self.chan.flavor {
-            // A receiver that freed room handed us a slot (`array.rs`,
-            // rule H1): the send case has completed but for the write.
-            Flavor::Array(_) if !entry.packet.is_null() => {
-                token.array_slot = entry.packet;
-                token.array_stamp = entry.stamp;
-                true
-            }
-            Flavor::Array(a) => a.start_send(token),
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.accept_send(token, entry.packet) },
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn abandon(&self, token: &mut Token) {
-        // SAFETY: forwarded contract.
-        unsafe {
-            match &self.chan.flavor {
-                Flavor::Array(a) => a.abandon_send(token),
-                Flavor::Zero(z) => z.abandon_send(token),
-                Flavor::Never => {}
-            }
-        }
-    }
-
-    fn is_send(&self) -> bool {
-        true
     }
 }
 

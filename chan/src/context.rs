@@ -314,17 +314,9 @@ impl Waiters {
             let entry = unsafe { &mut *e };
             let next = entry.next;
             if Some(entry.cx) != me {
-                // SAFETY: linked in this list.
-                unsafe { self.unlink(e) };
                 let packet = entry.packet;
-                let unparker = entry
-                    .unparker
-                    .take()
-                    .expect("a linked entry has its unparker");
-                let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
-                // SAFETY: the context outlives its linked entries (rule 1);
-                // this claim is our last access to the waiter's frame.
-                if unsafe { Self::claim(cx, oper, exclusive) } {
+                // SAFETY: linked in this list, under the mutex.
+                if let Some(unparker) = unsafe { self.unlink_and_claim(e) } {
                     return Some(Claimed { packet, unparker });
                 }
             }
@@ -367,18 +359,11 @@ impl Waiters {
                         None => return Handed::NoRoom,
                     },
                 };
-                // SAFETY: linked in this list.
-                unsafe { self.unlink(e) };
+                // The reservation goes in before the claim (rule 2).
                 entry.packet = slot as *mut u8;
                 entry.stamp = stamp;
-                let unparker = entry
-                    .unparker
-                    .take()
-                    .expect("a linked entry has its unparker");
-                let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
-                // SAFETY: the context outlives its linked entries (rule 1);
-                // this claim is our last access to the waiter's frame.
-                if unsafe { Self::claim(cx, oper, exclusive) } {
+                // SAFETY: linked in this list, under the mutex.
+                if let Some(unparker) = unsafe { self.unlink_and_claim(e) } {
                     return Handed::To(unparker);
                 }
             }
@@ -388,6 +373,30 @@ impl Waiters {
             Some((slot, stamp)) => Handed::Unused(slot, stamp),
             None => Handed::NoRoom,
         }
+    }
+
+    /// Unlinks `e`, takes its unparker, then claims its context for its
+    /// operation: the claim is the last access to the waiter's frame (rule
+    /// 2). Returns the unparker if the claim landed; if it failed, the
+    /// entry stays unlinked (its owner's `remove` sees that).
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list, and `e` is linked in
+    /// it.
+    #[inline]
+    unsafe fn unlink_and_claim(&mut self, e: *mut Entry) -> Option<Unparker> {
+        // SAFETY: caller contract.
+        unsafe { self.unlink(e) };
+        // SAFETY: linked until just now, under the mutex (rule 1).
+        let entry = unsafe { &mut *e };
+        let unparker = entry
+            .unparker
+            .take()
+            .expect("a linked entry has its unparker");
+        let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
+        // SAFETY: the context outlives its linked entries (rule 1); this
+        // claim is our last access to the waiter's frame.
+        unsafe { Self::claim(cx, oper, exclusive) }.then_some(unparker)
     }
 
     /// Tries to claim context `cx` for operation `oper`.

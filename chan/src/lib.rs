@@ -30,7 +30,7 @@
 //! | `array` | the buffered flavor (lock-free ring) |
 //! | `zero` | the unbuffered flavor (rendezvous with direct handoff) |
 //! | `context` | waiting parties, their claim word, wait lists |
-//! | `select` | the claim/complete protocol, the select engine, `Select` |
+//! | `select` | the claim/complete protocol (and `Sender`/`Receiver` as its cases), the select engine, `Select` |
 //! | `macros` | `select!` |
 //! | [`waiter`] | park / unpark hook |
 //!

@@ -41,6 +41,7 @@
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
+use crate::channel::Flavor;
 use crate::context::{ABORTED, Context, Entry, FIRST_OPER};
 use crate::error::{SelectTimeoutError, SendError, TrySelectError};
 use crate::waiter::{self, Unparker};
@@ -576,6 +577,150 @@ impl<'a> Select<'a> {
         deadline: Instant,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         select(&mut self.cases, Timeout::At(deadline)).ok_or(SelectTimeoutError)
+    }
+}
+
+// ---- `Sender` and `Receiver` as select cases: the protocol above,
+// dispatched to the channel's flavor. A buffered send case that a receiver
+// claimed with a reserved slot (`array.rs`, rule H1) finds the reservation
+// in its entry and completes with it (`accept`); `try_select_now` waits out
+// operations caught half-way (rule L1), for selects that will not wait.
+
+impl<T> SelectHandle for Receiver<T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_recv(token),
+            Flavor::Zero(z) => z.start_recv(token),
+            Flavor::Never => false,
+        }
+    }
+
+    fn try_select_now(&self, token: &mut Token) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_recv_now(token),
+            Flavor::Zero(z) => z.start_recv(token),
+            Flavor::Never => false,
+        }
+    }
+
+    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => {
+                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                // SAFETY: forwarded contract: the entry stays put.
+                unsafe { a.receivers().register(e) };
+                a.recv_ready()
+            }
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.register_recv(oper, cx, slot) },
+            Flavor::Never => {
+                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                false
+            }
+        }
+    }
+
+    unsafe fn unregister(&self, entry: &mut Entry) {
+        match &self.chan.flavor {
+            // SAFETY: forwarded contract.
+            Flavor::Array(a) => unsafe { a.receivers().unregister(entry) },
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.unregister(entry, false) },
+            Flavor::Never => {}
+        }
+    }
+
+    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_recv(token),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.accept_recv(token, entry.packet) },
+            Flavor::Never => false,
+        }
+    }
+
+    unsafe fn abandon(&self, token: &mut Token) {
+        drop(self.complete_recv(token));
+    }
+
+    fn is_send(&self) -> bool {
+        false
+    }
+}
+
+impl<T> SelectHandle for Sender<T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_send(token),
+            Flavor::Zero(z) => z.start_send(token),
+            Flavor::Never => false,
+        }
+    }
+
+    fn try_select_now(&self, token: &mut Token) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => a.start_send_now(token),
+            Flavor::Zero(z) => z.start_send(token),
+            Flavor::Never => false,
+        }
+    }
+
+    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => {
+                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                // SAFETY: forwarded contract: the entry stays put.
+                unsafe { a.senders().register(e) };
+                a.send_ready()
+            }
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.register_send(oper, cx, slot) },
+            Flavor::Never => {
+                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
+                false
+            }
+        }
+    }
+
+    unsafe fn unregister(&self, entry: &mut Entry) {
+        match &self.chan.flavor {
+            // SAFETY: forwarded contract.
+            Flavor::Array(a) => unsafe { a.senders().unregister(entry) },
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.unregister(entry, true) },
+            Flavor::Never => {}
+        }
+    }
+
+    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
+        match &self.chan.flavor {
+            // A receiver that freed room handed us a slot (`array.rs`,
+            // rule H1): the send case has completed but for the write.
+            Flavor::Array(_) if !entry.packet.is_null() => {
+                token.array_slot = entry.packet;
+                token.array_stamp = entry.stamp;
+                true
+            }
+            Flavor::Array(a) => a.start_send(token),
+            // SAFETY: forwarded contract.
+            Flavor::Zero(z) => unsafe { z.accept_send(token, entry.packet) },
+            Flavor::Never => false,
+        }
+    }
+
+    unsafe fn abandon(&self, token: &mut Token) {
+        // SAFETY: forwarded contract.
+        unsafe {
+            match &self.chan.flavor {
+                Flavor::Array(a) => a.abandon_send(token),
+                Flavor::Zero(z) => z.abandon_send(token),
+                Flavor::Never => {}
+            }
+        }
+    }
+
+    fn is_send(&self) -> bool {
+        true
     }
 }
 
