@@ -11,8 +11,8 @@
 //!
 //! Every method dispatches with one `match` on the flavor; the flavors share
 //! the claim/complete protocol of `select.rs`, which is what makes
-//! `select!` work on all of them (their `SelectHandle` impls are in
-//! `select.rs`).
+//! `select!` work on all of them (how the handles take part in a select is
+//! in `select_handles.rs`).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -20,9 +20,8 @@ use std::time::{Duration, Instant};
 use crate::array::Array;
 use crate::counter::{self, Receivers, Senders};
 use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::select::Token;
 use crate::waiter;
-use crate::zero::{Read, Zero};
+use crate::zero::Zero;
 
 // The buffered flavor is large (its head and tail are padded onto their own
 // cache lines); boxing it would add a second allocation and an indirection to
@@ -356,19 +355,6 @@ impl<T> Sender<T> {
         // counter unit is given back here, with no disconnect action.
         me.chan.release(|_| {});
     }
-
-    pub(crate) fn complete_send(&self, token: &mut Token, msg: T) -> Result<(), SendError<T>> {
-        // SAFETY: the token holds a reservation made on this channel by
-        // `try_select`/`accept`, completed exactly once here.
-        let r = unsafe {
-            match &self.chan.flavor {
-                Flavor::Array(a) => a.write(token, msg),
-                Flavor::Zero(z) => z.write(token, msg),
-                Flavor::Never => unreachable!("never() has no sender"),
-            }
-        };
-        r.map_err(SendError)
-    }
 }
 
 fn chan_len<T>(c: &Chan<T>) -> usize {
@@ -615,24 +601,6 @@ impl<T> Receiver<T> {
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         self.chan.same(&other.chan)
-    }
-
-    pub(crate) fn complete_recv(&self, token: &mut Token) -> Option<T> {
-        // SAFETY: the token holds a reservation made on this channel by
-        // `try_select`/`accept`, completed exactly once here.
-        unsafe {
-            match &self.chan.flavor {
-                Flavor::Array(a) => a.read(token),
-                Flavor::Zero(z) => match z.read(token) {
-                    Read::Msg(m) => Some(m),
-                    Read::Closed => None,
-                    // The claimed sender's value expression panicked: the
-                    // case was chosen, so receive from this channel normally.
-                    Read::Retry => z.recv(None).unwrap_or(None),
-                },
-                Flavor::Never => unreachable!("a never() case is never chosen"),
-            }
-        }
     }
 }
 

@@ -30,7 +30,8 @@
 //! | `array` | the buffered flavor (lock-free ring) |
 //! | `zero` | the unbuffered flavor (rendezvous with direct handoff) |
 //! | `context` | waiting parties, their claim word, wait lists |
-//! | `select` | the claim/complete protocol (and `Sender`/`Receiver` as its cases), the select engine, `Select` |
+//! | `select` | the claim/complete protocol, the select engine, `Select` |
+//! | `select_handles` | `Sender` / `Receiver` as select cases, per flavor |
 //! | `macros` | `select!` |
 //! | [`waiter`] | park / unpark hook |
 //!
@@ -52,6 +53,7 @@ mod loom;
 mod loom_models;
 mod macros;
 mod select;
+mod select_handles;
 pub mod waiter;
 mod zero;
 
