@@ -19,7 +19,7 @@
 //! being read) both mean "not free yet": a sender at `tail == q` finds
 //! the ring full, a receiver at `head == q` finds nothing to take. Both
 //! say so at once rather than spin: the party that holds the slot may not
-//! be running (rule H1).
+//! be running (rule H1, `array/blocking.rs`).
 //!
 //! Sending claims a slot by moving `tail` forward with a compare-exchange,
 //! writes, then publishes with `stamp = p + 1` (release). Receiving claims by

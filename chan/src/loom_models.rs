@@ -25,7 +25,7 @@
 //! (`SyncWaiters::has_waiters`), which reads the latest value as the
 //! `SeqCst` order guarantees; the stamps are `std` atomics, which loom runs
 //! in program order. So the models of a sender parked on a full buffer
-//! (the hand-off of `array.rs`, rule H1) are meaningful.
+//! (the hand-off of `array/blocking.rs`, rule H1) are meaningful.
 //!
 //! Not modelled:
 //!

@@ -47,7 +47,9 @@
 /// * Channel expressions are evaluated once, in order, on entry. A send's
 ///   *value* expression is evaluated only if that case is chosen, so a losing
 ///   send case takes nothing from you; keep that expression short and
-///   non-blocking (an unbuffered partner is waiting for it).
+///   non-blocking (an unbuffered partner is waiting for it, and on a
+///   buffered channel the slot it will fill holds up non-blocking receives
+///   and the drop of the last receiver).
 /// * A receive on a closed channel is always ready (with `None`), as in Go;
 ///   use [`never()`](crate::never) in place of a channel to disable a case
 ///   (Go's nil channel).

@@ -332,7 +332,8 @@ fn wait_forever_or<'a>(timeout: Timeout) -> Option<SelectedOperation<'a>> {
 /// Dropping it without completing a *send* releases the reservation
 /// (nothing is sent); dropping an uncompleted *receive* is a bug: it panics,
 /// and the reserved message is dropped. Complete it promptly: until then it
-/// holds its slot, and non-blocking operations on that channel wait for it.
+/// holds its slot, and non-blocking operations on that channel (and the
+/// drop of its last receiver, which drains the buffer) wait for it.
 ///
 /// ```
 /// use goro_chan::{chan, Select};

@@ -172,7 +172,7 @@ impl<T> SelectHandle for Sender<T> {
 
     unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
         match &self.chan.flavor {
-            // A receiver that freed room handed us a slot (`array.rs`,
+            // A receiver that freed room handed us a slot (`array/blocking.rs`,
             // rule H1): the send case has completed but for the write.
             Flavor::Array(_) if !entry.packet.is_null() => {
                 token.array_slot = entry.packet;
