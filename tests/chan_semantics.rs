@@ -20,7 +20,7 @@ mod common;
 
 use std::ops::Deref;
 use std::panic::{RefUnwindSafe, UnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -31,10 +31,31 @@ use goro::select;
 const LIMIT: Duration = Duration::from_secs(120);
 /// Iterations per coroutine in the linearizability scenarios.
 const ITERS: usize = 100_000;
-/// Long enough for a sender to reach its park (it spins a few
+/// Long enough for a running sender to reach its park (it spins a few
 /// microseconds at most first); under `GOMAXPROCS=1` the sleeping test
 /// coroutine lets it run until it parks, whatever the time.
 const PARK_TIME: Duration = Duration::from_millis(50);
+
+/// Spawns `send` (a coroutine that will park on a full buffer) and returns
+/// once it has started and then had [`PARK_TIME`] to reach its park.
+/// Waiting for the start first keeps a busy machine from failing the test:
+/// a new coroutine can sit in a run queue for a while, but once running it
+/// reaches its park within microseconds.
+fn spawn_parked_sender<R: Send + 'static>(
+    send: impl FnOnce() -> R + Send + 'static,
+) -> goro::JoinHandle<R> {
+    let started = Arc::new(AtomicBool::new(false));
+    let s2 = started.clone();
+    let h = goro::go!(move || {
+        s2.store(true, Ordering::SeqCst);
+        send()
+    });
+    while !started.load(Ordering::SeqCst) {
+        nap(Duration::from_millis(1));
+    }
+    nap(PARK_TIME);
+    h
+}
 
 // ---------------------------------------------------------------------------
 // Linearizable non-blocking operations
@@ -197,7 +218,7 @@ fn receive_from_full_channel_completes_the_parked_send() {
                         let counts = Counts::new();
                         let (tx, rx) = full_channel(&counts, cap);
                         let c2 = counts.clone();
-                        let sender = goro::go!(move || {
+                        let sender = spawn_parked_sender(move || {
                             let v = Tracked::new(&c2, 100);
                             if select_sender {
                                 select! { send(tx, v) -> r => r.map_err(|e| e.into_inner().id) }
@@ -205,7 +226,6 @@ fn receive_from_full_channel_completes_the_parked_send() {
                                 tx.send(v).map_err(|e| e.into_inner().id)
                             }
                         });
-                        nap(PARK_TIME); // the sender parks on the full buffer
                         let got = receive_by(&rx, by).expect("the buffer is full");
                         assert_eq!(got.id, 0, "FIFO: the oldest value comes first");
                         drop(got);
@@ -241,12 +261,11 @@ fn each_receive_completes_one_parked_send_in_order() {
                     .map(|s| {
                         let (tx, c2) = (tx.clone(), counts.clone());
                         // A value handed back stays alive in the join result.
-                        let h = goro::go!(move || {
+                        // Parked one after the other, in this order.
+                        spawn_parked_sender(move || {
                             tx.send(Tracked::new(&c2, 10 + s))
                                 .map_err(|e| e.into_inner())
-                        });
-                        nap(PARK_TIME); // parked in this order
-                        h
+                        })
                     })
                     .collect();
                 drop(tx);
