@@ -5,7 +5,8 @@
 //!   completed operations on the same channel;
 //! * a receive from a full buffer completes a parked sender's send before it
 //!   returns (Go's `recv` with a waiting sender), through `recv` and through
-//!   `select!`, for plain and `select!` senders;
+//!   `select!`, for plain and `select!` senders; a `select!` sender handed a
+//!   slot whose value expression panics gives it back;
 //! * dropping the last `Receiver` drops the buffered values at once, and
 //!   parked senders get theirs back; nothing is lost, leaked or dropped
 //!   twice (drop-counted values, `Weak`);
@@ -296,6 +297,54 @@ fn each_receive_completes_one_parked_send_in_order() {
                     }
                 }
                 drop(results);
+                assert_eq!(counts.live(), 0);
+            }
+        });
+    });
+}
+
+/// A send case's value expression that fails after building a value
+/// (which the unwind drops).
+fn failing_value(counts: &Arc<Counts>, id: u64) -> Tracked {
+    let _doomed = Tracked::new(counts, id);
+    panic!("the value expression fails");
+}
+
+/// A `select!` send case parked on a full buffer is handed a slot by a
+/// receive, wins, and then its value expression panics: the slot is given
+/// back (nothing is delivered, no hole is left), the panic reaches the
+/// sender, and the channel works on. `catch_unwind` needs no
+/// `AssertUnwindSafe` around the handles.
+#[test]
+fn handed_slot_given_back_when_the_send_value_panics() {
+    let name = "handed_slot_given_back_when_the_send_value_panics";
+    common::for_each_procs(name, LIMIT, || {
+        goro::run(|| {
+            for round in 0..20u64 {
+                let counts = Counts::new();
+                let (tx, rx) = full_channel(&counts, 1);
+                let c2 = counts.clone();
+                let sender = spawn_parked_sender(move || {
+                    let caught = catch_unwind(|| {
+                        select! {
+                            send(tx, failing_value(&c2, 500 + round)) -> r => r.is_ok(),
+                        }
+                    });
+                    assert!(caught.is_err(), "the panic reaches the sender");
+                    tx
+                });
+                assert_eq!(rx.recv().map(|t| t.id), Some(0));
+                let tx = sender.join().unwrap();
+                assert_eq!(
+                    rx.try_recv().err(),
+                    Some(TryRecvError::Empty),
+                    "nothing delivered"
+                );
+                assert_eq!((rx.len(), tx.is_full()), (0, false), "no hole left behind");
+                tx.send(Tracked::new(&counts, 7)).unwrap();
+                assert_eq!(rx.recv().map(|t| t.id), Some(7));
+                drop((tx, rx));
+                assert_eq!(counts.made(), 3);
                 assert_eq!(counts.live(), 0);
             }
         });
