@@ -69,7 +69,7 @@
 //! - **H2.** A sender that finds room after registering (it opened before
 //!   its registration was visible) claims that room itself *while still
 //!   registered*, then withdraws. If a hand-off claimed it meanwhile, it
-//!   holds two claims: it writes the handed one and undoes its own. (Giving
+//!   holds two claims: it fills the earlier and gives back the later. (Giving
 //!   up the registration first and claiming after would leave a window in
 //!   which a close makes the send fail although it was already waiting
 //!   when the receive freed the room.)
@@ -157,12 +157,18 @@ impl<T> Array<T> {
                 // has completed; only the write is left.
                 token.array_slot = entry.packet;
                 token.array_stamp = entry.stamp;
-                if took {
-                    // We claimed one ourselves too: give ours back.
-                    // SAFETY: our own fresh claim, completed once (here).
+                if took && !own.array_slot.is_null() {
+                    // We claimed one ourselves too (rule H2): fill the
+                    // earlier position and give back the later, which is
+                    // the likelier to still be the latest claim (then
+                    // `tail` just moves back, leaving no skipped slot).
+                    if (own.array_stamp.wrapping_sub(token.array_stamp) as isize) < 0 {
+                        std::mem::swap(&mut own, &mut token);
+                    }
+                    // SAFETY: a fresh claim of ours, completed once (here).
                     unsafe { self.abandon_send(&mut own) };
                 }
-                // SAFETY: the handed claim is ours, completed once.
+                // SAFETY: the claim left is ours, completed once.
                 return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
             }
             if took {
