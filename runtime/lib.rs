@@ -55,6 +55,12 @@ pub mod net;
 #[cfg(not(loom))]
 mod sched;
 #[cfg(not(loom))]
+mod scope;
+#[cfg(not(loom))]
+mod coroutine_local;
+#[cfg(not(loom))]
+mod block_on;
+#[cfg(not(loom))]
 pub mod time;
 
 #[cfg(loom)]
@@ -97,7 +103,10 @@ pub use api::*;
 
 #[cfg(not(loom))]
 mod api {
+    pub use crate::block_on::block_on;
     pub use crate::builder::Builder;
+    pub use crate::coroutine_local::CoroutineLocal;
+    pub use crate::scope::{Scope, ScopedJoinHandle, scope};
     pub use crate::config::{ConfigError, MAX_PROCS};
     pub use crate::g::{Coroutine, JoinHandle, Panic};
     pub use crate::sched::park::yield_now;

@@ -48,16 +48,20 @@
 //! | `COMPLETE`   | trampoline / fail | the output is stored |
 //! | `PANICKED`   | trampoline / fail | ... and it is a panic |
 //! | `JOIN_WAKER` | joiner            | `join_waker` holds the joiner's unparker |
-//! | `DETACHED`   | handle drop       | nobody will join |
+//! | `DETACHED`   | handle drop / join | nobody will join |
+//! | `TAKEN`      | join / poll       | the output was taken: nothing to report at drop |
 //!
 //! `join_waker` is written only by the joiner before it sets `JOIN_WAKER`,
 //! and read only by the completer after it saw `JOIN_WAKER` in the value it
-//! replaced. A panic is reported on stderr by whichever of completion and
+//! replaced. A joiner that polls again (the handle is a `Future`) first
+//! clears `JOIN_WAKER`; the slot is its own again only if the value it
+//! replaced had no `COMPLETE` (`join.rs`, `register`). A panic is reported on stderr by whichever of completion and
 //! detach comes second, so an unjoined panic is never silent.
 
 pub(crate) mod alloc;
 pub(crate) mod coro;
 pub(crate) mod join;
+pub(crate) mod local;
 pub(crate) mod overflow;
 pub(crate) mod pin;
 pub(crate) mod stack;
@@ -81,6 +85,7 @@ pub(crate) const COMPLETE: u8 = 1;
 pub(crate) const PANICKED: u8 = 2;
 pub(crate) const JOIN_WAKER: u8 = 4;
 pub(crate) const DETACHED: u8 = 8;
+pub(crate) const TAKEN: u8 = 16;
 
 /// Per-coroutine data the scheduler needs; first field of every task.
 pub(crate) struct Header {
@@ -108,11 +113,15 @@ pub(crate) struct Header {
     pub(crate) wait_reason: UnsafeCell<&'static str>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
+    /// Coroutine-locals (`local.rs`): null until first used, dropped by the
+    /// trampoline when the body returns. Touched only by the coroutine.
+    pub(crate) locals: local::Slot,
 }
 
 // SAFETY: the `UnsafeCell` fields are accessed under the rules in the module
 // docs and in `state.rs` (one runner at a time; join waker guarded by the join
-// bits); everything else is atomic or immutable after construction.
+// bits; locals by their owner only, `local.rs` rule 1); everything else is
+// atomic or immutable after construction.
 unsafe impl Sync for Header {}
 
 struct Vtable {
@@ -182,6 +191,7 @@ where
             yielder: UnsafeCell::new(std::ptr::null()),
             wait_reason: UnsafeCell::new(""),
             join_waker: UnsafeCell::new(None),
+            locals: local::Slot::new(),
         },
         stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),
     };
@@ -201,8 +211,19 @@ unsafe fn run<F: FnOnce() -> T, T>(h: NonNull<Header>) {
     let Stage::Pending(f) = std::mem::replace(stage, Stage::Running) else {
         unreachable!("coroutine started twice")
     };
-    let out =
+    let mut out =
         std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| Panic::new(p, &task.header));
+    // Coroutine-locals die with the body, on the coroutine, before joiners
+    // see the output. A panicking destructor makes the coroutine panic
+    // (unless its body already did).
+    // SAFETY: local.rs rule 1: we are the coroutine, and no `with` of it runs.
+    let locals = task.header.locals.get();
+    let dropped = std::panic::catch_unwind(AssertUnwindSafe(|| unsafe { local::drop_all(locals) }));
+    if let Err(p) = dropped
+        && out.is_ok()
+    {
+        out = Err(Panic::new(p, &task.header));
+    }
     let panicked = out.is_err();
     // SAFETY: stage rule 2.
     unsafe { *task.stage.get() = Stage::Done(out) };
