@@ -35,25 +35,34 @@ struct Hopper {
 
 impl Hopper {
     fn new() -> Hopper {
-        let (found_tx, found_rx) = goro::chan::<(usize, goro::chan::Sender<goro::chan::Sender<()>>)>(64);
-        let mut wakers: Vec<(usize, goro::chan::Sender<goro::chan::Sender<()>>)> = Vec::new();
+        type Req = goro::chan::Sender<goro::chan::Sender<()>>;
+        let mut wakers: Vec<(usize, Req)> = Vec::new();
         while wakers.len() < 2 {
-            let (req_tx, req_rx) = goro::chan::<goro::chan::Sender<()>>(0);
-            let found_tx = found_tx.clone();
-            goro::Builder::new().pinned(true).spawn(move || {
-                found_tx.send((goro::worker_index().unwrap(), req_tx)).unwrap();
-                drop(found_tx);
-                // Ends when its request channel closes (the Hopper is gone
-                // or it was a duplicate).
-                for reply in req_rx.iter() {
-                    let _ = reply.send(());
+            // A batch spawned from a plain thread lands on whichever workers
+            // pick it up; pinned coroutines then stay there. Duplicates end
+            // when their request channel is dropped.
+            let (found_tx, found_rx) = goro::chan::<(usize, Req)>(64);
+            std::thread::spawn(move || {
+                for _ in 0..16 {
+                    let (req_tx, req_rx) = goro::chan::<goro::chan::Sender<()>>(0);
+                    let found_tx = found_tx.clone();
+                    goro::Builder::new().pinned(true).spawn(move || {
+                        found_tx.send((goro::worker_index().unwrap(), req_tx)).unwrap();
+                        drop(found_tx);
+                        for reply in req_rx.iter() {
+                            let _ = reply.send(());
+                        }
+                    });
                 }
-            });
-            let (w, tx) = found_rx.recv().unwrap();
-            if wakers.iter().all(|(x, _)| *x != w) {
-                wakers.push((w, tx));
+            })
+            .join()
+            .unwrap();
+            for (w, tx) in found_rx.iter() {
+                if wakers.len() < 2 && wakers.iter().all(|(x, _)| *x != w) {
+                    wakers.push((w, tx));
+                }
             }
-            goro::yield_now();
+            goro::time::sleep(Duration::from_millis(1));
         }
         Hopper {
             wakers: wakers.into_iter().map(|(_, tx)| tx).collect(),
@@ -71,6 +80,7 @@ impl Hopper {
 /// Runs `subject` on `n` coroutines while busy neighbours keep every worker
 /// loaded; `subject` gets a [`Hopper`] to force migrations.
 fn with_busy_neighbours(n: usize, subject: impl Fn(usize, &Hopper) + Send + Sync + 'static) {
+    let hopper = Arc::new(Hopper::new());
     let stop = Arc::new(AtomicBool::new(false));
     let churn: Vec<_> = (0..8)
         .map(|_| {
@@ -82,7 +92,6 @@ fn with_busy_neighbours(n: usize, subject: impl Fn(usize, &Hopper) + Send + Sync
             })
         })
         .collect();
-    let hopper = Arc::new(Hopper::new());
     let subject = Arc::new(subject);
     let hs: Vec<_> = (0..n)
         .map(|i| {
