@@ -91,7 +91,7 @@ pub mod context;
 /// ```
 pub mod chan {
     pub use goro_chan::{
-        IntoIter, Iter, Receiver, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation,
+        IntoIter, Iter, Receiver, RecvFuture, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation,
         SendError, SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError,
         chan, never,
     };

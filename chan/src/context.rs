@@ -178,7 +178,12 @@ impl Entry {
             // (`disconnect_all`); the waiter spins for the signal (B2).
             unsafe { waiter::current_borrowed() }
         } else {
-            waiter::current()
+            // An async receive (`future.rs`) lends its task's relay instead.
+            #[cfg(not(loom))]
+            let lent = crate::future::override_unparker();
+            #[cfg(loom)]
+            let lent = None;
+            lent.unwrap_or_else(waiter::current)
         };
         Entry {
             oper,

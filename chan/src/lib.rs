@@ -46,6 +46,8 @@ mod channel;
 mod context;
 mod counter;
 mod error;
+#[cfg(not(loom))]
+mod future;
 mod lock;
 mod loom;
 #[cfg(all(test, loom))]
@@ -56,6 +58,8 @@ pub mod waiter;
 mod zero;
 
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never};
+#[cfg(not(loom))]
+pub use future::RecvFuture;
 pub use error::{
     RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,
