@@ -45,9 +45,13 @@ compile_error!(
 mod loom;
 
 #[cfg(not(loom))]
+mod block_on;
+#[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
 mod config;
+#[cfg(not(loom))]
+mod coroutine_local;
 #[cfg(not(loom))]
 mod g;
 #[cfg(not(loom))]
@@ -56,10 +60,6 @@ pub mod net;
 mod sched;
 #[cfg(not(loom))]
 mod scope;
-#[cfg(not(loom))]
-mod coroutine_local;
-#[cfg(not(loom))]
-mod block_on;
 #[cfg(not(loom))]
 pub mod time;
 
@@ -91,9 +91,9 @@ pub mod context;
 /// ```
 pub mod chan {
     pub use goro_chan::{
-        IntoIter, Iter, Receiver, RecvFuture, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation,
-        SendError, SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError,
-        chan, never,
+        IntoIter, Iter, Receiver, RecvFuture, RecvTimeoutError, Select, SelectTimeoutError,
+        SelectedOperation, SendError, SendTimeoutError, Sender, TryIter, TryRecvError,
+        TrySelectError, TrySendError, chan, never,
     };
 }
 pub use goro_chan::{chan, select};
@@ -105,11 +105,11 @@ pub use api::*;
 mod api {
     pub use crate::block_on::block_on;
     pub use crate::builder::Builder;
-    pub use crate::coroutine_local::CoroutineLocal;
-    pub use crate::scope::{Scope, ScopedJoinHandle, scope};
     pub use crate::config::{ConfigError, MAX_PROCS};
+    pub use crate::coroutine_local::CoroutineLocal;
     pub use crate::g::{Coroutine, JoinHandle, Panic};
     pub use crate::sched::park::yield_now;
+    pub use crate::scope::{Scope, ScopedJoinHandle, scope};
     /// The waiter hook every blocking call goes through: park the caller
     /// (coroutine or thread) and wake it with an [`waiter::Unparker`].
     /// Build your own blocking primitives on it.
@@ -286,3 +286,8 @@ mod readme_doctests {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/guide.md")]
 mod guide_doctests {}
+
+/// `docs/safety.md`'s examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/safety.md")]
+mod safety_doctests {}

@@ -131,9 +131,7 @@ impl ScopeData {
         // Waiter rule 2: the owner's unparker was published at creation;
         // the last decrement unparks it after changing the count.
         while self.running.load(Ordering::Acquire) != 0 {
-            waiter::park("scope", None, || {
-                self.running.load(Ordering::Acquire) != 0
-            });
+            waiter::park("scope", None, || self.running.load(Ordering::Acquire) != 0);
         }
     }
 }
@@ -168,9 +166,9 @@ impl<T> Drop for Packet<'_, T> {
             Outcome::Taken,
         );
         let unhandled = match outcome {
-            Outcome::NotRun => Some(Box::new(
-                "goro: a scoped coroutine could not start (no stack)",
-            ) as Payload),
+            Outcome::NotRun => {
+                Some(Box::new("goro: a scoped coroutine could not start (no stack)") as Payload)
+            }
             Outcome::Done(Err(p)) => Some(p),
             // The result may borrow: drop it before the count drops (rule
             // 2). A panicking destructor must not skip the decrement below.
@@ -242,9 +240,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         // drops to zero, and `scope` does not return or unwind (ending
         // 'scope) before it has seen zero.
         let body: Box<dyn FnOnce() + Send + 'static> = unsafe {
-            std::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Box<dyn FnOnce() + Send>>(
-                body,
-            )
+            std::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Box<dyn FnOnce() + Send>>(body)
         };
         let inner = crate::sched::spawn(body, None, None, Pin::Anywhere);
         ScopedJoinHandle { inner, packet }

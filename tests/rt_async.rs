@@ -132,48 +132,53 @@ fn block_on_a_future_woken_by_another_coroutine() {
 /// the worker.
 #[test]
 fn many_coroutines_in_block_on_at_once() {
-    common::for_procs("many_coroutines_in_block_on_at_once", &[1, 2], LIMIT, || {
-        goro::run(|| {
-            const N: u64 = 500;
-            let (gate_tx, gate_rx) = chan::<()>(0);
-            let (vals_tx, vals_rx) = chan::<u64>(16);
-            let hs: Vec<_> = (0..N)
-                .map(|i| {
-                    let (tx, rx) = oneshot::<u64>();
-                    let gate_rx = gate_rx.clone();
-                    goro::go!(move || {
-                        // The partner waits until everyone is in block_on.
-                        assert_eq!(gate_rx.recv(), None);
-                        tx.send(i);
-                    });
-                    let vals_rx = vals_rx.clone();
-                    goro::go!(move || {
-                        goro::block_on(async move {
-                            let a = rx.await;
-                            let b = vals_rx.recv_async().await.expect("one value each");
-                            a * 1000 + b
+    common::for_procs(
+        "many_coroutines_in_block_on_at_once",
+        &[1, 2],
+        LIMIT,
+        || {
+            goro::run(|| {
+                const N: u64 = 500;
+                let (gate_tx, gate_rx) = chan::<()>(0);
+                let (vals_tx, vals_rx) = chan::<u64>(16);
+                let hs: Vec<_> = (0..N)
+                    .map(|i| {
+                        let (tx, rx) = oneshot::<u64>();
+                        let gate_rx = gate_rx.clone();
+                        goro::go!(move || {
+                            // The partner waits until everyone is in block_on.
+                            assert_eq!(gate_rx.recv(), None);
+                            tx.send(i);
+                        });
+                        let vals_rx = vals_rx.clone();
+                        goro::go!(move || {
+                            goro::block_on(async move {
+                                let a = rx.await;
+                                let b = vals_rx.recv_async().await.expect("one value each");
+                                a * 1000 + b
+                            })
                         })
                     })
-                })
-                .collect();
-            goro::time::sleep(Duration::from_millis(20));
-            drop(gate_tx); // releases every partner at once
-            for i in 0..N {
-                vals_tx.send(i).unwrap();
-            }
-            let mut seen_b = vec![false; N as usize];
-            let mut sum_a = 0;
-            for h in hs {
-                let v = h.join().unwrap();
-                sum_a += v / 1000;
-                let b = (v % 1000) as usize;
-                assert!(!seen_b[b], "value {b} received twice");
-                seen_b[b] = true;
-            }
-            assert_eq!(sum_a, (0..N).sum::<u64>());
-            assert!(seen_b.iter().all(|s| *s), "a value was lost");
-        });
-    });
+                    .collect();
+                goro::time::sleep(Duration::from_millis(20));
+                drop(gate_tx); // releases every partner at once
+                for i in 0..N {
+                    vals_tx.send(i).unwrap();
+                }
+                let mut seen_b = vec![false; N as usize];
+                let mut sum_a = 0;
+                for h in hs {
+                    let v = h.join().unwrap();
+                    sum_a += v / 1000;
+                    let b = (v % 1000) as usize;
+                    assert!(!seen_b[b], "value {b} received twice");
+                    seen_b[b] = true;
+                }
+                assert_eq!(sum_a, (0..N).sum::<u64>());
+                assert!(seen_b.iter().all(|s| *s), "a value was lost");
+            });
+        },
+    );
 }
 
 // ---- a tiny executor, to await goro from "async land" ----
@@ -274,10 +279,20 @@ fn join_handle_wakes_the_latest_waker_and_joins_after_a_poll() {
         });
         let (a, wa) = flag();
         let (b, wb) = flag();
-        assert!(Pin::new(&mut h).poll(&mut Context::from_waker(&wa)).is_pending());
-        assert!(Pin::new(&mut h).poll(&mut Context::from_waker(&wb)).is_pending());
+        assert!(
+            Pin::new(&mut h)
+                .poll(&mut Context::from_waker(&wa))
+                .is_pending()
+        );
+        assert!(
+            Pin::new(&mut h)
+                .poll(&mut Context::from_waker(&wb))
+                .is_pending()
+        );
         go_tx.send(()).unwrap();
-        assert!(common::eventually(Duration::from_secs(30), || b.0.load(Ordering::SeqCst)));
+        assert!(common::eventually(Duration::from_secs(30), || b
+            .0
+            .load(Ordering::SeqCst)));
         assert!(!a.0.load(Ordering::SeqCst), "the replaced waker was woken");
         match Pin::new(&mut h).poll(&mut Context::from_waker(&wb)) {
             Poll::Ready(r) => assert_eq!(r.unwrap(), 3),
@@ -289,7 +304,11 @@ fn join_handle_wakes_the_latest_waker_and_joins_after_a_poll() {
             go_rx.recv();
             4
         });
-        assert!(Pin::new(&mut h).poll(&mut Context::from_waker(&wa)).is_pending());
+        assert!(
+            Pin::new(&mut h)
+                .poll(&mut Context::from_waker(&wa))
+                .is_pending()
+        );
         goro::go!(move || go_tx.send(()).unwrap());
         assert_eq!(h.join().unwrap(), 4);
     });
@@ -304,8 +323,18 @@ fn a_dropped_buffered_receive_passes_its_wakeup_on() {
     let mut second = Box::pin(rx.recv_async());
     let (f1, w1) = flag();
     let (f2, w2) = flag();
-    assert!(first.as_mut().poll(&mut Context::from_waker(&w1)).is_pending());
-    assert!(second.as_mut().poll(&mut Context::from_waker(&w2)).is_pending());
+    assert!(
+        first
+            .as_mut()
+            .poll(&mut Context::from_waker(&w1))
+            .is_pending()
+    );
+    assert!(
+        second
+            .as_mut()
+            .poll(&mut Context::from_waker(&w2))
+            .is_pending()
+    );
     tx.send(9).unwrap();
     assert!(f1.0.load(Ordering::SeqCst), "the first waiter is woken");
     assert!(!f2.0.load(Ordering::SeqCst));
@@ -317,7 +346,11 @@ fn a_dropped_buffered_receive_passes_its_wakeup_on() {
     );
     // Dropped while still waiting: withdrawn, the channel works as before.
     let mut idle = Box::pin(rx.recv_async());
-    assert!(idle.as_mut().poll(&mut Context::from_waker(&w1)).is_pending());
+    assert!(
+        idle.as_mut()
+            .poll(&mut Context::from_waker(&w1))
+            .is_pending()
+    );
     drop(idle);
     tx.send(10).unwrap();
     assert_eq!(rx.try_recv(), Ok(10));
@@ -368,7 +401,10 @@ fn rendezvous_receives_from_async_code() {
         let d = drops.clone();
         let tx2 = tx.clone();
         let t = std::thread::spawn(move || tx2.send(Counted(d)).is_ok());
-        assert!(t.join().unwrap(), "the send completed into the waiting future");
+        assert!(
+            t.join().unwrap(),
+            "the send completed into the waiting future"
+        );
         drop(f);
         assert_eq!(drops.load(Ordering::SeqCst), 2);
     });

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-
 const LIMIT: Duration = Duration::from_secs(120);
 
 goro::coroutine_local! {
@@ -47,7 +46,9 @@ impl Hopper {
                     let (req_tx, req_rx) = goro::chan::<goro::chan::Sender<()>>(0);
                     let found_tx = found_tx.clone();
                     goro::Builder::new().pinned(true).spawn(move || {
-                        found_tx.send((goro::worker_index().unwrap(), req_tx)).unwrap();
+                        found_tx
+                            .send((goro::worker_index().unwrap(), req_tx))
+                            .unwrap();
                         drop(found_tx);
                         for reply in req_rx.iter() {
                             let _ = reply.send(());
@@ -148,7 +149,10 @@ fn locals_stay_with_their_coroutine_across_migrations() {
             });
             let n = migrations.load(Ordering::Relaxed);
             println!("migrations observed: {n}");
-            assert!(n > 0, "no coroutine ever changed worker: the test proved nothing");
+            assert!(
+                n > 0,
+                "no coroutine ever changed worker: the test proved nothing"
+            );
         },
     );
 }
@@ -359,7 +363,10 @@ fn inline_never_accessor_reads_the_current_threads_slot() {
             });
             let n = migrations.load(Ordering::Relaxed);
             println!("migrations observed: {n}");
-            assert!(n > 0, "no coroutine ever changed thread: the test proved nothing");
+            assert!(
+                n > 0,
+                "no coroutine ever changed thread: the test proved nothing"
+            );
         },
     );
 }

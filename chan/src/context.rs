@@ -180,7 +180,7 @@ impl Entry {
         } else {
             // An async receive (`future.rs`) lends its task's relay instead.
             #[cfg(not(loom))]
-            let lent = crate::future::override_unparker();
+            let lent = waiter::lent();
             #[cfg(loom)]
             let lent = None;
             lent.unwrap_or_else(waiter::current)

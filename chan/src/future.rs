@@ -12,9 +12,8 @@
 //! waker that wakes the task's latest waker (replaced at every poll, so no
 //! re-registration is needed when the task moves) and, while a poll is
 //! inside a handoff, the polling party too. The entry is built with that
-//! unparker through a per-thread override that `Entry::new` consults
-//! ([`override_unparker`]), so the channel code itself is shared with
-//! `select!`.
+//! unparker lent through `waiter::with_lent`, which `Entry::new` consults,
+//! so the channel code itself is shared with `select!`.
 //!
 //! # Rules (cited by `// SAFETY:` comments)
 //!
@@ -41,7 +40,6 @@
 //!   it would take a message out of the channel even if the future is then
 //!   dropped, losing it.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -51,34 +49,6 @@ use crate::Receiver;
 use crate::context::{ABORTED, Context, Entry, FIRST_OPER, WAITING};
 use crate::select::{SelectHandle, Token};
 use crate::waiter::{self, Unparker};
-
-std::thread_local! {
-    /// While set, `Entry::new` gives new entries this unparker instead of
-    /// the caller's own.
-    static OVERRIDE: Cell<*const Unparker> = const { Cell::new(std::ptr::null()) };
-}
-
-/// The unparker new wait-list entries should carry instead of the caller's
-/// (set only inside [`RecvFuture`]'s registration), or `None`.
-#[inline]
-pub(crate) fn override_unparker() -> Option<Unparker> {
-    let p = OVERRIDE.with(Cell::get);
-    // SAFETY: non-null only inside `with_override`, whose argument outlives
-    // the call that may read it.
-    (!p.is_null()).then(|| unsafe { (*p).clone() })
-}
-
-fn with_override<R>(u: &Unparker, f: impl FnOnce() -> R) -> R {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            OVERRIDE.with(|c| c.set(std::ptr::null()));
-        }
-    }
-    OVERRIDE.with(|c| c.set(u as *const Unparker));
-    let _reset = Reset;
-    f()
-}
 
 /// The entry's unparker: wakes the task's latest waker and, during a
 /// handoff, the polling party (rule 3).
@@ -165,8 +135,9 @@ impl<T> Receiver<T> {
 
 impl<T> RecvFuture<'_, T> {
     /// Finishes a registration whose context left `WAITING`: `Some` if it
-    /// produced the receive's outcome, `None` to try again.
-    fn resolve(&mut self, mut reg: Box<Registration>, state: usize) -> Option<Option<T>> {
+    /// produced the receive's outcome, `None` to try again. Afterwards the
+    /// entry is unlinked and the box may be freed (rule 1).
+    fn resolve(&mut self, reg: &mut Registration, state: usize) -> Option<Option<T>> {
         let mut entry = reg.entry.take().expect("a registration has its entry");
         if state != FIRST_OPER {
             // Aborted by us or disconnected: not claimed for its operation.
@@ -206,7 +177,7 @@ impl<T> Future for RecvFuture<'_, T> {
                 *w = Some(task.waker().clone());
             }
         }
-        if let Some(reg) = this.reg.take() {
+        if let Some(mut reg) = this.reg.take() {
             match reg.cx.state() {
                 WAITING => {
                     // Still listed: whoever makes the channel ready claims
@@ -215,7 +186,7 @@ impl<T> Future for RecvFuture<'_, T> {
                     return Poll::Pending;
                 }
                 state => {
-                    if let Some(out) = this.resolve(reg, state) {
+                    if let Some(out) = this.resolve(&mut reg, state) {
                         return Poll::Ready(out);
                     }
                 }
@@ -245,8 +216,9 @@ impl<T> Future for RecvFuture<'_, T> {
             let reg_ref = &mut *reg;
             // SAFETY: the entry lives in the box, which stays put until it
             // is unregistered or claimed (rule 1).
-            let ready = with_override(unparker, || unsafe {
-                this.rx.register(FIRST_OPER, &reg_ref.cx, &mut reg_ref.entry)
+            let ready = waiter::with_lent(unparker, || unsafe {
+                this.rx
+                    .register(FIRST_OPER, &reg_ref.cx, &mut reg_ref.entry)
             });
             if !ready {
                 this.reg = Some(reg);
@@ -257,7 +229,7 @@ impl<T> Future for RecvFuture<'_, T> {
                 Ok(()) => ABORTED,
                 Err(s) => s,
             };
-            if let Some(out) = this.resolve(reg, state) {
+            if let Some(out) = this.resolve(&mut reg, state) {
                 return Poll::Ready(out);
             }
         }
@@ -266,7 +238,7 @@ impl<T> Future for RecvFuture<'_, T> {
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        let Some(reg) = self.reg.take() else {
+        let Some(mut reg) = self.reg.take() else {
             return;
         };
         let state = match reg.cx.try_claim(ABORTED) {
@@ -279,7 +251,7 @@ impl<T> Drop for RecvFuture<'_, T> {
             return;
         }
         // Rule 2, rendezvous: take the value the sender committed, and drop it.
-        drop(self.resolve(reg, state));
+        drop(self.resolve(&mut reg, state));
     }
 }
 

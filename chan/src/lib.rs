@@ -58,12 +58,12 @@ pub mod waiter;
 mod zero;
 
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never};
-#[cfg(not(loom))]
-pub use future::RecvFuture;
 pub use error::{
     RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,
 };
+#[cfg(not(loom))]
+pub use future::RecvFuture;
 pub use select::{Select, SelectedOperation};
 
 /// Items the `select!` macro expands to. Not a stable API.

@@ -121,6 +121,16 @@ pub(crate) unsafe fn insert<T>(slot: *mut Option<Box<Map>>, key: *const (), valu
     p
 }
 
+/// Whether `slot` holds a map (the owner touched some local).
+///
+/// # Safety
+/// As for [`lookup`].
+#[inline]
+pub(crate) unsafe fn in_use(slot: *mut Option<Box<Map>>) -> bool {
+    // SAFETY: caller contract.
+    unsafe { (*slot).is_some() }
+}
+
 /// Drops every local in `slot`, including locals that destructors create
 /// while it runs, and leaves the slot empty. Called by the trampoline after
 /// the body returns (on the coroutine, rule 1) and at a thread's exit.

@@ -216,13 +216,18 @@ unsafe fn run<F: FnOnce() -> T, T>(h: NonNull<Header>) {
     // Coroutine-locals die with the body, on the coroutine, before joiners
     // see the output. A panicking destructor makes the coroutine panic
     // (unless its body already did).
-    // SAFETY: local.rs rule 1: we are the coroutine, and no `with` of it runs.
-    let locals = task.header.locals.get();
-    let dropped = std::panic::catch_unwind(AssertUnwindSafe(|| unsafe { local::drop_all(locals) }));
-    if let Err(p) = dropped
-        && out.is_ok()
-    {
-        out = Err(Panic::new(p, &task.header));
+    // SAFETY: local.rs rule 1: we are the coroutine, and no `with` of it
+    // runs. The common case (no locals) is this one load and branch.
+    if unsafe { local::in_use(task.header.locals.get()) } {
+        let locals = task.header.locals.get();
+        // SAFETY: as above.
+        let dropped =
+            std::panic::catch_unwind(AssertUnwindSafe(|| unsafe { local::drop_all(locals) }));
+        if let Err(p) = dropped
+            && out.is_ok()
+        {
+            out = Err(Panic::new(p, &task.header));
+        }
     }
     let panicked = out.is_err();
     // SAFETY: stage rule 2.
