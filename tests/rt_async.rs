@@ -354,6 +354,20 @@ fn a_dropped_buffered_receive_passes_its_wakeup_on() {
     drop(idle);
     tx.send(10).unwrap();
     assert_eq!(rx.try_recv(), Ok(10));
+    // Polling a finished future again is a bug, reported as a panic (it
+    // does not take another message).
+    tx.send(11).unwrap();
+    let mut done = Box::pin(rx.recv_async());
+    assert_eq!(
+        done.as_mut().poll(&mut Context::from_waker(&w1)),
+        Poll::Ready(Some(11))
+    );
+    tx.send(12).unwrap();
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = done.as_mut().poll(&mut Context::from_waker(&w1));
+    }));
+    assert!(again.is_err());
+    assert_eq!(rx.try_recv(), Ok(12));
     drop(tx);
     let mut closed = Box::pin(rx.recv_async());
     assert_eq!(

@@ -86,7 +86,8 @@ struct Registration {
 }
 
 /// The future returned by [`Receiver::recv_async`]: resolves to
-/// `Some(value)`, or `None` once the channel is closed and drained.
+/// `Some(value)`, or `None` once the channel is closed and drained. It
+/// panics if polled again after that.
 ///
 /// Dropping it before it completes withdraws it; a message is lost only if
 /// a rendezvous sender had already handed it this future's way (the send
@@ -98,6 +99,7 @@ pub struct RecvFuture<'a, T> {
     relay: Option<Arc<Relay>>,
     unparker: Option<Unparker>,
     reg: Option<Box<Registration>>,
+    done: bool,
 }
 
 // SAFETY: the registration's raw pointers point into its own box, which
@@ -129,6 +131,7 @@ impl<T> Receiver<T> {
             relay: None,
             unparker: None,
             reg: None,
+            done: false,
         }
     }
 }
@@ -171,6 +174,16 @@ impl<T> Future for RecvFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
+        assert!(!this.done, "RecvFuture polled after it returned Ready");
+        let out = this.poll_inner(task);
+        this.done = out.is_ready();
+        out
+    }
+}
+
+impl<T> RecvFuture<'_, T> {
+    fn poll_inner(&mut self, task: &mut TaskContext<'_>) -> Poll<Option<T>> {
+        let this = self;
         if let Some(relay) = &this.relay {
             let mut w = lock(&relay.task);
             if !w.as_ref().is_some_and(|w| w.will_wake(task.waker())) {
