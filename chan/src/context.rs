@@ -179,11 +179,7 @@ impl Entry {
             unsafe { waiter::current_borrowed() }
         } else {
             // An async receive (`future.rs`) lends its task's relay instead.
-            #[cfg(not(loom))]
-            let lent = waiter::lent();
-            #[cfg(loom)]
-            let lent = None;
-            lent.unwrap_or_else(waiter::current)
+            waiter::lent().unwrap_or_else(waiter::current)
         };
         Entry {
             oper,

@@ -46,7 +46,6 @@ mod channel;
 mod context;
 mod counter;
 mod error;
-#[cfg(not(loom))]
 mod future;
 mod lock;
 mod loom;
@@ -62,7 +61,6 @@ pub use error::{
     RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,
 };
-#[cfg(not(loom))]
 pub use future::RecvFuture;
 pub use select::{Select, SelectedOperation};
 

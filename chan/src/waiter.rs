@@ -353,7 +353,7 @@ fn park_timeout(_: std::time::Duration) {
 /// non-exclusive entries (`context.rs`, `Entry::new`) carry the lent
 /// unparker instead of the caller's own. An async receive (`future.rs`)
 /// registers this way with its task's relay waker; nothing else lends.
-#[cfg(not(loom))]
+/// (A plain `std` thread-local: loom models never lend.)
 mod lend {
     use std::cell::Cell;
 
@@ -386,7 +386,6 @@ mod lend {
         f()
     }
 }
-#[cfg(not(loom))]
 pub(crate) use lend::{lent, with_lent};
 
 #[cfg(all(test, not(loom)))]
