@@ -36,7 +36,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
-use crate::g::local::{self, Map, Slot};
+use crate::g::local::{self, MapPtr, Slot};
 use crate::sched::worker;
 
 /// A key to a coroutine-local value, declared with
@@ -96,7 +96,7 @@ impl Drop for ThreadSlot {
 }
 
 /// The caller's slot: the running coroutine's, or the thread's.
-fn current_slot() -> *mut Option<Box<Map>> {
+fn current_slot() -> *mut MapPtr {
     match worker::current() {
         // SAFETY: the running coroutine's header is live while it runs, and
         // this is its own code (local.rs rule 1).

@@ -51,9 +51,17 @@
 //!   reuse, and the header is already the one per-coroutine allocation.
 
 use std::cell::UnsafeCell;
+use std::ptr::NonNull;
 
 /// The per-coroutine (or per-thread) pointer to the map; null until used.
-pub(crate) struct Slot(UnsafeCell<Option<Box<Map>>>);
+/// A raw pointer, not a `Box`: the header then has no drop glue for it
+/// (the slot is empty whenever a header is freed: the trampoline emptied
+/// it, or the coroutine never ran), which keeps the task's free path as
+/// short as before locals existed.
+pub(crate) struct Slot(UnsafeCell<MapPtr>);
+
+/// The slot's content: a map from `Box::into_raw`, or `None`.
+pub(crate) type MapPtr = Option<NonNull<Map>>;
 
 impl Slot {
     /// An empty slot (a null pointer).
@@ -64,7 +72,7 @@ impl Slot {
 
     /// The slot's cell, for [`lookup`] and [`insert`].
     #[inline]
-    pub(crate) fn get(&self) -> *mut Option<Box<Map>> {
+    pub(crate) fn get(&self) -> *mut MapPtr {
         self.0.get()
     }
 }
@@ -96,9 +104,10 @@ unsafe fn drop_value<T>(p: *mut ()) {
 /// `slot` is the caller's own slot (rule 1) and no `&mut Map` is live
 /// (rule 2); the caller knows the value's type from the key.
 #[inline]
-pub(crate) unsafe fn lookup(slot: *mut Option<Box<Map>>, key: *const ()) -> Option<*mut ()> {
-    // SAFETY: caller contract: a shared look, nobody else touches the slot.
-    let map = unsafe { (*slot).as_deref() }?;
+pub(crate) unsafe fn lookup(slot: *mut MapPtr, key: *const ()) -> Option<*mut ()> {
+    // SAFETY: caller contract: a shared look, nobody else touches the slot;
+    // a non-null map is a live `Box<Map>` owned by the slot.
+    let map = unsafe { (*slot)?.as_ref() };
     map.entries.iter().find(|e| e.key == key).map(|e| e.value)
 }
 
@@ -107,11 +116,15 @@ pub(crate) unsafe fn lookup(slot: *mut Option<Box<Map>>, key: *const ()) -> Opti
 ///
 /// # Safety
 /// As for [`lookup`], and `key` is not in the map yet.
-pub(crate) unsafe fn insert<T>(slot: *mut Option<Box<Map>>, key: *const (), value: T) -> *mut T {
+pub(crate) unsafe fn insert<T>(slot: *mut MapPtr, key: *const (), value: T) -> *mut T {
     let p = Box::into_raw(Box::new(value));
     // SAFETY: caller contract (rules 1-2): this `&mut` lives only for the
     // push, and no user code runs meanwhile.
-    let map = unsafe { (*slot).get_or_insert_with(Box::default) };
+    let map = unsafe {
+        &mut *(*slot)
+            .get_or_insert_with(|| NonNull::from(Box::leak(Box::<Map>::default())))
+            .as_ptr()
+    };
     debug_assert!(map.entries.iter().all(|e| e.key != key));
     map.entries.push(Entry {
         key,
@@ -126,44 +139,62 @@ pub(crate) unsafe fn insert<T>(slot: *mut Option<Box<Map>>, key: *const (), valu
 /// # Safety
 /// As for [`lookup`].
 #[inline]
-pub(crate) unsafe fn in_use(slot: *mut Option<Box<Map>>) -> bool {
+pub(crate) unsafe fn in_use(slot: *mut MapPtr) -> bool {
     // SAFETY: caller contract.
     unsafe { (*slot).is_some() }
 }
 
 /// Drops every local in `slot`, including locals that destructors create
-/// while it runs, and leaves the slot empty. Called by the trampoline after
-/// the body returns (on the coroutine, rule 1) and at a thread's exit.
+/// while it runs, and leaves the slot empty. Called from a guard in the
+/// trampoline when the body returns or unwinds (on the coroutine, rule 1),
+/// and at a thread's exit.
+///
+/// A destructor that panics propagates its panic after the other values of
+/// its round are dropped (the coroutine then ends with that panic, or, if
+/// it was already unwinding, the process aborts, as for `thread_local!`).
+/// Locals that other destructors created in that round are then leaked,
+/// not dropped.
 ///
 /// # Safety
 /// `slot` is the caller's own slot (rule 1), and no reference to any of
 /// its values is live (no `with` closure of this owner is running).
-pub(crate) unsafe fn drop_all(slot: *mut Option<Box<Map>>) {
-    let mut first_panic = None;
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn drop_all(slot: *mut MapPtr) {
     // A destructor may touch a local again: that starts a new map, which the
     // next round drops.
     // SAFETY: caller contract; the map is moved out before any destructor
     // runs (rule 2).
-    while let Some(mut map) = unsafe { (*slot).take() } {
+    while let Some(map) = unsafe { (*slot).take() } {
+        // SAFETY: the slot owned this `Box<Map>`; taking it out made us its
+        // only owner.
+        let mut map = unsafe { Box::from_raw(map.as_ptr()) };
         // In insertion order, like `thread_local!` destructors registered in
         // that order; each entry leaves the vector before its value drops.
-        let entries = std::mem::take(&mut map.entries);
+        let mut rest = Rest(std::mem::take(&mut map.entries).into_iter());
         drop(map);
-        for e in entries {
-            // A panicking destructor does not leak the values after it: the
-            // first panic is resumed once all are dropped.
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                // SAFETY: `value` came from `Box::<T>::into_raw` in `insert`,
-                // with `drop` = `drop_value::<T>`, and is dropped once here.
-                unsafe { (e.drop)(e.value) }
-            }));
-            if let Err(p) = r {
-                first_panic.get_or_insert(p);
-            }
+        rest.drop_each();
+    }
+}
+
+/// Entries still to drop. If a destructor panics, unwinding drops this
+/// guard, which drops the values after it (a second panic then aborts, as
+/// for any destructor that panics while unwinding), so none leaks.
+struct Rest(std::vec::IntoIter<Entry>);
+
+impl Rest {
+    fn drop_each(&mut self) {
+        for e in self.0.by_ref() {
+            // SAFETY: `value` came from `Box::<T>::into_raw` in `insert`,
+            // with `drop` = `drop_value::<T>`, and is dropped once here.
+            unsafe { (e.drop)(e.value) };
         }
     }
-    if let Some(p) = first_panic {
-        std::panic::resume_unwind(p);
+}
+
+impl Drop for Rest {
+    fn drop(&mut self) {
+        self.drop_each();
     }
 }
 

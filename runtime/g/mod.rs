@@ -211,29 +211,39 @@ unsafe fn run<F: FnOnce() -> T, T>(h: NonNull<Header>) {
     let Stage::Pending(f) = std::mem::replace(stage, Stage::Running) else {
         unreachable!("coroutine started twice")
     };
-    let mut out =
-        std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| Panic::new(p, &task.header));
     // Coroutine-locals die with the body, on the coroutine, before joiners
-    // see the output. A panicking destructor makes the coroutine panic
-    // (unless its body already did).
-    // SAFETY: local.rs rule 1: we are the coroutine, and no `with` of it
-    // runs. The common case (no locals) is this one load and branch.
-    if unsafe { local::in_use(task.header.locals.get()) } {
-        let locals = task.header.locals.get();
-        // SAFETY: as above.
-        let dropped =
-            std::panic::catch_unwind(AssertUnwindSafe(|| unsafe { local::drop_all(locals) }));
-        if let Err(p) = dropped
-            && out.is_ok()
-        {
-            out = Err(Panic::new(p, &task.header));
-        }
-    }
+    // see the output: the guard drops them when `f` returns (a destructor's
+    // panic is then the coroutine's) or while a panic of `f` unwinds.
+    let body = move || {
+        let _locals = DropLocals(h);
+        f()
+    };
+    let out =
+        std::panic::catch_unwind(AssertUnwindSafe(body)).map_err(|p| Panic::new(p, &task.header));
     let panicked = out.is_err();
     // SAFETY: stage rule 2.
     unsafe { *task.stage.get() = Stage::Done(out) };
     // SAFETY: the output is stored.
     unsafe { complete(h, panicked) };
+}
+
+/// Drops the running coroutine's locals when its body ends (`local.rs`).
+/// The common case (no locals) is one load and branch.
+struct DropLocals(NonNull<Header>);
+
+impl Drop for DropLocals {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the header is live (the trampoline holds the run
+        // reference); local.rs rule 1: we are on the coroutine, its body
+        // has returned or is unwinding, so no `with` of it is running.
+        unsafe {
+            let slot = self.0.as_ref().locals.get();
+            if local::in_use(slot) {
+                local::drop_all(slot);
+            }
+        }
+    }
 }
 
 /// # Safety
