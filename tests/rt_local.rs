@@ -109,50 +109,67 @@ fn with_busy_neighbours(n: usize, subject: impl Fn(usize, &Hopper) + Send + Sync
     }
 }
 
+/// Test `name` under 2 and more workers than cores: `n` coroutines run
+/// `rounds` rounds of a blocking call that may move them (every third a
+/// yield, the others a [`Hopper`] hop), calling `check(where_now)` after
+/// each; `place()` says where the caller runs. Asserts that some coroutine
+/// did change place, so the checks were made across migrations.
+fn across_migrations(
+    name: &str,
+    n: usize,
+    rounds: usize,
+    place: fn() -> i64,
+    check: impl Fn(usize) -> Box<dyn FnMut(i64) + Send> + Send + Sync + 'static,
+) {
+    common::for_procs(name, &[2, common::procs_matrix()[2]], LIMIT, || {
+        let migrations = Arc::new(AtomicUsize::new(0));
+        let m = migrations.clone();
+        goro::run(move || {
+            with_busy_neighbours(n, move |i, hopper| {
+                let mut check = check(i);
+                let mut last = place();
+                for round in 0..rounds {
+                    if round % 3 == 0 {
+                        goro::yield_now();
+                    } else {
+                        hopper.hop(round);
+                    }
+                    let now = place();
+                    check(now);
+                    if now != last {
+                        m.fetch_add(1, Ordering::Relaxed);
+                        last = now;
+                    }
+                }
+            });
+        });
+        let n = migrations.load(Ordering::Relaxed);
+        println!("migrations observed: {n}");
+        assert!(n > 0, "nothing ever changed place: the test proved nothing");
+    });
+}
+
+fn worker_place() -> i64 {
+    goro::worker_index().unwrap() as i64
+}
+
 /// Each coroutine's value survives migrations: its worker changes (counted)
 /// while the value does not.
 #[test]
 fn locals_stay_with_their_coroutine_across_migrations() {
-    common::for_procs(
+    across_migrations(
         "locals_stay_with_their_coroutine_across_migrations",
-        &[2, common::procs_matrix()[2]],
-        LIMIT,
-        || {
-            let migrations = Arc::new(AtomicUsize::new(0));
-            let m = migrations.clone();
-            goro::run(move || {
-                with_busy_neighbours(16, move |i, hopper| {
-                    let mine = 1000 + i as u64;
-                    ID.set(mine);
-                    LOG.with_borrow_mut(|l| l.push(mine));
-                    let mut last = goro::worker_index().unwrap();
-                    let mut moved = 0;
-                    for round in 0..3000 {
-                        if moved >= 20 && round >= 200 {
-                            break;
-                        }
-                        if round % 3 == 0 {
-                            goro::yield_now();
-                        } else {
-                            hopper.hop(round);
-                        }
-                        let now = goro::worker_index().unwrap();
-                        if now != last {
-                            moved += 1;
-                            last = now;
-                        }
-                        assert_eq!(ID.get(), mine, "value changed after a blocking call");
-                        LOG.with_borrow(|l| assert_eq!(l, &[mine]));
-                    }
-                    m.fetch_add(moved, Ordering::Relaxed);
-                });
-            });
-            let n = migrations.load(Ordering::Relaxed);
-            println!("migrations observed: {n}");
-            assert!(
-                n > 0,
-                "no coroutine ever changed worker: the test proved nothing"
-            );
+        16,
+        600,
+        worker_place,
+        |i| {
+            let mine = 1000 + i as u64;
+            ID.set(mine);
+            LOG.with_borrow_mut(|l| l.push(mine));
+            Box::new(move |_| {
+                assert_eq!(ID.get(), mine, "value changed after a blocking call");
+                LOG.with_borrow(|l| assert_eq!(l, &[mine]));
+            })
         },
     );
 }
@@ -328,45 +345,24 @@ fn tls_tid() -> i32 {
     TLS_TID.with(|t| *t)
 }
 
+fn os_thread_place() -> i64 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as i64 }
+}
+
 /// After blocking calls that migrate the coroutine, a thread-local read
 /// through an `#[inline(never)]` accessor is the current thread's, as the
 /// kernel reports it; and the migrations really happened.
 #[test]
 fn inline_never_accessor_reads_the_current_threads_slot() {
-    common::for_procs(
+    across_migrations(
         "inline_never_accessor_reads_the_current_threads_slot",
-        &[2, common::procs_matrix()[2]],
-        LIMIT,
-        || {
-            let migrations = Arc::new(AtomicUsize::new(0));
-            let m = migrations.clone();
-            goro::run(move || {
-                with_busy_neighbours(8, move |_, hopper| {
-                    // SAFETY: gettid has no preconditions.
-                    let mut last = unsafe { libc::gettid() };
-                    assert_eq!(tls_tid(), last);
-                    for round in 0..2000 {
-                        if round % 3 == 0 {
-                            goro::yield_now();
-                        } else {
-                            hopper.hop(round);
-                        }
-                        // SAFETY: as above.
-                        let now = unsafe { libc::gettid() };
-                        assert_eq!(tls_tid(), now, "stale thread-local after a switch");
-                        if now != last {
-                            m.fetch_add(1, Ordering::Relaxed);
-                            last = now;
-                        }
-                    }
-                });
-            });
-            let n = migrations.load(Ordering::Relaxed);
-            println!("migrations observed: {n}");
-            assert!(
-                n > 0,
-                "no coroutine ever changed thread: the test proved nothing"
-            );
+        8,
+        2000,
+        os_thread_place,
+        |_| {
+            assert_eq!(tls_tid() as i64, os_thread_place());
+            Box::new(|now| assert_eq!(tls_tid() as i64, now, "stale thread-local after a switch"))
         },
     );
 }
