@@ -55,8 +55,9 @@
 //! and read only by the completer after it saw `JOIN_WAKER` in the value it
 //! replaced. A joiner that polls again (the handle is a `Future`) first
 //! clears `JOIN_WAKER`; the slot is its own again only if the value it
-//! replaced had no `COMPLETE` (`join.rs`, `register`). A panic is reported on stderr by whichever of completion and
-//! detach comes second, so an unjoined panic is never silent.
+//! replaced had no `COMPLETE` (`join.rs`, `register`). A panic is reported
+//! on stderr by whichever of completion and detach comes second, so an
+//! unjoined panic is never silent.
 
 pub(crate) mod alloc;
 pub(crate) mod coro;
@@ -114,7 +115,8 @@ pub(crate) struct Header {
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
     /// Coroutine-locals (`local.rs`): null until first used, dropped by the
-    /// trampoline when the body returns. Touched only by the coroutine.
+    /// trampoline when the body returns or unwinds. Touched only by the
+    /// coroutine.
     pub(crate) locals: local::Slot,
 }
 
