@@ -24,6 +24,7 @@
 //! | module      | what it holds |
 //! |-------------|---------------|
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
+//! | [`scope`], [`coroutine_local!`], [`block_on`] | scoped coroutines that borrow from the caller, coroutine-local storage (per-coroutine values in the header), the bridge to and from async Rust |
 //! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | `sched`     | workers, run queues, stealing, the idle/spinning protocol, park and ready, and the scheduler's drivers: the runtime clock and per-worker timer heaps, the netpoller (one mio `Poll`, entered by an idle worker) |
 //! | `g`         | the coroutine: its allocation, state word, pin, context switch (the only corosensei user), stacks and guard pages, join handles |
@@ -32,7 +33,8 @@
 //! Read `docs/design.md` for the design and `docs/safety.md` for the rule
 //! every user must follow: **do not hold a `!Send` value (an `Rc`, a
 //! `thread_local!` reference, a `std::sync::MutexGuard`) across a blocking
-//! call**; coroutines migrate between threads there.
+//! call**; coroutines migrate between threads there. Use
+//! [`coroutine_local!`] instead of `thread_local!` for per-coroutine state.
 
 #![warn(missing_docs)]
 
