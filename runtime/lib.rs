@@ -26,6 +26,7 @@
 //! | [`errgroup`], [`rate`], [`resilience`] | chapter 5 tools: a group of coroutines with the first error and a shared context; a token-bucket rate limiter and the book's multi-limiter; replicated requests and the steward/ward healing pattern |
 //! | [`pattern`] | the book's chapter 4 pipeline stages (`or`, `or_done`, `tee`, `bridge`, `fan_in` / `fan_out`, generators, `queue`) and heartbeats, over channels, `time` and `context` |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
+//! | [`scope`], [`coroutine_local!`], [`block_on`] | scoped coroutines that borrow from the caller, coroutine-local storage (per-coroutine values in the header), the bridge to and from async Rust |
 //! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | `sched`     | workers, run queues, stealing, the idle/spinning protocol, park and ready, and the scheduler's drivers: the runtime clock and per-worker timer heaps, the netpoller (one mio `Poll`, entered by an idle worker) |
 //! | `g`         | the coroutine: its allocation, state word, pin, context switch (the only corosensei user), stacks and guard pages, join handles |
@@ -34,7 +35,8 @@
 //! Read `docs/design.md` for the design and `docs/safety.md` for the rule
 //! every user must follow: **do not hold a `!Send` value (an `Rc`, a
 //! `thread_local!` reference, a `std::sync::MutexGuard`) across a blocking
-//! call**; coroutines migrate between threads there.
+//! call**; coroutines migrate between threads there. Use
+//! [`coroutine_local!`] instead of `thread_local!` for per-coroutine state.
 
 #![warn(missing_docs)]
 
@@ -47,15 +49,21 @@ compile_error!(
 mod loom;
 
 #[cfg(not(loom))]
+mod block_on;
+#[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
 mod config;
+#[cfg(not(loom))]
+mod coroutine_local;
 #[cfg(not(loom))]
 mod g;
 #[cfg(not(loom))]
 pub mod net;
 #[cfg(not(loom))]
 mod sched;
+#[cfg(not(loom))]
+mod scope;
 #[cfg(not(loom))]
 pub mod time;
 
@@ -96,9 +104,9 @@ pub mod pattern;
 /// ```
 pub mod chan {
     pub use goro_chan::{
-        IntoIter, Iter, Receiver, RecvTimeoutError, Select, SelectTimeoutError, SelectedOperation,
-        SendError, SendTimeoutError, Sender, TryIter, TryRecvError, TrySelectError, TrySendError,
-        chan, never, never_sender,
+        IntoIter, Iter, Receiver, RecvFuture, RecvTimeoutError, Select, SelectTimeoutError,
+        SelectedOperation, SendError, SendTimeoutError, Sender, TryIter, TryRecvError,
+        TrySelectError, TrySendError, chan, never, never_sender,
     };
 }
 pub use goro_chan::{chan, select};
@@ -108,10 +116,13 @@ pub use api::*;
 
 #[cfg(not(loom))]
 mod api {
+    pub use crate::block_on::block_on;
     pub use crate::builder::Builder;
     pub use crate::config::{ConfigError, MAX_PROCS};
+    pub use crate::coroutine_local::CoroutineLocal;
     pub use crate::g::{Coroutine, JoinHandle, Panic};
     pub use crate::sched::park::yield_now;
+    pub use crate::scope::{Scope, ScopedJoinHandle, scope};
     /// The waiter hook every blocking call goes through: park the caller
     /// (coroutine or thread) and wake it with an [`waiter::Unparker`].
     /// Build your own blocking primitives on it.
@@ -288,3 +299,8 @@ mod readme_doctests {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/guide.md")]
 mod guide_doctests {}
+
+/// `docs/safety.md`'s examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/safety.md")]
+mod safety_doctests {}

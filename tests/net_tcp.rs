@@ -723,3 +723,52 @@ fn timed_out_reads_do_not_accumulate_waiters() {
         })
     });
 }
+
+/// Go sets `TCP_NODELAY` on every dialed and accepted connection; so does
+/// goro, with `set_nodelay(false)` to opt out. Checked on coroutines and on a
+/// plain thread, through the socket option itself (getsockopt) too.
+#[test]
+fn nodelay_is_the_default_on_connected_and_accepted_streams() {
+    fn kernel_nodelay(s: &TcpStream) -> bool {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `v`.
+        let rc = unsafe {
+            libc::getsockopt(
+                s.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                &mut v as *mut libc::c_int as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "getsockopt: {}", io::Error::last_os_error());
+        v != 0
+    }
+    fn check() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = TcpStream::connect(addr).unwrap();
+        let (a, _) = l.accept().unwrap();
+        for s in [&c, &a] {
+            assert!(s.nodelay().unwrap());
+            assert!(kernel_nodelay(s));
+        }
+        let c2 = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap();
+        let (a2, _) = l.accept_timeout(Duration::from_secs(10)).unwrap();
+        assert!(c2.nodelay().unwrap() && a2.nodelay().unwrap());
+        // Opting out turns Nagle back on, and the stream still works.
+        c.set_nodelay(false).unwrap();
+        a.set_nodelay(false).unwrap();
+        assert!(!c.nodelay().unwrap() && !kernel_nodelay(&c));
+        assert!(!a.nodelay().unwrap() && !kernel_nodelay(&a));
+        (&c).write_all(b"ping").unwrap();
+        let mut buf = [0u8; 4];
+        (&a).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+    }
+    common::watchdog("nodelay default", LIMIT, || {
+        goro::run(check);
+        check(); // from a plain thread
+    });
+}

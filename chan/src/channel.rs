@@ -788,3 +788,20 @@ impl<T> Sender<T> {
         }
     }
 }
+
+impl<T> Receiver<T> {
+    /// For an async receive (`future.rs`) dropped after its wait entry was
+    /// claimed: on a buffered channel the claim was a wake-up for a message
+    /// it will not take, so wake the next waiting receiver instead and
+    /// return `true`; on a rendezvous channel return `false` (the claim
+    /// carries a value the caller must complete).
+    pub(crate) fn pass_on_wakeup(&self) -> bool {
+        match &self.chan.flavor {
+            Flavor::Array(a) => {
+                a.receivers().notify();
+                true
+            }
+            Flavor::Zero(_) | Flavor::Never => false,
+        }
+    }
+}

@@ -183,7 +183,8 @@ impl Entry {
             // (`disconnect_all`); the waiter spins for the signal (B2).
             unsafe { waiter::current_borrowed() }
         } else {
-            waiter::current()
+            // An async receive (`future.rs`) lends its task's relay instead.
+            waiter::lent().unwrap_or_else(waiter::current)
         };
         Entry {
             oper,

@@ -47,6 +47,7 @@ mod channel;
 mod context;
 mod counter;
 mod error;
+mod future;
 mod lock;
 mod loom;
 #[cfg(all(test, loom))]
@@ -62,6 +63,7 @@ pub use error::{
     RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,
 };
+pub use future::RecvFuture;
 pub use select::{Select, SelectedOperation};
 
 /// Items the `select!` macro expands to. Not a stable API.

@@ -355,6 +355,45 @@ fn park_timeout(_: std::time::Duration) {
     // return is always allowed.
 }
 
+/// Lending an unparker to wait-list entries: while [`with_lent`] runs, new
+/// non-exclusive entries (`context.rs`, `Entry::new`) carry the lent
+/// unparker instead of the caller's own. An async receive (`future.rs`)
+/// registers this way with its task's relay waker; nothing else lends.
+/// (A plain `std` thread-local: loom models never lend.)
+mod lend {
+    use std::cell::Cell;
+
+    use super::Unparker;
+
+    std::thread_local! {
+        static LENT: Cell<*const Unparker> = const { Cell::new(std::ptr::null()) };
+    }
+
+    /// The lent unparker (a clone), if a [`with_lent`] call is running on
+    /// this thread.
+    #[inline]
+    pub(crate) fn lent() -> Option<Unparker> {
+        let p = LENT.with(Cell::get);
+        // SAFETY: non-null only while `with_lent` runs on this thread, and
+        // its argument outlives that call.
+        (!p.is_null()).then(|| unsafe { (*p).clone() })
+    }
+
+    /// Runs `f` with `u` lent to the entries it creates.
+    pub(crate) fn with_lent<R>(u: &Unparker, f: impl FnOnce() -> R) -> R {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                LENT.with(|c| c.set(std::ptr::null()));
+            }
+        }
+        LENT.with(|c| c.set(u as *const Unparker));
+        let _reset = Reset;
+        f()
+    }
+}
+pub(crate) use lend::{lent, with_lent};
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;

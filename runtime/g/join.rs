@@ -13,10 +13,14 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
-use goro_chan::waiter;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use goro_chan::waiter::{self, Unparker};
 
 use super::{
-    COMPLETE, Coroutine, DETACHED, GRef, Header, JOIN_WAKER, PANICKED, dec_ref, inc_ref,
+    COMPLETE, Coroutine, DETACHED, GRef, Header, JOIN_WAKER, PANICKED, TAKEN, dec_ref, inc_ref,
     payload_message,
 };
 
@@ -66,36 +70,58 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> Result<T, Panic> {
         let h = self.header();
         if h.join.load(Ordering::Acquire) & COMPLETE == 0 {
-            let me = waiter::current();
-            let mut me = Some(me);
+            let mut me = Some(waiter::current());
             loop {
-                let cur = h.join.load(Ordering::Acquire);
-                if cur & COMPLETE != 0 {
+                if h.join.load(Ordering::Acquire) & COMPLETE != 0 {
                     break;
                 }
-                waiter::park("join", None, || {
-                    if let Some(u) = me.take() {
-                        // SAFETY: join-bit rule: JOIN_WAKER is not set yet, so
-                        // the completer does not read the slot; we are the only
-                        // writer (the handle is unique).
-                        unsafe { *h.join_waker.get() = Some(u) };
-                        let prev = h.join.fetch_or(JOIN_WAKER, Ordering::AcqRel);
-                        prev & COMPLETE == 0
-                    } else {
-                        h.join.load(Ordering::Acquire) & COMPLETE == 0
-                    }
+                waiter::park("join", None, || match me.take() {
+                    Some(u) => self.register(u),
+                    None => h.join.load(Ordering::Acquire) & COMPLETE == 0,
                 });
             }
         }
-        let mut out: Option<Result<T, Panic>> = None;
-        // SAFETY: COMPLETE observed with acquire; we are the handle.
-        unsafe { (h.vtable.read)(self.raw, &mut out as *mut _ as *mut ()) };
-        // Mark as consumed so drop does not report the panic.
-        h.join.fetch_or(DETACHED, Ordering::AcqRel);
+        let out = self.take_output();
         let raw = self.raw;
         std::mem::forget(self);
         dec_ref(raw);
-        out.expect("coroutine output was already taken")
+        out
+    }
+
+    /// Stores `u` as the joiner's waker (replacing one an earlier poll
+    /// stored) and sets `JOIN_WAKER`. Returns `false` if the coroutine has
+    /// completed (then `u` may never be woken).
+    ///
+    /// Join-bit rule, extended for re-registration: the slot is the
+    /// joiner's while `JOIN_WAKER` is clear; clearing it again gives the
+    /// slot back only if `COMPLETE` was not set yet (otherwise the completer
+    /// may be reading it, and the joiner must not touch it).
+    fn register(&self, u: Unparker) -> bool {
+        let h = self.header();
+        if h.join.load(Ordering::Acquire) & JOIN_WAKER != 0 {
+            let prev = h.join.fetch_and(!JOIN_WAKER, Ordering::AcqRel);
+            if prev & COMPLETE != 0 {
+                return false;
+            }
+        }
+        // SAFETY: join-bit rule: JOIN_WAKER is clear and was cleared (or
+        // never set) before COMPLETE, so the completer will not read the
+        // slot until we set the bit again; the handle is unique.
+        unsafe { *h.join_waker.get() = Some(u) };
+        let prev = h.join.fetch_or(JOIN_WAKER, Ordering::AcqRel);
+        prev & COMPLETE == 0
+    }
+
+    /// Takes the output after `COMPLETE` was observed, and marks it
+    /// consumed so that dropping the handle reports nothing.
+    fn take_output(&self) -> Result<T, Panic> {
+        let h = self.header();
+        let mut out: Option<Result<T, Panic>> = None;
+        // SAFETY: COMPLETE observed with acquire (callers check it); we are
+        // the handle.
+        unsafe { (h.vtable.read)(self.raw, &mut out as *mut _ as *mut ()) };
+        h.join.fetch_or(DETACHED | TAKEN, Ordering::AcqRel);
+        out.expect("JoinHandle polled after it returned Ready")
     }
 
     /// Whether the coroutine has finished (its result is ready).
@@ -114,13 +140,50 @@ impl<T> JoinHandle<T> {
         // SAFETY: the reference just taken belongs to the new GRef.
         Coroutine::new(unsafe { GRef::from_raw(self.raw) })
     }
+
+    /// "17 (name) spawned at src/main.rs:3:5", as in [`Panic`]'s message.
+    pub(crate) fn describe(&self) -> String {
+        super::describe(self.header())
+    }
+}
+
+// The handle holds no pinned state: polling moves nothing.
+impl<T> Unpin for JoinHandle<T> {}
+
+/// An async task can await a coroutine: the future resolves to what
+/// [`join`](JoinHandle::join) would return, without blocking the executor's
+/// thread (the coroutine's completion wakes the task's waker).
+///
+/// # Panics
+///
+/// If polled again after it returned `Ready`.
+///
+/// ```
+/// // Any executor works; here goro's own `block_on`.
+/// let h = goro::go!(|| 6 * 7);
+/// assert_eq!(goro::block_on(async { h.await.unwrap() }), 42);
+/// ```
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, Panic>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &*self;
+        let h = this.header();
+        if h.join.load(Ordering::Acquire) & COMPLETE == 0 {
+            let registered = this.register(Unparker::from_waker(cx.waker().clone()));
+            if registered {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(this.take_output())
+    }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         let h = self.header();
         let prev = h.join.fetch_or(DETACHED, Ordering::AcqRel);
-        if prev & (COMPLETE | PANICKED) == COMPLETE | PANICKED {
+        if prev & (COMPLETE | PANICKED | TAKEN) == COMPLETE | PANICKED {
             // SAFETY: COMPLETE observed (acquire); the output stays in place.
             let msg = unsafe { (h.vtable.panic_message)(self.raw) };
             super::report_unjoined(h, &msg);
@@ -154,10 +217,13 @@ pub struct Panic {
 
 impl Panic {
     pub(crate) fn new(payload: Box<dyn Any + Send + 'static>, h: &Header) -> Self {
-        Panic {
-            payload,
-            coroutine: super::describe(h),
-        }
+        Self::from_parts(payload, super::describe(h))
+    }
+
+    /// A panic of the coroutine described by `coroutine` (see
+    /// [`JoinHandle::describe`]).
+    pub(crate) fn from_parts(payload: Box<dyn Any + Send + 'static>, coroutine: String) -> Self {
+        Panic { payload, coroutine }
     }
 
     /// The panic message, when the payload is a string (as with `panic!`).

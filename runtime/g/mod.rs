@@ -48,16 +48,21 @@
 //! | `COMPLETE`   | trampoline / fail | the output is stored |
 //! | `PANICKED`   | trampoline / fail | ... and it is a panic |
 //! | `JOIN_WAKER` | joiner            | `join_waker` holds the joiner's unparker |
-//! | `DETACHED`   | handle drop       | nobody will join |
+//! | `DETACHED`   | handle drop / join | nobody will join |
+//! | `TAKEN`      | join / poll       | the output was taken: nothing to report at drop |
 //!
 //! `join_waker` is written only by the joiner before it sets `JOIN_WAKER`,
 //! and read only by the completer after it saw `JOIN_WAKER` in the value it
-//! replaced. A panic is reported on stderr by whichever of completion and
-//! detach comes second, so an unjoined panic is never silent.
+//! replaced. A joiner that polls again (the handle is a `Future`) first
+//! clears `JOIN_WAKER`; the slot is its own again only if the value it
+//! replaced had no `COMPLETE` (`join.rs`, `register`). A panic is reported
+//! on stderr by whichever of completion and detach comes second, so an
+//! unjoined panic is never silent.
 
 pub(crate) mod alloc;
 pub(crate) mod coro;
 pub(crate) mod join;
+pub(crate) mod local;
 pub(crate) mod overflow;
 pub(crate) mod pin;
 pub(crate) mod stack;
@@ -81,6 +86,7 @@ pub(crate) const COMPLETE: u8 = 1;
 pub(crate) const PANICKED: u8 = 2;
 pub(crate) const JOIN_WAKER: u8 = 4;
 pub(crate) const DETACHED: u8 = 8;
+pub(crate) const TAKEN: u8 = 16;
 
 /// Per-coroutine data the scheduler needs; first field of every task.
 pub(crate) struct Header {
@@ -108,11 +114,16 @@ pub(crate) struct Header {
     pub(crate) wait_reason: UnsafeCell<&'static str>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
+    /// Coroutine-locals (`local.rs`): null until first used, dropped by the
+    /// trampoline when the body returns or unwinds. Touched only by the
+    /// coroutine.
+    pub(crate) locals: local::Slot,
 }
 
 // SAFETY: the `UnsafeCell` fields are accessed under the rules in the module
 // docs and in `state.rs` (one runner at a time; join waker guarded by the join
-// bits); everything else is atomic or immutable after construction.
+// bits; locals by their owner only, `local.rs` rule 1); everything else is
+// atomic or immutable after construction.
 unsafe impl Sync for Header {}
 
 struct Vtable {
@@ -182,6 +193,7 @@ where
             yielder: UnsafeCell::new(std::ptr::null()),
             wait_reason: UnsafeCell::new(""),
             join_waker: UnsafeCell::new(None),
+            locals: local::Slot::new(),
         },
         stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),
     };
@@ -201,13 +213,39 @@ unsafe fn run<F: FnOnce() -> T, T>(h: NonNull<Header>) {
     let Stage::Pending(f) = std::mem::replace(stage, Stage::Running) else {
         unreachable!("coroutine started twice")
     };
+    // Coroutine-locals die with the body, on the coroutine, before joiners
+    // see the output: the guard drops them when `f` returns (a destructor's
+    // panic is then the coroutine's) or while a panic of `f` unwinds.
+    let body = move || {
+        let _locals = DropLocals(h);
+        f()
+    };
     let out =
-        std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| Panic::new(p, &task.header));
+        std::panic::catch_unwind(AssertUnwindSafe(body)).map_err(|p| Panic::new(p, &task.header));
     let panicked = out.is_err();
     // SAFETY: stage rule 2.
     unsafe { *task.stage.get() = Stage::Done(out) };
     // SAFETY: the output is stored.
     unsafe { complete(h, panicked) };
+}
+
+/// Drops the running coroutine's locals when its body ends (`local.rs`).
+/// The common case (no locals) is one load and branch.
+struct DropLocals(NonNull<Header>);
+
+impl Drop for DropLocals {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the header is live (the trampoline holds the run
+        // reference); local.rs rule 1: we are on the coroutine, its body
+        // has returned or is unwinding, so no `with` of it is running.
+        unsafe {
+            let slot = self.0.as_ref().locals.get();
+            if local::in_use(slot) {
+                local::drop_all(slot);
+            }
+        }
+    }
 }
 
 /// # Safety

@@ -98,6 +98,10 @@ impl TcpListener {
     /// Waits for a connection. Errors from the kernel (for example `EMFILE`
     /// when the file descriptor table is full) are returned as they are; the
     /// listener keeps working.
+    ///
+    /// The accepted stream has `TCP_NODELAY` set (Nagle's algorithm off), as
+    /// Go sets it on every TCP connection; [`TcpStream::set_nodelay`]`(false)`
+    /// turns Nagle back on.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         self.accept_deadline(None)
     }
@@ -119,6 +123,7 @@ impl TcpListener {
         let (s, a) = self
             .inner
             .op(Dir::Read, "IO wait (accept)", deadline, |l| l.accept())?;
+        no_delay(&s);
         Ok((TcpStream::from_mio(s)?, a))
     }
 
@@ -239,6 +244,21 @@ impl TcpStream {
     }
 
     /// Connects to `addr` (each address in turn until one works).
+    ///
+    /// The stream has `TCP_NODELAY` set (Nagle's algorithm off), as Go sets
+    /// it on every dialed and accepted TCP connection, so small
+    /// request/response exchanges do not stall on delayed ACKs;
+    /// [`set_nodelay`](Self::set_nodelay)`(false)` turns Nagle back on.
+    /// The same holds for [`connect_timeout`](Self::connect_timeout) and for
+    /// streams from [`TcpListener::accept`]; [`from_std`](Self::from_std)
+    /// keeps the adopted socket's setting.
+    ///
+    /// ```no_run
+    /// let s = goro::net::TcpStream::connect("127.0.0.1:8080")?;
+    /// assert!(s.nodelay()?);
+    /// s.set_nodelay(false)?; // opt back into Nagle's algorithm
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_addr(addr, |a| Self::connect_deadline(a, None))
     }
@@ -277,6 +297,7 @@ impl TcpStream {
                     Err(e) => Err(e),
                 }
             })?;
+        no_delay(s.inner.io.io());
         Ok(s)
     }
 
@@ -366,7 +387,8 @@ impl TcpStream {
         self.inner.io.io().shutdown(how)
     }
 
-    /// Sets `TCP_NODELAY`.
+    /// Sets `TCP_NODELAY` (on by default for connected and accepted
+    /// streams; `false` turns Nagle's algorithm back on).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.io.io().set_nodelay(nodelay)
     }
@@ -569,4 +591,11 @@ impl AsFd for TcpStream {
         // SAFETY: as for `TcpListener`: open as long as `self`.
         unsafe { BorrowedFd::borrow_raw(self.as_raw_fd()) }
     }
+}
+
+/// Turns Nagle's algorithm off on a new connection (Go's default for every
+/// TCP connection). Like Go, a failure is ignored: the connection works
+/// either way, and failing an accept here would lose a dequeued connection.
+fn no_delay(s: &mio::net::TcpStream) {
+    let _ = s.set_nodelay(true);
 }
