@@ -100,6 +100,7 @@ mod api {
     pub use crate::builder::Builder;
     pub use crate::config::{ConfigError, MAX_PROCS};
     pub use crate::g::{Coroutine, JoinHandle, Panic};
+    pub use crate::sched::blocking::{block_in_place, spawn_blocking};
     pub use crate::sched::park::yield_now;
     /// The waiter hook every blocking call goes through: park the caller
     /// (coroutine or thread) and wake it with an [`waiter::Unparker`].
@@ -232,12 +233,26 @@ mod api {
         Some(Coroutine::new(g.clone_ref()))
     }
 
-    /// The index of the worker thread running the caller (`0..GOMAXPROCS`),
-    /// or `None` on a plain thread. A coroutine may be on a different worker
-    /// after any blocking call unless it is pinned.
+    /// The index of the worker thread running the caller, or `None` on a
+    /// plain thread. A coroutine may be on a different worker after any
+    /// blocking call unless it is pinned. Indices are below GOMAXPROCS
+    /// until the monitor hands a stuck worker's processor to a spare
+    /// thread (a coroutine ran over 10 ms without yielding while others
+    /// waited, or [`block_in_place`] was called): spares have their own
+    /// indices, below `GORO_MAX_THREADS` (default 1024).
     #[inline(never)]
     pub fn worker_index() -> Option<usize> {
         worker::ctx().map(|c| c.index)
+    }
+
+    /// How many times a worker's processor was handed to another thread
+    /// (the monitor's retakes plus [`block_in_place`] hand-offs). For tests
+    /// and diagnostics; not a stable API.
+    #[doc(hidden)]
+    pub fn __processor_moves() -> u64 {
+        rt().monitor
+            .retakes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Pins the running coroutine to its current worker thread: it will not

@@ -7,17 +7,21 @@
 //! captures `&wg`), same timing boundaries.
 //!
 //! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`,
-//! `mutex`, `sleep` (the last two have no Go counterpart in the shared
-//! reference; `docs/benchmarks.md` carries the Go programs).
+//! `mutex`, `sleep`, `stall` (`stall`'s Go reference is in `extra.go`;
+//! `mutex` and `sleep` have no Go counterpart in the shared reference;
+//! `docs/benchmarks.md` carries the Go programs).
 
 mod chan;
 mod ctxtree;
 mod rt;
+mod stall;
 mod sync;
 mod timers;
 
 fn usage() -> ! {
-    eprintln!("usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree");
+    eprintln!(
+        "usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree|stall"
+    );
     std::process::exit(2);
 }
 
@@ -51,6 +55,7 @@ fn main() {
         Some("mutex") => goro::run(move || sync::mutex(n)),
         Some("ctxtree") => goro::run(move || ctxtree::ctxtree(n)),
         Some("sleep") => goro::run(move || timers::sleepers(n.min(100_000))),
+        Some("stall") => goro::run(stall::stall),
         _ => usage(),
     }
 }

@@ -12,6 +12,8 @@
 //! | `ready.rs`      | ready (Go's goready) and the coroutine wakers |
 //! | `timers.rs`     | driver: the runtime clock and per-worker timer heaps (`timer_heap.rs`) |
 //! | `netpoll.rs`    | driver: the mio netpoller, entered by the timer sleeper |
+//! | `monitor.rs`    | the monitor thread: retakes a stuck worker's processor for a spare thread |
+//! | `blocking.rs`   | `block_in_place` and the `spawn_blocking` pool |
 //!
 //! Everything here imports only `g` and `config` (and the chan crate);
 //! `time` and `net` are the user-facing packages over the drivers.
@@ -67,7 +69,9 @@
 //!   they are per-worker scheduler state, and the scheduler had to import
 //!   the packages built on it (a wake-up travelled time → sched → time).
 
+pub(crate) mod blocking;
 pub(crate) mod idle;
+pub(crate) mod monitor;
 pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod ready;
@@ -77,7 +81,9 @@ pub(crate) mod worker;
 
 use std::collections::VecDeque;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::{Mutex, Once, OnceLock};
 use std::thread::Thread;
 
@@ -152,6 +158,21 @@ pub(crate) struct Slot {
     pub(crate) in_poll: AtomicBool,
     /// A wake-up was aimed at this worker (read by a poller-to-be).
     pub(crate) wake_pending: AtomicBool,
+    /// This thread holds one of the GOMAXPROCS processors (`monitor.rs`
+    /// rule M1); only it takes coroutines from the shared queues.
+    pub(crate) active: AtomicBool,
+    /// The thread is parked (idle, or a spare): the monitor ignores it.
+    pub(crate) parked: AtomicBool,
+    /// Its processor was taken while it ran: its queues may still hold
+    /// coroutines until it drains them (`monitor.rs` rule M3).
+    pub(crate) retaken: AtomicBool,
+    /// The OS thread id (0 until the thread runs), for the monitor's look
+    /// at `/proc/self/task/<tid>/schedstat`.
+    pub(crate) tid: AtomicI32,
+    /// Published at each coroutine switch for the monitor's warning: the
+    /// running coroutine's id and `spawned_at` (a `&'static Location`).
+    pub(crate) running_id: AtomicU64,
+    pub(crate) running_at: AtomicPtr<std::panic::Location<'static>>,
 }
 
 impl Slot {
@@ -169,6 +190,12 @@ impl Slot {
             counters: CachePadded::new(Counters::default()),
             in_poll: AtomicBool::new(false),
             wake_pending: AtomicBool::new(false),
+            active: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            retaken: AtomicBool::new(false),
+            tid: AtomicI32::new(0),
+            running_id: AtomicU64::new(0),
+            running_at: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -198,7 +225,7 @@ impl Slot {
     }
 
     /// Whether a thief would find anything here.
-    fn has_stealable(&self) -> bool {
+    pub(crate) fn has_stealable(&self) -> bool {
         self.stealer.get().is_some_and(|s| !s.is_empty())
             || self.timer_stealer.get().is_some_and(|s| !s.is_empty())
             || !self.runnext.load(Ordering::Relaxed).is_null()
@@ -226,7 +253,10 @@ pub(crate) struct Runtime {
     pub(crate) nstarted: AtomicUsize,
     /// Who spins, who sleeps (`idle.rs`).
     pub(crate) idle: CachePadded<Idle>,
-    resize: Mutex<()>,
+    /// Held to change which slots are active (`monitor.rs` rule M1).
+    pub(crate) resize: Mutex<()>,
+    /// The monitor thread's shared state (`monitor.rs`).
+    pub(crate) monitor: monitor::Monitor,
     pub(crate) stacks: StackPool,
     pub(crate) timers: Timers,
     /// Created on the first socket registration.
@@ -267,6 +297,7 @@ pub(crate) fn init() -> Result<&'static Runtime, ConfigError> {
         crate::g::stack::page_size();
         crate::g::overflow::install_handler();
         r.ensure_started(r.nprocs.load(Ordering::SeqCst));
+        monitor::start(r);
     });
     Ok(r)
 }
@@ -281,6 +312,7 @@ impl Runtime {
             nstarted: AtomicUsize::new(0),
             idle: CachePadded::new(Idle::new(MAX_PROCS)),
             resize: Mutex::new(()),
+            monitor: monitor::Monitor::new(),
             stacks: StackPool::new(),
             timers: Timers::new(),
             poller: OnceLock::new(),
@@ -289,12 +321,15 @@ impl Runtime {
         }
     }
 
-    /// Starts worker threads so that at least `n` exist.
+    /// Starts the first `n` worker threads, each holding a processor.
     fn ensure_started(&'static self, n: usize) {
         let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
         let have = self.nstarted.load(Ordering::Acquire);
         for i in have..n {
-            worker::start(self, i);
+            self.slots[i].active.store(true, Ordering::SeqCst);
+            if let Err(e) = worker::start(self, i, "worker") {
+                panic!("goro: cannot start worker thread {i}: {e}");
+            }
             self.nstarted.store(i + 1, Ordering::Release);
         }
     }
@@ -326,24 +361,47 @@ impl Runtime {
         Ok(p)
     }
 
-    /// Changes the worker count; returns the previous one.
+    /// Changes the worker count; returns the previous one. Shrinking takes
+    /// the processors of the highest-numbered active slots; growing gives
+    /// processors to the lowest-numbered inactive ones (`monitor.rs` M1).
     pub(crate) fn set_procs(&'static self, n: usize) -> usize {
-        let prev = {
-            let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
-            self.nprocs.swap(n, Ordering::SeqCst)
-        };
+        let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
+        let prev = self.nprocs.swap(n, Ordering::SeqCst);
         if n < prev {
+            let mut drop = prev - n;
+            for s in self.slots.iter().rev() {
+                if drop == 0 {
+                    break;
+                }
+                if s.active.load(Ordering::SeqCst) {
+                    s.active.store(false, Ordering::SeqCst);
+                    drop -= 1;
+                }
+            }
             // Retiring workers must not stay on the idle list.
-            self.idle.retain_below(n);
-            for s in &self.slots[n..prev] {
-                s.unpark();
+            self.idle
+                .retain(|i| self.slots[i].active.load(Ordering::SeqCst));
+            for s in &self.slots[..self.nstarted.load(Ordering::Acquire)] {
+                if !s.active.load(Ordering::SeqCst) {
+                    s.unpark();
+                }
             }
         } else {
-            self.ensure_started(n);
-            for s in &self.slots[prev..n] {
-                s.unpark();
+            for _ in prev..n {
+                // A parked spare or a new thread; else any thread without a
+                // processor (it takes it at its next scheduling point).
+                let i = monitor::spare(self, MAX_PROCS, usize::MAX)
+                    .or_else(|| {
+                        let started = self.nstarted.load(Ordering::Acquire);
+                        (0..started).find(|&i| !self.slots[i].active.load(Ordering::SeqCst))
+                    })
+                    .expect("nprocs <= MAX_PROCS leaves an inactive slot");
+                if let Err(e) = monitor::activate(self, i, "worker") {
+                    panic!("goro: cannot start worker thread {i}: {e}");
+                }
             }
         }
+        self.monitor.kick();
         prev
     }
 

@@ -101,18 +101,21 @@ impl Drop for AbortOnPanic {
     }
 }
 
-/// Starts the thread of worker `index`.
-pub(crate) fn start(rt: &'static Runtime, index: usize) {
+/// Starts the thread of slot `index`, named `goro-<role>-<index>`.
+pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::Result<()> {
     let slot = &rt.slots[index];
     let local = Worker::new_fifo();
     let _ = slot.stealer.set(local.stealer());
     let timer_ready = Worker::new_fifo();
     let _ = slot.timer_stealer.set(timer_ready.stealer());
     let handle = std::thread::Builder::new()
-        .name(format!("goro-worker-{index}"))
+        .name(format!("goro-{role}-{index}"))
         .spawn(move || {
             let _abort = AbortOnPanic(index);
             let _ = slot.thread.set(std::thread::current());
+            #[cfg(target_os = "linux")]
+            // SAFETY: gettid has no preconditions.
+            slot.tid.store(unsafe { libc::gettid() }, Ordering::Relaxed);
             overflow::ensure_altstack();
             let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
                 index,
@@ -134,16 +137,14 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
             CTX.with(|c| c.set(ctx));
             ctx.run();
         });
-    if let Err(e) = handle {
-        panic!("goro: cannot start worker thread {index}: {e}");
-    }
+    handle.map(drop)
 }
 
 impl Ctx {
-    /// Whether this worker is within GOMAXPROCS (not retired).
+    /// Whether this worker holds a processor (`monitor.rs` rule M1).
     #[inline]
     pub(crate) fn is_active(&self) -> bool {
-        self.index < self.rt.nprocs.load(Ordering::Relaxed)
+        self.slot.active.load(Ordering::Relaxed)
     }
 
     pub(crate) fn next_id(&self, rt: &Runtime) -> u64 {
@@ -223,6 +224,11 @@ impl Ctx {
             if let Some(g) = self.steal_global() {
                 return g;
             }
+            if rt.monitor.stuck.load(Ordering::Relaxed) != 0
+                && let Some(g) = self.steal_retaken()
+            {
+                return g;
+            }
             if self.spinning.get() || self.try_spin() {
                 if let Some(g) = self.steal_others() {
                     return g;
@@ -237,7 +243,39 @@ impl Ctx {
                 continue;
             }
             self.sleep();
+            rt.monitor.kick();
         }
+    }
+
+    /// `monitor.rs` rule M3: takes work from slots whose processor was
+    /// retaken while they ran (a lone worker never spins, so it would not
+    /// find it otherwise).
+    #[cold]
+    fn steal_retaken(&self) -> Option<GRef> {
+        let rt = self.rt;
+        let n = rt.nstarted.load(Ordering::Acquire);
+        for (v, slot) in rt.slots[..n].iter().enumerate() {
+            if v == self.index || !slot.retaken.load(Ordering::Relaxed) {
+                continue;
+            }
+            for (st, into) in [
+                (slot.timer_stealer.get(), &self.timer_ready),
+                (slot.stealer.get(), &self.local),
+            ] {
+                let Some(st) = st else { continue };
+                loop {
+                    match st.steal_batch_and_pop(into) {
+                        Steal::Success(g) => return Some(g),
+                        Steal::Empty => break,
+                        Steal::Retry => std::hint::spin_loop(),
+                    }
+                }
+            }
+            if let Some(g) = slot.take_runnext() {
+                return Some(g);
+            }
+        }
+        None
     }
 
     fn run_timers(&self) {
@@ -408,11 +446,17 @@ impl Ctx {
                     // was ever registered): it blocks in epoll until the next
                     // timer, I/O readiness, or a wake-up.
                     if timeout != Some(Duration::ZERO) {
+                        self.slot.parked.store(true, Ordering::Relaxed);
                         self.block(timeout);
+                        self.slot.parked.store(false, Ordering::Relaxed);
                     }
                     rt.timers.stop_sleeping();
                 }
-                None => std::thread::park(),
+                None => {
+                    self.slot.parked.store(true, Ordering::Relaxed);
+                    std::thread::park();
+                    self.slot.parked.store(false, Ordering::Relaxed);
+                }
             }
         }
         rt.idle.remove(self.index);
@@ -466,11 +510,21 @@ impl Ctx {
         if moved {
             rt.wakep(true);
         }
+        if self.slot.retaken.swap(false, Ordering::SeqCst) {
+            // M3: drained; thieves may stop looking here.
+            rt.monitor.stuck.fetch_sub(1, Ordering::SeqCst);
+        }
         if let Some(g) = self.slot.pop_pinned() {
             return Some(g);
         }
         if !self.is_active() {
-            std::thread::park();
+            // A spare now (M4): the monitor may give it a processor.
+            self.slot.parked.store(true, Ordering::SeqCst);
+            if !self.is_active() && self.slot.pinned_len.load(Ordering::SeqCst) == 0 {
+                std::thread::park();
+            }
+            self.slot.parked.store(false, Ordering::SeqCst);
+            rt.monitor.kick();
         }
         None
     }
@@ -494,6 +548,11 @@ impl Ctx {
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         self.current.set(Some(g.as_ptr()));
+        // For the monitor's warning (`monitor.rs`): who runs here now.
+        self.slot.running_id.store(h.id, Ordering::Relaxed);
+        self.slot
+            .running_at
+            .store(ptr::from_ref(h.spawned_at).cast_mut(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
