@@ -148,7 +148,7 @@ impl UdpSocket {
     /// write timeout; the kernel's error otherwise (for example
     /// `ConnectionRefused` left by an earlier ICMP error).
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let Some(to) = addr.to_socket_addrs()?.next() else {
+        let Some(to) = crate::sched::blocking::announced(|| addr.to_socket_addrs())?.next() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no addresses to send data to",

@@ -78,6 +78,29 @@ pub fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Runs `f`, which may block (a host name lookup), inline, telling the
+/// monitor: if it is still running at the monitor's next look, its
+/// processor goes to a spare at once instead of after `STALL` (Go's
+/// `entersyscall`). Costs two stores when it does not block, which is why
+/// `net` resolves addresses through this rather than [`block_in_place`]
+/// (almost every address is a literal that resolves without a system
+/// call) or [`spawn_blocking`] (the address is borrowed and need not be
+/// `Send`).
+pub(crate) fn announced<R>(f: impl FnOnce() -> R) -> R {
+    let Some(ctx) = worker::ctx() else {
+        return f();
+    };
+    let slot = ctx.slot;
+    slot.in_call
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let r = f();
+    // `f` does not switch coroutines (it is a plain blocking call), so
+    // this is still the slot we marked.
+    slot.in_call
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    r
+}
+
 /// Runs `f` on the blocking pool and returns a [`JoinHandle`] for its
 /// result: joining parks the calling coroutine (or blocks a thread). A
 /// panic in `f` is returned by `join` as a [`Panic`], or reported on stderr

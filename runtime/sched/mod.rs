@@ -163,6 +163,10 @@ pub(crate) struct Slot {
     pub(crate) active: AtomicBool,
     /// The thread is parked (idle, or a spare): the monitor ignores it.
     pub(crate) parked: AtomicBool,
+    /// The running coroutine is in a call that may block (`blocking.rs`,
+    /// [`blocking::announced`]): the monitor retakes without waiting for
+    /// `STALL`.
+    pub(crate) in_call: AtomicBool,
     /// Its processor was taken while it ran: its queues may still hold
     /// coroutines until it drains them (`monitor.rs` rule M3).
     pub(crate) retaken: AtomicBool,
@@ -192,6 +196,7 @@ impl Slot {
             wake_pending: AtomicBool::new(false),
             active: AtomicBool::new(false),
             parked: AtomicBool::new(false),
+            in_call: AtomicBool::new(false),
             retaken: AtomicBool::new(false),
             tid: AtomicI32::new(0),
             running_id: AtomicU64::new(0),

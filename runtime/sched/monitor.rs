@@ -280,7 +280,7 @@ fn check(
         if !active || e.retaken {
             continue;
         }
-        if stalled < STALL {
+        if stalled < STALL && !s.in_call.load(Ordering::Relaxed) {
             let at = e.since + STALL;
             deadline = Some(deadline.map_or(at, |d| d.min(at)));
             continue;
