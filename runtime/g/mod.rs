@@ -106,6 +106,10 @@ pub(crate) struct Header {
     pub(crate) yielder: UnsafeCell<YielderPtr>,
     /// Why it is parked ("chan receive", ...); written by its runner at park.
     pub(crate) wait_reason: UnsafeCell<&'static str>,
+    /// It was pinned to its thread because it parked while a panic unwound
+    /// (`docs/safety.md`, "Unwinding"); read and written only by the
+    /// coroutine itself (`sched/park.rs`).
+    pub(crate) unwind_pinned: UnsafeCell<bool>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
 }
@@ -181,6 +185,7 @@ where
             coro: UnsafeCell::new(None),
             yielder: UnsafeCell::new(std::ptr::null()),
             wait_reason: UnsafeCell::new(""),
+            unwind_pinned: UnsafeCell::new(false),
             join_waker: UnsafeCell::new(None),
         },
         stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),
@@ -244,6 +249,21 @@ unsafe fn complete(h: NonNull<Header>, panicked: bool) {
     }
 }
 
+/// Reports a panic raised by dropping a coroutine's unjoined result (or its
+/// panic payload, or its never-run closure). A payload whose own drop
+/// panics again is leaked rather than dropped a second time.
+#[cold]
+fn report_drop_panic(h: &Header, payload: Box<dyn Any + Send>) {
+    eprintln!(
+        "goro: coroutine {}: dropping its unjoined result panicked: {}",
+        describe(h),
+        payload_message(&*payload).unwrap_or("<non-string panic payload>")
+    );
+    if let Err(again) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
 pub(crate) fn report_unjoined(h: &Header, msg: &str) {
     eprintln!(
         "goro: coroutine {} panicked and nobody joined it: {msg}",
@@ -293,6 +313,17 @@ unsafe fn panic_message<F, T>(h: NonNull<Header>) -> String {
 /// The last reference to `h` was just dropped.
 unsafe fn dealloc<F, T>(h: NonNull<Header>) {
     let p = h.cast::<Task<F, T>>();
+    // The closure or result first, on its own: user code whose `Drop` may
+    // panic. Nobody can receive that panic (the result was never joined, or
+    // the closure never ran), so it is reported like an unjoined panic
+    // instead of unwinding into whoever dropped the last reference (a
+    // worker, which would have to abort).
+    // SAFETY: no references remain, so we have the stage to ourselves.
+    let stage = std::mem::replace(unsafe { &mut *(*p.as_ptr()).stage.get() }, Stage::Taken);
+    if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
+        // SAFETY: the header is still initialised (dropped below).
+        report_drop_panic(unsafe { h.as_ref() }, payload);
+    }
     // SAFETY: allocated and initialised by `new_task`; no references remain,
     // so we drop the contents and then give the block back.
     unsafe {
