@@ -251,3 +251,50 @@ fn bad_max_threads_is_a_clear_error() {
         LIMIT,
     );
 }
+
+/// Fairness: coroutines looping on `sleep(1ns)` are woken by their timers
+/// at every scheduling round; they must not starve a coroutine waiting on
+/// a `Ticker` (its wake-up comes from a timer callback, not a park timer).
+#[test]
+fn sleep_loops_do_not_starve_a_ticker() {
+    common::for_procs("sleep_loops_do_not_starve_a_ticker", PROCS, LIMIT, || {
+        let (ticks, worst) = goro::run(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let loopers: Vec<_> = (0..3)
+                .map(|_| {
+                    let stop = stop.clone();
+                    goro::go!(move || {
+                        let mut n = 0u64;
+                        while !stop.load(Ordering::Relaxed) {
+                            goro::time::sleep(Duration::from_nanos(1));
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            let h = goro::go!(|| {
+                let t = goro::time::Ticker::new(Duration::from_millis(10));
+                let start = Instant::now();
+                let (mut ticks, mut worst, mut last) = (0u32, Duration::ZERO, Instant::now());
+                while start.elapsed() < Duration::from_millis(500) {
+                    t.c().recv().unwrap();
+                    worst = worst.max(last.elapsed());
+                    last = Instant::now();
+                    ticks += 1;
+                }
+                (ticks, worst)
+            });
+            let r = h.join().unwrap();
+            stop.store(true, Ordering::Relaxed);
+            for l in loopers {
+                assert!(l.join().unwrap() > 0, "a sleep loop never ran");
+            }
+            r
+        });
+        eprintln!("ticker beside sleep(1ns) loops: {ticks} ticks, worst gap {worst:?}");
+        // ~50 ticks in 500 ms; a Ticker drops ticks a slow receiver misses.
+        assert!(ticks >= 20, "the ticker was starved: {ticks} ticks");
+        assert!(worst < MAX_GAP, "the ticker waited {worst:?}");
+    });
+}

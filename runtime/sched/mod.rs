@@ -31,7 +31,8 @@
 //! * a local FIFO (crossbeam-deque `Worker`), stolen from by others, half at
 //!   a time, through its `Stealer`;
 //! * a FIFO of coroutines woken by their timers (served right after
-//!   `runnext`, also stealable);
+//!   `runnext`, at most 8 in a row before one from the local queue, so a
+//!   `sleep(1ns)` loop cannot starve it; also stealable);
 //! * an inbox for coroutines *pinned* to this worker (they never enter
 //!   stealable queues).
 //!

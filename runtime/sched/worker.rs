@@ -36,6 +36,9 @@ use crate::g::{GRef, Header, Panic, Pin};
 /// How long a spinner lingers before sleeping (the OS rounds it up by its
 /// timer slack, typically to ~60 µs).
 const LINGER: Duration = Duration::from_micros(10);
+/// Most coroutines a worker takes from its timer queue in a row before one
+/// from its local queue.
+const TIMER_STREAK: u32 = 8;
 
 /// A worker's private state. Lives (leaked) as long as its thread, which
 /// never exits; `!Sync`, so only its own thread touches it.
@@ -54,6 +57,8 @@ pub(crate) struct Ctx {
     /// (`Slot::unpark` sets `wake_pending` next to it).
     tick: Cell<u32>,
     streak: Cell<u32>,
+    /// Coroutines taken from `timer_ready` in a row (see `pop_local`).
+    timer_streak: Cell<u32>,
     spinning: Cell<bool>,
     rng: RefCell<fastrand::Rng>,
     stacks: RefCell<StackCache>,
@@ -126,6 +131,7 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
                 current: Cell::new(None),
                 tick: Cell::new(0),
                 streak: Cell::new(0),
+                timer_streak: Cell::new(0),
                 spinning: Cell::new(false),
                 rng: RefCell::new(fastrand::Rng::with_seed(
                     0x9e37_79b9_7f4a_7c15 ^ index as u64,
@@ -307,7 +313,19 @@ impl Ctx {
             self.local.push(g);
         }
         self.streak.set(0);
-        self.timer_ready.pop().or_else(|| self.local.pop())
+        // Timer wake-ups are due already and go first, but at most
+        // `TIMER_STREAK` in a row: a coroutine looping on `sleep(1ns)` is
+        // back in `timer_ready` at every round and would otherwise starve
+        // the local queue forever.
+        let t = self.timer_streak.get();
+        if t < TIMER_STREAK
+            && let Some(g) = self.timer_ready.pop()
+        {
+            self.timer_streak.set(t + 1);
+            return Some(g);
+        }
+        self.timer_streak.set(0);
+        self.local.pop().or_else(|| self.timer_ready.pop())
     }
 
     fn steal_global(&self) -> Option<GRef> {
