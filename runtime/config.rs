@@ -2,7 +2,7 @@
 //!
 //! | variable          | meaning                          | default |
 //! |-------------------|----------------------------------|---------|
-//! | `GOMAXPROCS`      | worker threads (1..=1024)        | available parallelism |
+//! | `GOMAXPROCS`      | worker threads (1..=1024)        | CPU affinity count capped by the cgroup CPU limit (`cgroup.rs`) |
 //! | `GORO_STACK_SIZE` | usable bytes per coroutine stack | 256 KiB |
 //! | `GORO_MAX_THREADS` | threads that run coroutines: workers plus spares that took over a stuck worker's processor (`GOMAXPROCS..=1024`) | 1024 |
 //! | `GORO_MAX_BLOCKING_THREADS` | threads of the [`spawn_blocking`](crate::spawn_blocking) pool (1..=65536) | 512 |
@@ -46,6 +46,8 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Config {
     pub(crate) procs: usize,
+    /// `GOMAXPROCS` was set: the monitor does not follow the cgroup limit.
+    pub(crate) procs_from_env: bool,
     pub(crate) stack_size: usize,
     /// Bound on worker threads, spares included (Go's `maxmcount`).
     pub(crate) max_threads: usize,
@@ -104,6 +106,7 @@ pub(crate) fn parse_blockwarn(debug: &str) -> Result<Option<std::time::Duration>
 
 impl Config {
     pub(crate) fn from_env() -> Result<Config, ConfigError> {
+        let procs_from_env = std::env::var_os("GOMAXPROCS").is_some();
         let procs = match std::env::var("GOMAXPROCS") {
             Ok(v) => parse_procs("GOMAXPROCS", &v)?,
             Err(std::env::VarError::NotPresent) => default_procs(),
@@ -131,6 +134,7 @@ impl Config {
         };
         Ok(Config {
             procs,
+            procs_from_env,
             stack_size,
             max_threads,
             max_blocking,
@@ -139,10 +143,9 @@ impl Config {
     }
 }
 
-fn default_procs() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_PROCS)
+/// The default worker count (`cgroup.rs`).
+pub(crate) fn default_procs() -> usize {
+    crate::cgroup::default_procs(&crate::cgroup::root(), MAX_PROCS)
 }
 
 fn procs_error(var: &'static str, v: &str) -> ConfigError {

@@ -47,6 +47,8 @@ mod loom;
 #[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
+mod cgroup;
+#[cfg(not(loom))]
 mod config;
 #[cfg(not(loom))]
 mod g;
@@ -187,13 +189,18 @@ mod api {
         sched::init().map(|_| ())
     }
 
-    /// The number of worker threads (GOMAXPROCS).
+    /// The number of worker threads (GOMAXPROCS). Unless the `GOMAXPROCS`
+    /// variable is set, it starts as the smaller of the CPUs this process
+    /// may run on and the tightest cgroup CPU limit (v1 or v2, the process's
+    /// cgroup and its visible ancestors, rounded up), and follows changes
+    /// of that limit about once a second until [`set_maxprocs`] is called.
     pub fn maxprocs() -> usize {
         rt().nprocs.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Changes the number of worker threads and returns the previous value
-    /// (Go's `runtime.GOMAXPROCS(n)`). Takes effect at each worker's next
+    /// (Go's `runtime.GOMAXPROCS(n)`). From then on the runtime no longer
+    /// follows the container's CPU limit (see [`maxprocs`]). Takes effect at each worker's next
     /// scheduling point; coroutines queued on retired workers move to the
     /// others; pinned coroutines keep their thread.
     ///
@@ -209,7 +216,13 @@ mod api {
     /// ```
     pub fn set_maxprocs(n: usize) -> Result<usize, ConfigError> {
         let n = parse_procs("GOMAXPROCS", &n.to_string())?;
-        Ok(rt().set_procs(n))
+        let rt = rt();
+        // The user decides from now on: the monitor stops following the
+        // container's CPU limit.
+        rt.monitor
+            .user_procs
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(rt.set_procs(n, false))
     }
 
     /// The number of coroutines that exist: spawned and not yet finished,

@@ -192,3 +192,96 @@ fn set_maxprocs_while_busy() {
     assert!(goro::set_maxprocs(0).is_err());
     assert!(goro::set_maxprocs(goro::MAX_PROCS + 1).is_err());
 }
+
+/// A fake cgroup v2 tree under `dir` whose process cgroup is `/app`, with
+/// `parent` and `leaf` as the `cpu.max` of `/` and `/app`.
+fn fake_cgroup(dir: &std::path::Path, parent: &str, leaf: &str) {
+    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
+    std::fs::create_dir_all(dir.join("sys/fs/cgroup/app")).unwrap();
+    std::fs::write(dir.join("proc/self/cgroup"), "0::/app\n").unwrap();
+    std::fs::write(
+        dir.join("proc/self/mountinfo"),
+        "41 31 0:38 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("sys/fs/cgroup/cpu.max"), parent).unwrap();
+    std::fs::write(dir.join("sys/fs/cgroup/app/cpu.max"), leaf).unwrap();
+}
+
+/// Without `GOMAXPROCS`, the default is capped by the tightest cgroup CPU
+/// limit along the ancestors, and follows it when it changes, until
+/// `set_maxprocs` is called.
+#[test]
+fn default_follows_the_cgroup_cpu_limit() {
+    const NAME: &str = "default_follows_the_cgroup_cpu_limit";
+    let dir = std::env::temp_dir().join(format!("goro-cgroup-{}", std::process::id()));
+    if !common::is_child(NAME) {
+        let _ = std::fs::remove_dir_all(&dir);
+        // The parent's 1 CPU is tighter than the leaf's 3.
+        fake_cgroup(&dir, "100000 100000\n", "300000 100000\n");
+        let out = common::run_child(
+            NAME,
+            &[("GORO_TEST_CGROUP_ROOT", dir.to_str().unwrap())],
+            LIMIT,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            !out.timed_out && out.status.success() && out.stdout.contains("1 passed"),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        return;
+    }
+    let dir = std::path::PathBuf::from(std::env::var("GORO_TEST_CGROUP_ROOT").unwrap());
+    let cores = std::thread::available_parallelism().unwrap().get();
+    goro::init().unwrap();
+    assert_eq!(goro::maxprocs(), 1, "the parent's limit applies");
+    if cores >= 2 {
+        // Raise the parent's limit: the leaf's 3 CPUs (capped by the
+        // cores) apply within a few seconds.
+        std::fs::write(dir.join("sys/fs/cgroup/cpu.max"), "max 100000\n").unwrap();
+        let want = cores.min(3);
+        assert!(
+            common::eventually(Duration::from_secs(10), || goro::maxprocs() == want),
+            "maxprocs {} did not follow the limit to {want}",
+            goro::maxprocs()
+        );
+        assert_eq!(goro::go!(|| 5).join().unwrap(), 5);
+    }
+    // The user's choice sticks.
+    goro::set_maxprocs(1).unwrap();
+    std::fs::write(dir.join("sys/fs/cgroup/app/cpu.max"), "max 100000\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(goro::maxprocs(), 1);
+}
+
+/// `GOMAXPROCS` set: the cgroup limit is neither applied nor followed.
+#[test]
+fn gomaxprocs_env_overrides_the_cgroup_limit() {
+    const NAME: &str = "gomaxprocs_env_overrides_the_cgroup_limit";
+    if !common::is_child(NAME) {
+        let dir = std::env::temp_dir().join(format!("goro-cgroup-env-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        fake_cgroup(&dir, "max 100000\n", "100000 100000\n");
+        let out = common::run_child(
+            NAME,
+            &[
+                ("GORO_TEST_CGROUP_ROOT", dir.to_str().unwrap()),
+                ("GOMAXPROCS", "3"),
+            ],
+            LIMIT,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success() && out.stdout.contains("1 passed"),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        return;
+    }
+    assert_eq!(goro::maxprocs(), 3);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(goro::maxprocs(), 3);
+}

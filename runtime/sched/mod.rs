@@ -370,8 +370,15 @@ impl Runtime {
     /// Changes the worker count; returns the previous one. Shrinking takes
     /// the processors of the highest-numbered active slots; growing gives
     /// processors to the lowest-numbered inactive ones (`monitor.rs` M1).
-    pub(crate) fn set_procs(&'static self, n: usize) -> usize {
+    ///
+    /// `auto`: the monitor following the cgroup CPU limit, which yields to
+    /// a count the user chose (checked under the lock, so a concurrent
+    /// `set_maxprocs` wins).
+    pub(crate) fn set_procs(&'static self, n: usize, auto: bool) -> usize {
         let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
+        if auto && self.monitor.user_procs.load(Ordering::SeqCst) {
+            return self.nprocs.load(Ordering::SeqCst);
+        }
         let prev = self.nprocs.swap(n, Ordering::SeqCst);
         if n < prev {
             let mut drop = prev - n;

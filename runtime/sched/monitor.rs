@@ -58,7 +58,9 @@
 //!   idleness (after `Idle` removed it, `SeqCst`) reads `sleeping` and
 //!   unparks the monitor ([`Monitor::kick`]). In the single order of
 //!   `SeqCst` operations either the monitor's re-check sees the worker
-//!   busy, or the worker's read sees `sleeping`.
+//!   busy, or the worker's read sees `sleeping`. While it follows the
+//!   container's CPU limit (GOMAXPROCS not chosen by the user), it parks
+//!   for at most a second, to re-read the limit (Go's `updatemaxprocs`).
 //! * **M6 (pinned coroutines keep their thread).** A retake never moves a
 //!   pinned coroutine: they are not in stealable queues, and a retaken
 //!   thread keeps serving its pinned inbox (`Ctx::retired`).
@@ -104,6 +106,8 @@ const MIN_DELAY: Duration = Duration::from_micros(20);
 const MAX_DELAY: Duration = Duration::from_millis(5);
 /// Quiet samples before the delay starts doubling (Go: 50).
 const QUIET_BEFORE_BACKOFF: u32 = 50;
+/// How often the container's CPU limit is re-read (Go: about 1 s).
+const LIMIT_PERIOD: Duration = Duration::from_secs(1);
 /// How long every worker must have been idle before the monitor parks.
 const IDLE_BEFORE_PARK: Duration = Duration::from_millis(50);
 
@@ -118,6 +122,9 @@ pub(crate) struct Monitor {
     pub(crate) retakes: AtomicU64,
     /// Rule M4: the thread bound was reported.
     bound_reported: AtomicBool,
+    /// GOMAXPROCS came from the user (`set_maxprocs`): stop following the
+    /// cgroup CPU limit.
+    pub(crate) user_procs: AtomicBool,
 }
 
 impl Monitor {
@@ -128,6 +135,7 @@ impl Monitor {
             stuck: AtomicUsize::new(0),
             retakes: AtomicU64::new(0),
             bound_reported: AtomicBool::new(false),
+            user_procs: AtomicBool::new(false),
         }
     }
 
@@ -181,9 +189,14 @@ fn run(rt: &'static Runtime) -> ! {
     let mut quiet = 0u32;
     let mut wait = delay;
     let mut idle_since: Option<Instant> = None;
+    let mut limit_read = Instant::now();
     loop {
         std::thread::sleep(wait);
         let now = Instant::now();
+        if now - limit_read >= LIMIT_PERIOD {
+            limit_read = now;
+            follow_cpu_limit(rt);
+        }
         if rt.monitor.stuck.load(Ordering::SeqCst) == 0
             && rt.idle.all_idle(rt.nprocs.load(Ordering::SeqCst))
         {
@@ -218,12 +231,29 @@ fn run(rt: &'static Runtime) -> ! {
     }
 }
 
+/// Re-reads the container's CPU limit and adjusts GOMAXPROCS when it
+/// changed (Go's `updatemaxprocs`), unless the user chose the count.
+fn follow_cpu_limit(rt: &'static Runtime) {
+    if rt.config.procs_from_env || rt.monitor.user_procs.load(Ordering::Relaxed) {
+        return;
+    }
+    let want = crate::config::default_procs();
+    if want != rt.nprocs.load(Ordering::SeqCst) {
+        rt.set_procs(want, true);
+    }
+}
+
 /// Rule M5, the monitor's half.
 fn park(rt: &Runtime) {
     let m = &rt.monitor;
     m.sleeping.store(true, Ordering::SeqCst);
     if rt.idle.all_idle(rt.nprocs.load(Ordering::SeqCst)) {
-        std::thread::park();
+        if rt.config.procs_from_env || m.user_procs.load(Ordering::Relaxed) {
+            std::thread::park();
+        } else {
+            // Still following the CPU limit: one look a second.
+            std::thread::park_timeout(LIMIT_PERIOD);
+        }
     }
     m.sleeping.store(false, Ordering::SeqCst);
 }
