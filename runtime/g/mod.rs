@@ -155,14 +155,14 @@ pub(crate) struct SpawnOpts {
 }
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
-/// handle (refcount 2).
-pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> (GRef, JoinHandle<T>)
+/// handle (refcount 2), or `None` if memory is exhausted (`f` is dropped).
+pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> Option<(GRef, JoinHandle<T>)>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let layout = std::alloc::Layout::new::<Task<F, T>>();
-    let raw = alloc::alloc_task(layout).cast::<Task<F, T>>();
+    let raw = alloc::alloc_task(layout)?.cast::<Task<F, T>>();
     let task = Task {
         header: Header {
             state: GState::new(),
@@ -193,7 +193,7 @@ where
     // SAFETY: `raw` is a fresh block with the layout of Task<F, T>.
     unsafe { raw.as_ptr().write(task) };
     let raw = raw.cast::<Header>();
-    (GRef(raw), JoinHandle::from_raw(raw))
+    Some((GRef(raw), JoinHandle::from_raw(raw)))
 }
 
 /// # Safety

@@ -138,7 +138,9 @@ where
         pin: Pin::Anywhere,
         location: std::panic::Location::caller(),
     };
-    let (g, handle) = g::new_task(f, opts);
+    let Some((g, handle)) = g::new_task(f, opts) else {
+        panic!("goro: spawn_blocking: out of memory for the job");
+    };
     pool().submit(g);
     handle
 }

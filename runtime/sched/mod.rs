@@ -541,6 +541,9 @@ pub(crate) fn spin_pays() -> bool {
 }
 
 /// Spawns a coroutine.
+///
+/// # Panics
+/// If memory for the coroutine cannot be had (see [`try_spawn`]).
 #[track_caller]
 pub(crate) fn spawn<F, T>(
     f: F,
@@ -548,6 +551,41 @@ pub(crate) fn spawn<F, T>(
     stack_size: Option<usize>,
     pin: Pin,
 ) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match spawn_with(f, name, stack_size, pin, false) {
+        Ok(h) => h,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Spawns a coroutine with its stack reserved now: running out of memory
+/// (for the task or its stack) is an error the caller can handle, instead
+/// of a panic or a coroutine that fails at its first run.
+#[track_caller]
+pub(crate) fn try_spawn<F, T>(
+    f: F,
+    name: Option<Box<str>>,
+    stack_size: Option<usize>,
+    pin: Pin,
+) -> std::io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_with(f, name, stack_size, pin, true)
+}
+
+#[track_caller]
+fn spawn_with<F, T>(
+    f: F,
+    name: Option<Box<str>>,
+    stack_size: Option<usize>,
+    pin: Pin,
+    eager_stack: bool,
+) -> std::io::Result<JoinHandle<T>>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -566,7 +604,43 @@ where
         pin,
         location: std::panic::Location::caller(),
     };
-    let (g, handle) = g::new_task(f, opts);
+    let Some((g, handle)) = g::new_task(f, opts) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!("goro: cannot allocate coroutine {id}: out of memory"),
+        ));
+    };
+    if eager_stack {
+        let stack = match ctx {
+            Some(c) => c.take_stack(stack_size),
+            None => rt.stacks.take(stack_size),
+        };
+        match stack {
+            Ok(stack) => {
+                let p = g.as_ptr();
+                // SAFETY: state rule 1: the run reference is still ours (it
+                // is scheduled below), so nobody else touches the context;
+                // the body runs once, on this stack, like `first_run`'s.
+                unsafe {
+                    *g.header().coro.get() = Some(crate::g::coro::Coro::new(stack, move |y| {
+                        GRef::run_body(p, y)
+                    }))
+                };
+            }
+            Err(e) => {
+                // Never runs: dropping both references frees it quietly.
+                drop(handle);
+                drop(g);
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "goro: cannot allocate a {} KiB stack for coroutine {id}: {e}",
+                        stack_size >> 10
+                    ),
+                ));
+            }
+        }
+    }
     match ctx {
         Some(c) => c.slot.counters.bump_spawned(),
         None => {
@@ -574,7 +648,7 @@ where
         }
     }
     schedule(g, Hint::Next);
-    handle
+    Ok(handle)
 }
 
 /// Arms a callback timer for `when` (runtime clock): in the current

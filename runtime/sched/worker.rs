@@ -19,7 +19,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
@@ -104,6 +104,42 @@ impl Drop for AbortOnPanic {
             std::process::abort();
         }
     }
+}
+
+/// Coroutines that could not get a stack since the last summary line (the
+/// first failure is printed in full and not counted here).
+static STACK_FAILURES: AtomicU64 = AtomicU64::new(0);
+/// A stack allocation failed once: the next ones are only counted.
+static STACK_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// When the failures were last summed up (runtime clock, ns).
+static STACK_SUMMARY_AT: AtomicU64 = AtomicU64::new(0);
+/// At most one summary line per this many ns while the program runs.
+const STACK_SUMMARY_EVERY: u64 = 10_000_000_000;
+
+/// Prints how many more coroutines could not get a stack, if any: at exit,
+/// and while running at most every 10 s (a server that runs out of memory
+/// now and then is told, without a line per coroutine).
+#[cold]
+fn report_stack_failures(at_exit: bool) {
+    let now = super::timers::now_ns();
+    let last = STACK_SUMMARY_AT.load(Ordering::Relaxed);
+    if !at_exit
+        && (now.saturating_sub(last) < STACK_SUMMARY_EVERY
+            || STACK_SUMMARY_AT
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err())
+    {
+        return;
+    }
+    let n = STACK_FAILURES.swap(0, Ordering::Relaxed);
+    if n > 0 {
+        eprintln!("goro: {n} more coroutines could not get a stack (same cause)");
+    }
+}
+
+extern "C" fn report_stack_failures_at_exit() {
+    report_stack_failures(true);
 }
 
 /// Starts the thread of slot `index`, named `goro-<role>-<index>`.
@@ -599,6 +635,11 @@ impl Ctx {
         self.current.set(None);
     }
 
+    /// A stack from this worker's cache (`try_spawn` reserves one early).
+    pub(crate) fn take_stack(&self, usable: usize) -> std::io::Result<crate::g::stack::Stack> {
+        self.stacks.borrow_mut().take(&self.rt.stacks, usable)
+    }
+
     /// Gives a coroutine that never ran its stack and context. On failure
     /// it completes with a panic naming the cause and `false` is returned.
     #[cold]
@@ -606,6 +647,9 @@ impl Ctx {
         let h = g.header();
         match self.stacks.borrow_mut().take(&self.rt.stacks, h.stack_size) {
             Ok(stack) => {
+                if STACK_FAILURES.load(Ordering::Relaxed) != 0 {
+                    report_stack_failures(false);
+                }
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
@@ -617,7 +661,20 @@ impl Ctx {
                     h.stack_size >> 10,
                     crate::g::describe(h)
                 );
-                eprintln!("{msg}");
+                if !STACK_FAILED.swap(true, Ordering::Relaxed) {
+                    // The first failure, with its cause; later ones are
+                    // counted and summed up in one line (when stacks can be
+                    // had again, and at exit).
+                    eprintln!(
+                        "{msg} (each coroutine that cannot get a stack fails with this panic; further failures are counted)"
+                    );
+                    STACK_SUMMARY_AT.store(super::timers::now_ns(), Ordering::Relaxed);
+                    // SAFETY: registering a plain `extern "C" fn` that
+                    // only reads an atomic and writes to stderr.
+                    unsafe { libc::atexit(report_stack_failures_at_exit) };
+                } else {
+                    STACK_FAILURES.fetch_add(1, Ordering::Relaxed);
+                }
                 g.fail(Panic::new(Box::new(msg), h));
                 h.state.finish();
                 self.slot.counters.bump_exited();
