@@ -298,3 +298,61 @@ fn sleep_loops_do_not_starve_a_ticker() {
         assert!(worst < MAX_GAP, "the ticker waited {worst:?}");
     });
 }
+
+/// `GORO_DEBUG=blockwarn=<ms>`: a coroutine that holds its worker longer
+/// than that is named once on stderr (id and spawn site); `0` turns it off;
+/// an announced blocking call (`block_in_place`) is not warned about.
+#[test]
+fn blockwarn_names_the_culprit_once() {
+    const NAME: &str = "blockwarn_names_the_culprit_once";
+    if common::is_child(NAME) {
+        goro::run(|| {
+            let hog = goro::Builder::new().name("parser").spawn(|| {
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_millis(400) {
+                    std::hint::spin_loop();
+                }
+                goro::current().unwrap().id()
+            });
+            // Something else to run, so that the worker is also retaken.
+            let other = goro::go!(|| goro::time::sleep(Duration::from_millis(20)));
+            println!("HOG {}", hog.join().unwrap());
+            other.join().unwrap();
+            goro::go!(|| goro::block_in_place(|| std::thread::sleep(Duration::from_millis(300))))
+                .join()
+                .unwrap();
+        });
+        return;
+    }
+    for (debug, want) in [("blockwarn=50", 1), ("blockwarn=0", 0)] {
+        let out = common::run_child(NAME, &[("GOMAXPROCS", "1"), ("GORO_DEBUG", debug)], LIMIT);
+        assert!(
+            out.status.success() && out.stdout.contains("1 passed"),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        let warnings: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("without yielding"))
+            .collect();
+        assert_eq!(warnings.len(), want, "{debug}:\n{}", out.stderr);
+        if want == 1 {
+            let id = out
+                .stdout
+                .split("HOG ")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap();
+            let w = warnings[0];
+            assert!(
+                w.starts_with(&format!(
+                    "goro: coroutine {id} spawned at tests/rt_liveness.rs:"
+                )),
+                "{w}"
+            );
+            assert!(w.contains("its worker was handed to another thread"), "{w}");
+        }
+    }
+}
