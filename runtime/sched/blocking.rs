@@ -62,6 +62,7 @@ pub fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
         Some((ctx, _)) if ctx.is_active() => {
             // The blocking call is announced: no warning for it.
             ctx.slot
+                .proc
                 .running_id
                 .store(0, std::sync::atomic::Ordering::Relaxed);
             monitor::hand_off(ctx.rt, ctx.index)
@@ -91,12 +92,14 @@ pub(crate) fn announced<R>(f: impl FnOnce() -> R) -> R {
         return f();
     };
     let slot = ctx.slot;
-    slot.in_call
+    slot.proc
+        .in_call
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let r = f();
     // `f` does not switch coroutines (it is a plain blocking call), so
     // this is still the slot we marked.
-    slot.in_call
+    slot.proc
+        .in_call
         .store(false, std::sync::atomic::Ordering::Relaxed);
     r
 }

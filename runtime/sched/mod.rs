@@ -139,6 +139,29 @@ impl Counters {
     }
 }
 
+/// A slot's processor state (`monitor.rs` rules M1 to M4).
+pub(crate) struct ProcState {
+    /// This thread holds one of the GOMAXPROCS processors (`monitor.rs`
+    /// rule M1); only it takes coroutines from the shared queues.
+    pub(crate) active: AtomicBool,
+    /// The thread is parked (idle, or a spare): the monitor ignores it.
+    pub(crate) parked: AtomicBool,
+    /// The running coroutine is in a call that may block (`blocking.rs`,
+    /// [`blocking::announced`]): the monitor retakes without waiting for
+    /// `STALL`.
+    pub(crate) in_call: AtomicBool,
+    /// Its processor was taken while it ran: its queues may still hold
+    /// coroutines until it drains them (`monitor.rs` rule M3).
+    pub(crate) retaken: AtomicBool,
+    /// The OS thread id (0 until the thread runs), for the monitor's look
+    /// at `/proc/self/task/<tid>`.
+    pub(crate) tid: AtomicI32,
+    /// Published at each coroutine switch for the monitor's warning: the
+    /// running coroutine's id and `spawned_at` (a `&'static Location`).
+    pub(crate) running_id: AtomicU64,
+    pub(crate) running_at: AtomicPtr<std::panic::Location<'static>>,
+}
+
 /// What other threads may see and touch of a worker.
 pub(crate) struct Slot {
     pub(crate) stealer: OnceLock<Stealer<GRef>>,
@@ -159,25 +182,11 @@ pub(crate) struct Slot {
     pub(crate) in_poll: AtomicBool,
     /// A wake-up was aimed at this worker (read by a poller-to-be).
     pub(crate) wake_pending: AtomicBool,
-    /// This thread holds one of the GOMAXPROCS processors (`monitor.rs`
-    /// rule M1); only it takes coroutines from the shared queues.
-    pub(crate) active: AtomicBool,
-    /// The thread is parked (idle, or a spare): the monitor ignores it.
-    pub(crate) parked: AtomicBool,
-    /// The running coroutine is in a call that may block (`blocking.rs`,
-    /// [`blocking::announced`]): the monitor retakes without waiting for
-    /// `STALL`.
-    pub(crate) in_call: AtomicBool,
-    /// Its processor was taken while it ran: its queues may still hold
-    /// coroutines until it drains them (`monitor.rs` rule M3).
-    pub(crate) retaken: AtomicBool,
-    /// The OS thread id (0 until the thread runs), for the monitor's look
-    /// at `/proc/self/task/<tid>/schedstat`.
-    pub(crate) tid: AtomicI32,
-    /// Published at each coroutine switch for the monitor's warning: the
-    /// running coroutine's id and `spawned_at` (a `&'static Location`).
-    pub(crate) running_id: AtomicU64,
-    pub(crate) running_at: AtomicPtr<std::panic::Location<'static>>,
+    /// Processor ownership and what the monitor watches (`monitor.rs`), on
+    /// a line of its own: the owner reads `active` at every `schedule` and
+    /// writes `running_*` at every switch, while wakers write the fields
+    /// above (`wake_pending`) all the time.
+    pub(crate) proc: CachePadded<ProcState>,
 }
 
 impl Slot {
@@ -195,13 +204,15 @@ impl Slot {
             counters: CachePadded::new(Counters::default()),
             in_poll: AtomicBool::new(false),
             wake_pending: AtomicBool::new(false),
-            active: AtomicBool::new(false),
-            parked: AtomicBool::new(false),
-            in_call: AtomicBool::new(false),
-            retaken: AtomicBool::new(false),
-            tid: AtomicI32::new(0),
-            running_id: AtomicU64::new(0),
-            running_at: AtomicPtr::new(ptr::null_mut()),
+            proc: CachePadded::new(ProcState {
+                active: AtomicBool::new(false),
+                parked: AtomicBool::new(false),
+                in_call: AtomicBool::new(false),
+                retaken: AtomicBool::new(false),
+                tid: AtomicI32::new(0),
+                running_id: AtomicU64::new(0),
+                running_at: AtomicPtr::new(ptr::null_mut()),
+            }),
         }
     }
 
@@ -332,7 +343,7 @@ impl Runtime {
         let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
         let have = self.nstarted.load(Ordering::Acquire);
         for i in have..n {
-            self.slots[i].active.store(true, Ordering::SeqCst);
+            self.slots[i].proc.active.store(true, Ordering::SeqCst);
             if let Err(e) = worker::start(self, i, "worker") {
                 panic!("goro: cannot start worker thread {i}: {e}");
             }
@@ -386,16 +397,16 @@ impl Runtime {
                 if drop == 0 {
                     break;
                 }
-                if s.active.load(Ordering::SeqCst) {
-                    s.active.store(false, Ordering::SeqCst);
+                if s.proc.active.load(Ordering::SeqCst) {
+                    s.proc.active.store(false, Ordering::SeqCst);
                     drop -= 1;
                 }
             }
             // Retiring workers must not stay on the idle list.
             self.idle
-                .retain(|i| self.slots[i].active.load(Ordering::SeqCst));
+                .retain(|i| self.slots[i].proc.active.load(Ordering::SeqCst));
             for s in &self.slots[..self.nstarted.load(Ordering::Acquire)] {
-                if !s.active.load(Ordering::SeqCst) {
+                if !s.proc.active.load(Ordering::SeqCst) {
                     s.unpark();
                 }
             }
@@ -406,7 +417,7 @@ impl Runtime {
                 let i = monitor::spare(self, MAX_PROCS, usize::MAX)
                     .or_else(|| {
                         let started = self.nstarted.load(Ordering::Acquire);
-                        (0..started).find(|&i| !self.slots[i].active.load(Ordering::SeqCst))
+                        (0..started).find(|&i| !self.slots[i].proc.active.load(Ordering::SeqCst))
                     })
                     .expect("nprocs <= MAX_PROCS leaves an inactive slot");
                 if let Err(e) = monitor::activate(self, i, "worker") {

@@ -68,12 +68,16 @@
 //! # Telling a stuck worker from a slow machine
 //!
 //! Each worker publishes its scheduling tick (`Slot::tick`, one store per
-//! switch, there already for the runnext-steal heuristic). The monitor
-//! samples it: a tick unchanged since the previous sample means one
+//! scheduling round, there already for the runnext-steal heuristic) and,
+//! at each switch, the running coroutine's id and spawn site (for the
+//! warning; two stores on a line only its owner writes). The monitor
+//! samples the tick: unchanged since the previous sample means one
 //! coroutine has run at least since then. When a thread has not moved for
-//! [`STALL`], the monitor reads `/proc/self/task/<tid>/schedstat` and skips
-//! a thread that spent the window waiting for a CPU without running (the
-//! OS descheduled it; it is not stuck, and a spare would only add load).
+//! [`STALL`], the monitor reads `/proc/self/task/<tid>/{stat,schedstat}`
+//! and skips a thread that is runnable but has not run since the stall was
+//! noticed (the OS descheduled it: it is not stuck, and a spare would only
+//! add load to a machine already short of CPUs). A thread blocked in the
+//! kernel (`S`, `D`) or running (its run time grows) is retaken.
 //!
 //! # Alternatives rejected
 //!
@@ -271,15 +275,24 @@ fn check(
     }
     let mut acted = false;
     let mut deadline: Option<Instant> = None;
+    // Active workers that can take work (running normally, or asleep and
+    // wakeable), and the stuck ones (tick, since the stall was noticed).
+    let mut healthy = 0usize;
+    let mut stuck: Vec<(usize, u32)> = Vec::new();
     for (i, entry) in seen.iter_mut().enumerate().take(n) {
         let s = &rt.slots[i];
-        let active = s.active.load(Ordering::Relaxed);
-        if s.parked.load(Ordering::Relaxed) || !(active || s.retaken.load(Ordering::Relaxed)) {
+        let active = s.proc.active.load(Ordering::Relaxed);
+        if s.proc.parked.load(Ordering::Relaxed) {
+            *entry = None;
+            healthy += usize::from(active);
+            continue;
+        }
+        if !(active || s.proc.retaken.load(Ordering::Relaxed)) {
             *entry = None;
             continue;
         }
         let tick = s.tick.load(Ordering::Relaxed);
-        let id = s.running_id.load(Ordering::Relaxed);
+        let id = s.proc.running_id.load(Ordering::Relaxed);
         let e = match entry {
             Some(e) if e.tick == tick && (e.id == id || e.retaken) => e,
             _ => {
@@ -291,11 +304,12 @@ fn check(
                     warned: false,
                     retaken: false,
                 });
+                healthy += usize::from(active);
                 continue;
             }
         };
         if e.stat.is_none() {
-            e.stat = Some((now, schedstat(s.tid.load(Ordering::Relaxed))));
+            e.stat = Some((now, schedstat(s.proc.tid.load(Ordering::Relaxed))));
         }
         let stalled = now - e.since;
         if let Some(w) = rt.config.blockwarn
@@ -310,16 +324,33 @@ fn check(
         if !active || e.retaken {
             continue;
         }
-        if stalled < STALL && !s.in_call.load(Ordering::Relaxed) {
+        if stalled < STALL && !s.proc.in_call.load(Ordering::Relaxed) {
             let at = e.since + STALL;
             deadline = Some(deadline.map_or(at, |d| d.min(at)));
+            healthy += 1;
             continue;
         }
+        stuck.push((i, tick));
+    }
+    for (i, tick) in stuck {
         if !other_work(rt, i) {
             continue;
         }
-        if descheduled(e, s.tid.load(Ordering::Relaxed), now) {
-            continue;
+        let Some(e) = seen[i].as_mut() else { continue };
+        match thread_kind(e, rt.slots[i].proc.tid.load(Ordering::Relaxed)) {
+            // The OS is in the way, not the coroutine.
+            Kind::Descheduled => continue,
+            // A CPU hog while other workers can serve: they steal its
+            // queue and run the timers; make sure one is awake. (A spare
+            // would only add a thread competing for the same CPUs.)
+            Kind::Running if healthy > 0 => {
+                if rt.timers.maybe_due() {
+                    rt.wake_for_timers();
+                }
+                rt.wakep(true);
+                continue;
+            }
+            _ => {}
         }
         if retake(rt, i, Some(tick)) {
             e.retaken = true;
@@ -345,20 +376,40 @@ fn other_work(rt: &Runtime, i: usize) -> bool {
     false
 }
 
-/// Whether the thread spent the stall waiting for a CPU rather than running
-/// or blocking: then the OS, not the coroutine, is in the way.
-fn descheduled(e: &Seen, tid: i32, now: Instant) -> bool {
-    let Some((t0, Some((run0, wait0)))) = e.stat else {
-        return false;
+/// What a stuck worker's thread is doing.
+enum Kind {
+    /// Runnable but it has not run since the stall was noticed: the OS
+    /// descheduled it. Not stuck; a spare would only add load.
+    Descheduled,
+    /// On a CPU (its run time grows): a CPU hog or a busy-poll.
+    Running,
+    /// Blocked in the kernel (`S`, `D`): a system call, a lock.
+    Blocked,
+    /// `/proc` did not say.
+    Unknown,
+}
+
+/// Classifies a stuck thread. The kernel updates a task's run time at its
+/// scheduler ticks while it runs, and not at all while it waits, so a hog
+/// shows a growing figure and a descheduled thread a frozen one.
+fn thread_kind(e: &Seen, tid: i32) -> Kind {
+    let (Some((_, Some((run0, _)))), Some((run1, _)), Some(state)) =
+        (e.stat, schedstat(tid), thread_state(tid))
+    else {
+        return Kind::Unknown;
     };
-    let window = (now - t0).as_nanos() as u64;
-    if window < 1_000_000 {
-        return false;
+    match state {
+        'R' if run1 == run0 => Kind::Descheduled,
+        'R' => Kind::Running,
+        _ => Kind::Blocked,
     }
-    let Some((run1, wait1)) = schedstat(tid) else {
-        return false;
-    };
-    run1.saturating_sub(run0) < 200_000 && wait1.saturating_sub(wait0) > window / 2
+}
+
+/// The state letter of thread `tid` (`R` runnable, `S`/`D` blocked, ...).
+fn thread_state(tid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // "tid (comm) S ...": the command may contain spaces and parentheses.
+    s.rsplit_once(") ")?.1.chars().next()
 }
 
 /// (ns on a CPU, ns waiting for one) of thread `tid`, if the kernel says.
@@ -373,7 +424,7 @@ fn schedstat(tid: i32) -> Option<(u64, u64)> {
 
 /// The `GORO_DEBUG=blockwarn` line, once per coroutine.
 fn warn(s: &super::Slot, id: u64, stalled: Duration, retaken: bool) {
-    let at = s.running_at.load(Ordering::Relaxed);
+    let at = s.proc.running_at.load(Ordering::Relaxed);
     // SAFETY: `running_at` is only ever set from a `&'static Location`
     // (`Ctx::execute`), so a non-null value is valid forever.
     let at = unsafe { at.as_ref() };
@@ -395,7 +446,8 @@ fn warn(s: &super::Slot, id: u64, stalled: Duration, retaken: bool) {
 pub(crate) fn retake(rt: &'static Runtime, i: usize, tick: Option<u32>) -> bool {
     let _g = rt.resize.lock().unwrap_or_else(|e| e.into_inner());
     let s = &rt.slots[i];
-    if !s.active.load(Ordering::SeqCst) || tick.is_some_and(|t| s.tick.load(Ordering::Relaxed) != t)
+    if !s.proc.active.load(Ordering::SeqCst)
+        || tick.is_some_and(|t| s.tick.load(Ordering::Relaxed) != t)
     {
         return false;
     }
@@ -409,15 +461,15 @@ pub(crate) fn retake(rt: &'static Runtime, i: usize, tick: Option<u32>) -> bool 
         return false;
     };
     // M3: counted and marked before the processor goes.
-    if !s.retaken.swap(true, Ordering::SeqCst) {
+    if !s.proc.retaken.swap(true, Ordering::SeqCst) {
         rt.monitor.stuck.fetch_add(1, Ordering::SeqCst);
     }
-    s.active.store(false, Ordering::SeqCst);
+    s.proc.active.store(false, Ordering::SeqCst);
     rt.idle
-        .retain(|k| rt.slots[k].active.load(Ordering::SeqCst));
+        .retain(|k| rt.slots[k].proc.active.load(Ordering::SeqCst));
     if let Err(e) = activate(rt, j, "spare") {
         // Give the processor back: nothing changed hands.
-        s.active.store(true, Ordering::SeqCst);
+        s.proc.active.store(true, Ordering::SeqCst);
         if !rt.monitor.bound_reported.swap(true, Ordering::Relaxed) {
             eprintln!("goro: cannot start a spare thread for stuck worker {i}: {e}");
         }
@@ -441,9 +493,9 @@ pub(crate) fn spare(rt: &Runtime, bound: usize, not: usize) -> Option<usize> {
         .find(|&j| {
             let s = &rt.slots[j];
             j != not
-                && !s.active.load(Ordering::SeqCst)
-                && s.parked.load(Ordering::SeqCst)
-                && !s.retaken.load(Ordering::SeqCst)
+                && !s.proc.active.load(Ordering::SeqCst)
+                && s.proc.parked.load(Ordering::SeqCst)
+                && !s.proc.retaken.load(Ordering::SeqCst)
         })
         .or_else(|| (n < bound.min(rt.slots.len())).then_some(n))
 }
@@ -452,11 +504,11 @@ pub(crate) fn spare(rt: &Runtime, bound: usize, not: usize) -> Option<usize> {
 /// `goro-<role>-<j>`). Caller holds `rt.resize` (rule M1).
 pub(crate) fn activate(rt: &'static Runtime, j: usize, role: &str) -> std::io::Result<()> {
     let s = &rt.slots[j];
-    if s.retaken.swap(false, Ordering::SeqCst) {
+    if s.proc.retaken.swap(false, Ordering::SeqCst) {
         // Its queues are its own again (M3).
         rt.monitor.stuck.fetch_sub(1, Ordering::SeqCst);
     }
-    s.active.store(true, Ordering::SeqCst);
+    s.proc.active.store(true, Ordering::SeqCst);
     let n = rt.nstarted.load(Ordering::Acquire);
     if j < n {
         s.unpark();
@@ -464,7 +516,7 @@ pub(crate) fn activate(rt: &'static Runtime, j: usize, role: &str) -> std::io::R
     }
     debug_assert_eq!(j, n, "threads start in slot order");
     if let Err(e) = worker::start(rt, j, role) {
-        s.active.store(false, Ordering::SeqCst);
+        s.proc.active.store(false, Ordering::SeqCst);
         return Err(e);
     }
     rt.nstarted.store(j + 1, Ordering::Release);

@@ -156,7 +156,9 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
             let _ = slot.thread.set(std::thread::current());
             #[cfg(target_os = "linux")]
             // SAFETY: gettid has no preconditions.
-            slot.tid.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+            slot.proc
+                .tid
+                .store(unsafe { libc::gettid() }, Ordering::Relaxed);
             overflow::ensure_altstack();
             let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
                 index,
@@ -186,7 +188,7 @@ impl Ctx {
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
     #[inline]
     pub(crate) fn is_active(&self) -> bool {
-        self.slot.active.load(Ordering::Relaxed)
+        self.slot.proc.active.load(Ordering::Relaxed)
     }
 
     pub(crate) fn next_id(&self, rt: &Runtime) -> u64 {
@@ -297,7 +299,7 @@ impl Ctx {
         let rt = self.rt;
         let n = rt.nstarted.load(Ordering::Acquire);
         for (v, slot) in rt.slots[..n].iter().enumerate() {
-            if v == self.index || !slot.retaken.load(Ordering::Relaxed) {
+            if v == self.index || !slot.proc.retaken.load(Ordering::Relaxed) {
                 continue;
             }
             for (st, into) in [
@@ -500,16 +502,16 @@ impl Ctx {
                     // was ever registered): it blocks in epoll until the next
                     // timer, I/O readiness, or a wake-up.
                     if timeout != Some(Duration::ZERO) {
-                        self.slot.parked.store(true, Ordering::Relaxed);
+                        self.slot.proc.parked.store(true, Ordering::Relaxed);
                         self.block(timeout);
-                        self.slot.parked.store(false, Ordering::Relaxed);
+                        self.slot.proc.parked.store(false, Ordering::Relaxed);
                     }
                     rt.timers.stop_sleeping();
                 }
                 None => {
-                    self.slot.parked.store(true, Ordering::Relaxed);
+                    self.slot.proc.parked.store(true, Ordering::Relaxed);
                     std::thread::park();
-                    self.slot.parked.store(false, Ordering::Relaxed);
+                    self.slot.proc.parked.store(false, Ordering::Relaxed);
                 }
             }
         }
@@ -564,7 +566,7 @@ impl Ctx {
         if moved {
             rt.wakep(true);
         }
-        if self.slot.retaken.swap(false, Ordering::SeqCst) {
+        if self.slot.proc.retaken.swap(false, Ordering::SeqCst) {
             // M3: drained; thieves may stop looking here.
             rt.monitor.stuck.fetch_sub(1, Ordering::SeqCst);
         }
@@ -573,11 +575,11 @@ impl Ctx {
         }
         if !self.is_active() {
             // A spare now (M4): the monitor may give it a processor.
-            self.slot.parked.store(true, Ordering::SeqCst);
+            self.slot.proc.parked.store(true, Ordering::SeqCst);
             if !self.is_active() && self.slot.pinned_len.load(Ordering::SeqCst) == 0 {
                 std::thread::park();
             }
-            self.slot.parked.store(false, Ordering::SeqCst);
+            self.slot.proc.parked.store(false, Ordering::SeqCst);
             rt.monitor.kick();
         }
         None
@@ -603,8 +605,9 @@ impl Ctx {
         let coro = slot.as_mut().expect("coroutine context exists");
         self.current.set(Some(g.as_ptr()));
         // For the monitor's warning (`monitor.rs`): who runs here now.
-        self.slot.running_id.store(h.id, Ordering::Relaxed);
+        self.slot.proc.running_id.store(h.id, Ordering::Relaxed);
         self.slot
+            .proc
             .running_at
             .store(ptr::from_ref(h.spawned_at).cast_mut(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
