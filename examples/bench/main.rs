@@ -7,8 +7,8 @@
 //! captures `&wg`), same timing boundaries.
 //!
 //! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`,
-//! `mutex`, `sleep`, `stall` (`stall`'s Go reference is in `extra.go`;
-//! `mutex` and `sleep` have no Go counterpart in the shared reference;
+//! `mutex`, `sleep`, `stall`, `idle` (`stall`'s Go reference is in
+//! `extra.go`; `mutex`, `sleep` and `idle` have no Go counterpart in the shared reference;
 //! `docs/benchmarks.md` carries the Go programs).
 
 mod chan;
@@ -20,7 +20,7 @@ mod timers;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree|stall"
+        "usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree|stall|idle"
     );
     std::process::exit(2);
 }
@@ -56,6 +56,7 @@ fn main() {
         Some("ctxtree") => goro::run(move || ctxtree::ctxtree(n)),
         Some("sleep") => goro::run(move || timers::sleepers(n.min(100_000))),
         Some("stall") => goro::run(stall::stall),
+        Some("idle") => stall::idle(),
         _ => usage(),
     }
 }

@@ -66,3 +66,44 @@ pub fn stall() {
     measure("cpu", spin_1s);
     measure("blocking", || goro::block_in_place(nanosleep_1s));
 }
+
+/// Context switches of every thread of this process so far.
+fn ctxt_switches() -> u64 {
+    let mut n = 0;
+    for t in std::fs::read_dir("/proc/self/task").expect("procfs") {
+        let status = std::fs::read_to_string(t.expect("task").path().join("status"));
+        for l in status.unwrap_or_default().lines() {
+            if l.starts_with("voluntary_ctxt_switches")
+                || l.starts_with("nonvoluntary_ctxt_switches")
+            {
+                n += l
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    n
+}
+
+/// `idle`: an idle runtime (every coroutine parked, no timers) for 10 s:
+/// how often do its threads wake? Counted from `/proc/self/task/*/status`
+/// by the main thread, which sleeps meanwhile.
+pub fn idle() {
+    let (_tx, rx) = goro::chan::<()>(0);
+    let parked = goro::go!(move || {
+        let _ = rx.recv();
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let before = ctxt_switches();
+    std::thread::sleep(Duration::from_secs(10));
+    let after = ctxt_switches();
+    // The main thread's own two sleeps count two switches.
+    println!(
+        "idle_wakeups_per_s {:.1} /s",
+        after.saturating_sub(before + 2) as f64 / 10.0
+    );
+    drop(_tx);
+    parked.join().expect("parked");
+}

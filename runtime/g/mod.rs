@@ -319,10 +319,21 @@ unsafe fn dealloc<F, T>(h: NonNull<Header>) {
     // instead of unwinding into whoever dropped the last reference (a
     // worker, which would have to abort).
     // SAFETY: no references remain, so we have the stage to ourselves.
-    let stage = std::mem::replace(unsafe { &mut *(*p.as_ptr()).stage.get() }, Stage::Taken);
-    if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
-        // SAFETY: the header is still initialised (dropped below).
-        report_drop_panic(unsafe { h.as_ref() }, payload);
+    let stage = unsafe { &mut *(*p.as_ptr()).stage.get() };
+    // Only user values need the guard: a joined result is already `Taken`,
+    // and most results have no drop glue (this keeps `catch_unwind` off the
+    // spawn path).
+    let user_drop = match stage {
+        Stage::Taken | Stage::Running => false,
+        Stage::Done(Ok(_)) => std::mem::needs_drop::<T>(),
+        Stage::Done(Err(_)) | Stage::Pending(_) => true,
+    };
+    if user_drop {
+        let stage = std::mem::replace(stage, Stage::Taken);
+        if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
+            // SAFETY: the header is still initialised (dropped below).
+            report_drop_panic(unsafe { h.as_ref() }, payload);
+        }
     }
     // SAFETY: allocated and initialised by `new_task`; no references remain,
     // so we drop the contents and then give the block back.

@@ -1,7 +1,8 @@
 //! The scheduler: GOMAXPROCS workers running coroutines from work-stealing
-//! run queues (Go's M+P, fused: goro has no system calls that block a
-//! worker, so a worker never needs to hand its queue to another thread),
-//! and the drivers that make coroutines runnable again.
+//! run queues, and the drivers that make coroutines runnable again. A
+//! worker is Go's M and P fused into one slot, except that its processor
+//! (the right to take shared work) can move to a spare thread when the
+//! worker is stuck in one coroutine: `monitor.rs`.
 //!
 //! | file            | what it holds |
 //! |-----------------|---------------|
@@ -54,11 +55,13 @@
 //!
 //! # Changing GOMAXPROCS at run time
 //!
-//! Slots for [`MAX_PROCS`] workers exist from the start; threads are started
-//! on demand. Shrinking to `n` lets workers `>= n` notice at their next
-//! scheduling point: they move their queued coroutines to the global queue
-//! and sleep, still serving their pinned inbox (a pinned coroutine keeps its
-//! thread, like Go's `LockOSThread`). Growing wakes or starts them.
+//! Slots for [`MAX_PROCS`] threads exist from the start; threads are
+//! started on demand. A slot holds a processor while `ProcState::active` is
+//! set (`monitor.rs` rule M1). Shrinking to `n` takes the processors of the
+//! highest-numbered active slots; they notice at their next scheduling
+//! point, move their queued coroutines to the global queue and sleep, still
+//! serving their pinned inbox (a pinned coroutine keeps its thread, like
+//! Go's `LockOSThread`). Growing gives processors to parked or new slots.
 //!
 //! # Alternatives rejected
 //!

@@ -206,10 +206,13 @@ fn run(rt: &'static Runtime) -> ! {
         {
             let since = *idle_since.get_or_insert(now);
             if now - since >= IDLE_BEFORE_PARK {
-                park(rt);
-                idle_since = None;
-                delay = MIN_DELAY;
-                quiet = 0;
+                if park(rt) {
+                    // A worker woke up: watch it (at the current pace; a
+                    // stall takes `STALL` to matter anyway).
+                    idle_since = None;
+                }
+                // Else the once-a-second look at the CPU limit: still idle,
+                // so park again at the next round.
                 wait = delay;
                 continue;
             }
@@ -247,8 +250,9 @@ fn follow_cpu_limit(rt: &'static Runtime) {
     }
 }
 
-/// Rule M5, the monitor's half.
-fn park(rt: &Runtime) {
+/// Rule M5, the monitor's half. Returns whether a worker kicked it (as
+/// opposed to a timeout or a spurious wake-up).
+fn park(rt: &Runtime) -> bool {
     let m = &rt.monitor;
     m.sleeping.store(true, Ordering::SeqCst);
     if rt.idle.all_idle(rt.nprocs.load(Ordering::SeqCst)) {
@@ -259,7 +263,8 @@ fn park(rt: &Runtime) {
             std::thread::park_timeout(LIMIT_PERIOD);
         }
     }
-    m.sleeping.store(false, Ordering::SeqCst);
+    // `kick` clears the flag before unparking.
+    !m.sleeping.swap(false, Ordering::SeqCst)
 }
 
 /// One sample of every worker. Returns whether anything was done and the
