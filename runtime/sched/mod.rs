@@ -61,7 +61,7 @@
 //! highest-numbered active slots; they notice at their next scheduling
 //! point, move their queued coroutines to the global queue and sleep, still
 //! serving their pinned inbox (a pinned coroutine keeps its thread, like
-//! Go's `LockOSThread`). Growing gives processors to parked or new slots.
+//! Go's `LockOSThread`). Growing gives processors to the lowest-numbered slots without one.
 //!
 //! # Alternatives rejected
 //!
@@ -415,12 +415,15 @@ impl Runtime {
             }
         } else {
             for _ in prev..n {
-                // A parked spare or a new thread; else any thread without a
-                // processor (it takes it at its next scheduling point).
-                let i = monitor::spare(self, MAX_PROCS, usize::MAX)
-                    .or_else(|| {
-                        let started = self.nstarted.load(Ordering::Acquire);
-                        (0..started).find(|&i| !self.slots[i].proc.active.load(Ordering::SeqCst))
+                // The lowest-numbered slot without a processor, skipping
+                // stuck ones (retaken and still running their coroutine):
+                // without retakes the active slots stay `0..n`. Slots past
+                // `nstarted` are all inactive, so a new thread is always
+                // the next in order.
+                let i = (0..self.slots.len())
+                    .find(|&i| {
+                        let p = &self.slots[i].proc;
+                        !p.active.load(Ordering::SeqCst) && !p.retaken.load(Ordering::SeqCst)
                     })
                     .expect("nprocs <= MAX_PROCS leaves an inactive slot");
                 if let Err(e) = monitor::activate(self, i, "worker") {
