@@ -291,6 +291,25 @@ impl Ctx {
         }
     }
 
+    /// Steals half of `victim`'s timer queue, else half of its local queue,
+    /// into ours; returns one coroutine to run.
+    fn steal_queues(&self, victim: &Slot) -> Option<GRef> {
+        for (st, into) in [
+            (victim.timer_stealer.get(), &self.timer_ready),
+            (victim.stealer.get(), &self.local),
+        ] {
+            let Some(st) = st else { continue };
+            loop {
+                match st.steal_batch_and_pop(into) {
+                    Steal::Success(g) => return Some(g),
+                    Steal::Empty => break,
+                    Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+        }
+        None
+    }
+
     /// `monitor.rs` rule M3: takes work from slots whose processor was
     /// retaken while they ran (a lone worker never spins, so it would not
     /// find it otherwise).
@@ -302,18 +321,8 @@ impl Ctx {
             if v == self.index || !slot.proc.retaken.load(Ordering::Relaxed) {
                 continue;
             }
-            for (st, into) in [
-                (slot.timer_stealer.get(), &self.timer_ready),
-                (slot.stealer.get(), &self.local),
-            ] {
-                let Some(st) = st else { continue };
-                loop {
-                    match st.steal_batch_and_pop(into) {
-                        Steal::Success(g) => return Some(g),
-                        Steal::Empty => break,
-                        Steal::Retry => std::hint::spin_loop(),
-                    }
-                }
+            if let Some(g) = self.steal_queues(slot) {
+                return Some(g);
             }
             if let Some(g) = slot.take_runnext() {
                 return Some(g);
@@ -409,18 +418,8 @@ impl Ctx {
                     continue;
                 }
                 let slot = &rt.slots[v];
-                for (st, into) in [
-                    (slot.timer_stealer.get(), &self.timer_ready),
-                    (slot.stealer.get(), &self.local),
-                ] {
-                    let Some(st) = st else { continue };
-                    loop {
-                        match st.steal_batch_and_pop(into) {
-                            Steal::Success(g) => return Some(g),
-                            Steal::Empty => break,
-                            Steal::Retry => std::hint::spin_loop(),
-                        }
-                    }
+                if let Some(g) = self.steal_queues(slot) {
+                    return Some(g);
                 }
                 if round == 3
                     && let Some(g) = self.steal_runnext(slot)
