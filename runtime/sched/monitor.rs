@@ -473,8 +473,12 @@ pub(crate) fn retake(rt: &'static Runtime, i: usize, tick: Option<u32>) -> bool 
     rt.idle
         .retain(|k| rt.slots[k].proc.active.load(Ordering::SeqCst));
     if let Err(e) = activate(rt, j, "spare") {
-        // Give the processor back: nothing changed hands.
+        // Give the processor back: nothing changed hands, and its queues
+        // are its own again.
         s.proc.active.store(true, Ordering::SeqCst);
+        if s.proc.retaken.swap(false, Ordering::SeqCst) {
+            rt.monitor.stuck.fetch_sub(1, Ordering::SeqCst);
+        }
         if !rt.monitor.bound_reported.swap(true, Ordering::Relaxed) {
             eprintln!("goro: cannot start a spare thread for stuck worker {i}: {e}");
         }
