@@ -91,17 +91,19 @@ pub(crate) fn announced<R>(f: impl FnOnce() -> R) -> R {
     let Some(ctx) = worker::ctx() else {
         return f();
     };
-    let slot = ctx.slot;
-    slot.proc
-        .in_call
-        .store(true, std::sync::atomic::Ordering::Relaxed);
-    let r = f();
-    // `f` does not switch coroutines (it is a plain blocking call), so
-    // this is still the slot we marked.
-    slot.proc
-        .in_call
-        .store(false, std::sync::atomic::Ordering::Relaxed);
-    r
+    /// Clears the mark however `f` ends. `f` does not switch coroutines (it
+    /// is a plain blocking call), so the slot is still the one marked.
+    struct Unmark(&'static super::Slot);
+    impl Drop for Unmark {
+        fn drop(&mut self) {
+            let in_call = &self.0.proc.in_call;
+            in_call.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let in_call = &ctx.slot.proc.in_call;
+    in_call.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _unmark = Unmark(ctx.slot);
+    f()
 }
 
 /// Runs `f` on the blocking pool and returns a [`JoinHandle`] for its
