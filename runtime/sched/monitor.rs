@@ -185,6 +185,9 @@ struct Seen {
     stat: Option<(Instant, Option<(u64, u64)>)>,
     warned: bool,
     retaken: bool,
+    /// Looked at and left alone (descheduled, or a hog others can work
+    /// around): not again before this, to keep `/proc` reads rare.
+    quiet_until: Option<Instant>,
 }
 
 fn run(rt: &'static Runtime) -> ! {
@@ -308,6 +311,7 @@ fn check(
                     stat: None,
                     warned: false,
                     retaken: false,
+                    quiet_until: None,
                 });
                 healthy += usize::from(active);
                 continue;
@@ -342,6 +346,10 @@ fn check(
             continue;
         }
         let Some(e) = seen[i].as_mut() else { continue };
+        if e.quiet_until.is_some_and(|t| now < t) {
+            continue;
+        }
+        e.quiet_until = Some(now + STALL);
         match thread_kind(e, rt.slots[i].proc.tid.load(Ordering::Relaxed)) {
             // The OS is in the way, not the coroutine.
             Kind::Descheduled => continue,
@@ -357,6 +365,7 @@ fn check(
             }
             _ => {}
         }
+        e.quiet_until = None;
         if retake(rt, i, Some(tick)) {
             e.retaken = true;
             acted = true;
