@@ -178,7 +178,8 @@ struct Seen {
     tick: u32,
     /// When this tick was first seen: the coroutine has run since then.
     since: Instant,
-    /// The coroutine's id and where it was spawned, read at first sight.
+    /// The running coroutine's id at first sight (0: none, or inside
+    /// `block_in_place`, which is not warned about).
     id: u64,
     /// schedstat (run ns, wait ns) and when it was read, from the second
     /// sample with this tick on.
