@@ -54,12 +54,36 @@ fn workload_under_each_worker_count() {
     });
 }
 
+/// Without `GOMAXPROCS`: the CPUs this process may run on, capped by a
+/// cgroup CPU limit if one is visible. std's `available_parallelism` folds
+/// in a quota too, rounding down where goro rounds up (Go 1.25's rule), so
+/// the two agree exactly only where no quota is set.
 #[test]
 fn default_is_available_parallelism() {
     const NAME: &str = "default_is_available_parallelism";
     if common::is_child(NAME) {
-        let cores = std::thread::available_parallelism().unwrap().get();
-        assert_eq!(goro::maxprocs(), cores.min(goro::MAX_PROCS));
+        // SAFETY: a zeroed cpu_set_t of the right size, filled by the call.
+        let affinity = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            assert_eq!(
+                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
+                0
+            );
+            libc::CPU_COUNT(&set) as usize
+        };
+        let std_count = std::thread::available_parallelism().unwrap().get();
+        let n = goro::maxprocs();
+        assert!(
+            (1..=affinity.min(goro::MAX_PROCS)).contains(&n),
+            "{n} of {affinity}"
+        );
+        if std_count == affinity {
+            // No quota that std sees; ours may still see a parent's.
+            assert!(n <= std_count);
+        } else {
+            // A quota: ours is std's rounded up, or tighter (a parent).
+            assert!(n <= std_count + 1, "{n} vs std's {std_count}");
+        }
         return;
     }
     let out = common::run_child(NAME, &[], LIMIT);
