@@ -63,12 +63,15 @@ impl Builder {
         self
     }
 
-    /// Spawns the coroutine.
+    /// Spawns the coroutine. Its stack is taken when it first runs; if
+    /// none can be had then, it ends with a panic naming the cause (its
+    /// `join` returns it).
     ///
     /// # Panics
     ///
     /// If the runtime has to start and its configuration is invalid (see
-    /// [`crate::init`]).
+    /// [`crate::init`]), or if memory for the coroutine itself is exhausted
+    /// (use [`Builder::try_spawn`] to handle that).
     #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> JoinHandle<T>
     where
@@ -76,6 +79,39 @@ impl Builder {
         T: Send + 'static,
     {
         sched::spawn(
+            f,
+            self.name.map(String::into_boxed_str),
+            self.stack_size,
+            crate::g::Pin::for_spawn(self.pinned),
+        )
+    }
+
+    /// Spawns the coroutine with its stack reserved now, so that running
+    /// out of memory is an error here, where the caller can stop spawning
+    /// (std's `thread::Builder::spawn` returns `io::Result` for the same
+    /// reason).
+    ///
+    /// # Errors
+    ///
+    /// `OutOfMemory` if the coroutine cannot be allocated; the OS error
+    /// (`ENOMEM` for a lowered `ulimit -v`) if its stack cannot be mapped.
+    /// The closure is dropped without running.
+    ///
+    /// # Panics
+    ///
+    /// As [`Builder::spawn`], for an invalid configuration.
+    ///
+    /// ```
+    /// let h = goro::Builder::new().name("job").try_spawn(|| 2 + 2);
+    /// assert_eq!(h.expect("memory to spare").join().unwrap(), 4);
+    /// ```
+    #[track_caller]
+    pub fn try_spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        sched::try_spawn(
             f,
             self.name.map(String::into_boxed_str),
             self.stack_size,

@@ -2,8 +2,11 @@
 //!
 //! | variable          | meaning                          | default |
 //! |-------------------|----------------------------------|---------|
-//! | `GOMAXPROCS`      | worker threads (1..=1024)        | available parallelism |
+//! | `GOMAXPROCS`      | worker threads (1..=1024)        | CPU affinity count capped by the cgroup CPU limit (`cgroup.rs`) |
 //! | `GORO_STACK_SIZE` | usable bytes per coroutine stack | 256 KiB |
+//! | `GORO_MAX_THREADS` | threads that run coroutines: workers plus spares that took over a stuck worker's processor (`GOMAXPROCS..=1024`) | 1024 |
+//! | `GORO_MAX_BLOCKING_THREADS` | threads of the [`spawn_blocking`](crate::spawn_blocking) pool (1..=65536) | 512 |
+//! | `GORO_DEBUG` | `blockwarn=<ms>`: warn when a coroutine runs that long without yielding (`0`: off) | 100 |
 //!
 //! Unlike Go, which silently ignores a bad `GOMAXPROCS`, goro refuses to
 //! start and names the variable: a typo in a deployment should not quietly
@@ -43,11 +46,67 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Config {
     pub(crate) procs: usize,
+    /// `GOMAXPROCS` was set: the monitor does not follow the cgroup limit.
+    pub(crate) procs_from_env: bool,
     pub(crate) stack_size: usize,
+    /// Bound on worker threads, spares included (Go's `maxmcount`).
+    pub(crate) max_threads: usize,
+    /// Bound on the blocking pool.
+    pub(crate) max_blocking: usize,
+    /// `GORO_DEBUG=blockwarn=<ms>`; `None`: off.
+    pub(crate) blockwarn: Option<std::time::Duration>,
+}
+
+/// Default bound on the `spawn_blocking` pool (tokio's too).
+pub(crate) const DEFAULT_MAX_BLOCKING: usize = 512;
+/// Largest `GORO_MAX_BLOCKING_THREADS`.
+const MAX_BLOCKING: usize = 65536;
+/// Default `blockwarn` threshold.
+const DEFAULT_BLOCKWARN_MS: u64 = 100;
+
+/// Reads a whole number from `var` in `lo..=hi`, `default` if unset.
+fn env_count(
+    var: &'static str,
+    lo: usize,
+    hi: usize,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    let bad = |v: &str| ConfigError {
+        var,
+        value: v.to_string(),
+        expected: format!("a whole number from {lo} to {hi}"),
+    };
+    match std::env::var(var) {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+            _ => Err(bad(&v)),
+        },
+        Err(std::env::VarError::NotPresent) => Ok(default),
+        Err(std::env::VarError::NotUnicode(v)) => Err(bad(&v.to_string_lossy())),
+    }
+}
+
+/// The `blockwarn=<ms>` key of a `GORO_DEBUG` comma list (other keys are
+/// left to their readers): `Ok(None)` when it is `0`, the default when the
+/// key is absent.
+pub(crate) fn parse_blockwarn(debug: &str) -> Result<Option<std::time::Duration>, ConfigError> {
+    let mut ms = DEFAULT_BLOCKWARN_MS;
+    for kv in debug.split(',') {
+        let Some(v) = kv.trim().strip_prefix("blockwarn=") else {
+            continue;
+        };
+        ms = v.trim().parse().map_err(|_| ConfigError {
+            var: "GORO_DEBUG",
+            value: debug.to_string(),
+            expected: "blockwarn=<milliseconds> (a whole number, 0 for off)".to_string(),
+        })?;
+    }
+    Ok((ms != 0).then(|| std::time::Duration::from_millis(ms)))
 }
 
 impl Config {
     pub(crate) fn from_env() -> Result<Config, ConfigError> {
+        let procs_from_env = std::env::var_os("GOMAXPROCS").is_some();
         let procs = match std::env::var("GOMAXPROCS") {
             Ok(v) => parse_procs("GOMAXPROCS", &v)?,
             Err(std::env::VarError::NotPresent) => default_procs(),
@@ -62,14 +121,31 @@ impl Config {
                 return Err(size_error("GORO_STACK_SIZE", &v.to_string_lossy()));
             }
         };
-        Ok(Config { procs, stack_size })
+        let max_threads = env_count("GORO_MAX_THREADS", procs, MAX_PROCS, MAX_PROCS)?;
+        let max_blocking = env_count(
+            "GORO_MAX_BLOCKING_THREADS",
+            1,
+            MAX_BLOCKING,
+            DEFAULT_MAX_BLOCKING,
+        )?;
+        let blockwarn = match std::env::var("GORO_DEBUG") {
+            Ok(v) => parse_blockwarn(&v)?,
+            Err(_) => parse_blockwarn("")?,
+        };
+        Ok(Config {
+            procs,
+            procs_from_env,
+            stack_size,
+            max_threads,
+            max_blocking,
+            blockwarn,
+        })
     }
 }
 
-fn default_procs() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_PROCS)
+/// The default worker count (`cgroup.rs`).
+pub(crate) fn default_procs() -> usize {
+    crate::cgroup::default_procs(&crate::cgroup::root(), MAX_PROCS)
 }
 
 fn procs_error(var: &'static str, v: &str) -> ConfigError {
@@ -151,6 +227,19 @@ mod tests {
             assert!(msg.contains("GOMAXPROCS"), "{msg}");
             assert!(msg.contains(&format!("{bad:?}")), "{msg}");
         }
+    }
+
+    #[test]
+    fn blockwarn() {
+        use std::time::Duration;
+        assert_eq!(parse_blockwarn(""), Ok(Some(Duration::from_millis(100))));
+        assert_eq!(
+            parse_blockwarn("blockwarn=250"),
+            Ok(Some(Duration::from_millis(250)))
+        );
+        assert_eq!(parse_blockwarn("gctrace=1, blockwarn=0"), Ok(None));
+        let e = parse_blockwarn("blockwarn=soon").unwrap_err();
+        assert!(e.to_string().contains("GORO_DEBUG"), "{e}");
     }
 
     #[test]

@@ -53,6 +53,8 @@ mod block_on;
 #[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
+mod cgroup;
+#[cfg(not(loom))]
 mod config;
 #[cfg(not(loom))]
 mod coroutine_local;
@@ -121,6 +123,7 @@ mod api {
     pub use crate::config::{ConfigError, MAX_PROCS};
     pub use crate::coroutine_local::CoroutineLocal;
     pub use crate::g::{Coroutine, JoinHandle, Panic};
+    pub use crate::sched::blocking::{block_in_place, spawn_blocking};
     pub use crate::sched::park::yield_now;
     pub use crate::scope::{Scope, ScopedJoinHandle, scope};
     /// The waiter hook every blocking call goes through: park the caller
@@ -208,13 +211,18 @@ mod api {
         sched::init().map(|_| ())
     }
 
-    /// The number of worker threads (GOMAXPROCS).
+    /// The number of worker threads (GOMAXPROCS). Unless the `GOMAXPROCS`
+    /// variable is set, it starts as the smaller of the CPUs this process
+    /// may run on and the tightest cgroup CPU limit (v1 or v2, the process's
+    /// cgroup and its visible ancestors, rounded up), and follows changes
+    /// of that limit about once a second until [`set_maxprocs`] is called.
     pub fn maxprocs() -> usize {
         rt().nprocs.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Changes the number of worker threads and returns the previous value
-    /// (Go's `runtime.GOMAXPROCS(n)`). Takes effect at each worker's next
+    /// (Go's `runtime.GOMAXPROCS(n)`). From then on the runtime no longer
+    /// follows the container's CPU limit (see [`maxprocs`]). Takes effect at each worker's next
     /// scheduling point; coroutines queued on retired workers move to the
     /// others; pinned coroutines keep their thread.
     ///
@@ -230,7 +238,13 @@ mod api {
     /// ```
     pub fn set_maxprocs(n: usize) -> Result<usize, ConfigError> {
         let n = parse_procs("GOMAXPROCS", &n.to_string())?;
-        Ok(rt().set_procs(n))
+        let rt = rt();
+        // The user decides from now on: the monitor stops following the
+        // container's CPU limit.
+        rt.monitor
+            .user_procs
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(rt.set_procs(n, false))
     }
 
     /// The number of coroutines that exist: spawned and not yet finished,
@@ -254,12 +268,26 @@ mod api {
         Some(Coroutine::new(g.clone_ref()))
     }
 
-    /// The index of the worker thread running the caller (`0..GOMAXPROCS`),
-    /// or `None` on a plain thread. A coroutine may be on a different worker
-    /// after any blocking call unless it is pinned.
+    /// The index of the worker thread running the caller, or `None` on a
+    /// plain thread. A coroutine may be on a different worker after any
+    /// blocking call unless it is pinned. Indices are below GOMAXPROCS
+    /// until the monitor hands a stuck worker's processor to a spare
+    /// thread (a coroutine ran over 10 ms without yielding while others
+    /// waited, or [`block_in_place`] was called): spares have their own
+    /// indices, below `GORO_MAX_THREADS` (default 1024).
     #[inline(never)]
     pub fn worker_index() -> Option<usize> {
         worker::ctx().map(|c| c.index)
+    }
+
+    /// How many times a worker's processor was handed to another thread
+    /// (the monitor's retakes plus [`block_in_place`] hand-offs). For tests
+    /// and diagnostics; not a stable API.
+    #[doc(hidden)]
+    pub fn __processor_moves() -> u64 {
+        rt().monitor
+            .retakes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Pins the running coroutine to its current worker thread: it will not

@@ -115,3 +115,159 @@ fn joined_panic_is_not_reported_as_unjoined() {
     assert!(out.status.success());
     assert!(!out.stderr.contains("nobody joined"), "{}", out.stderr);
 }
+
+/// Blocks (sleeps, then sends on a rendezvous channel) in its `Drop`, which
+/// runs while a panic unwinds the coroutine.
+struct BlockingDrop(goro::chan::Sender<u32>, u32);
+
+impl Drop for BlockingDrop {
+    fn drop(&mut self) {
+        goro::time::sleep(Duration::from_micros(200));
+        let _ = self.0.send(self.1);
+    }
+}
+
+/// Keeps a panic in flight on a plain thread: its `Drop` waits for a
+/// message. While it waits, std's global panic count is non-zero, so
+/// `std::thread::panicking()` reads each thread's own count, which is what
+/// a coroutine that migrated in mid-unwind leaves wrong.
+struct HeldPanic(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>);
+
+impl Drop for HeldPanic {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+        let _ = self.1.recv();
+    }
+}
+
+/// A coroutine parked inside an unwind must resume on the thread where the
+/// panic started (std counts panics per thread). Afterwards no coroutine
+/// on any worker sees `std::thread::panicking()`, and std mutexes are not
+/// poisoned by guards dropped in unrelated coroutines.
+#[test]
+fn unwinding_with_blocking_drop_leaves_no_thread_panicking() {
+    common::for_procs(
+        "unwinding_with_blocking_drop_leaves_no_thread_panicking",
+        &[2, 8],
+        LIMIT,
+        || {
+            goro::run(|| {
+                const N: u32 = 200;
+                let (tx, rx) = goro::chan::<u32>(0);
+                let doomed: Vec<_> = (0..N)
+                    .map(|i| {
+                        let tx = tx.clone();
+                        goro::go!(move || {
+                            let _d = BlockingDrop(tx, i);
+                            goro::yield_now();
+                            panic!("doomed {i}");
+                        })
+                    })
+                    .collect();
+                drop(tx);
+                let mut got: Vec<u32> = rx.iter().collect();
+                got.sort_unstable();
+                assert_eq!(got, (0..N).collect::<Vec<_>>(), "a Drop was lost");
+                for h in doomed {
+                    let p = h.join().unwrap_err();
+                    assert!(p.message().unwrap().starts_with("doomed"));
+                }
+            });
+            // Hold another panic in flight while we look.
+            let (in_drop_tx, in_drop) = std::sync::mpsc::channel();
+            let (release, release_rx) = std::sync::mpsc::channel();
+            let held = std::thread::spawn(move || {
+                let _h = HeldPanic(in_drop_tx, release_rx);
+                panic!("held");
+            });
+            in_drop.recv().unwrap();
+            goro::run(|| {
+                let m = std::sync::Arc::new(std::sync::Mutex::new(0u64));
+                let bad = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let wg = goro::sync::WaitGroup::new();
+                for _ in 0..400 {
+                    let (m, bad) = (m.clone(), bad.clone());
+                    wg.go(move || {
+                        for _ in 0..5 {
+                            goro::yield_now();
+                            if std::thread::panicking() {
+                                bad.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            *m.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                        }
+                    });
+                }
+                wg.wait();
+                assert_eq!(
+                    bad.load(std::sync::atomic::Ordering::Relaxed),
+                    0,
+                    "coroutines believed they were panicking"
+                );
+                assert!(
+                    !m.is_poisoned(),
+                    "a guard was dropped on a 'panicking' thread"
+                );
+                assert_eq!(*m.lock().unwrap(), 400 * 5);
+            });
+            release.send(()).unwrap();
+            assert!(held.join().is_err());
+        },
+    );
+}
+
+/// Panics when dropped.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// A detached coroutine whose result (or panic payload) panics when
+/// dropped is reported; the runtime keeps going (it used to abort with
+/// "this is a goro bug").
+#[test]
+fn detached_result_that_panics_on_drop_is_reported() {
+    const NAME: &str = "detached_result_that_panics_on_drop_is_reported";
+    if common::is_child(NAME) {
+        goro::run(|| {
+            drop(
+                goro::Builder::new()
+                    .name("bad-result")
+                    .spawn(|| PanicOnDrop("result drop")),
+            );
+            drop(
+                goro::Builder::new()
+                    .name("bad-payload")
+                    .spawn(|| std::panic::panic_any(PanicOnDrop("payload drop"))),
+            );
+            // The reports come from the workers, after the panic hook.
+            goro::time::sleep(Duration::from_millis(500));
+            let h = goro::go!(|| 40 + 2);
+            assert_eq!(h.join().unwrap(), 42);
+        });
+        println!("SURVIVED");
+        return;
+    }
+    // No backtraces: symbolizing them in a debug build is slow.
+    let out = common::run_child(NAME, &[("RUST_BACKTRACE", "0")], LIMIT);
+    assert!(
+        out.status.success() && out.stdout.contains("SURVIVED"),
+        "{}\n{}\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    let err = &out.stderr;
+    assert!(!err.contains("goro bug"), "{err}");
+    assert!(
+        err.contains("(bad-result)")
+            && err.contains("dropping its unjoined result panicked: result drop"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(bad-payload)") && err.contains("payload drop"),
+        "{err}"
+    );
+}

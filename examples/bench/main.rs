@@ -7,20 +7,23 @@
 //! captures `&wg`), same timing boundaries.
 //!
 //! Workloads: `spawn`, `parked`, `skynet`, `pingpong`, `chan`, `select`,
-//! `mutex`, `sleep` (the last two have no Go counterpart in the shared
-//! reference; `docs/benchmarks.md` carries the Go programs), `ctxtree`,
-//! and `ctxbase` and `pipeline` (their Go counterparts are in `benches/go/`).
+//! `mutex`, `sleep`, `ctxtree`, `stall`, `idle`, and `ctxbase` and `pipeline`
+//! (`ctxtree` and `stall` have their Go reference in `extra.go`; `ctxbase`
+//! and `pipeline` in `benches/go/`; `mutex`, `sleep` and `idle` have no Go
+//! counterpart in the shared reference: `docs/benchmarks.md` carries the Go
+//! programs).
 
 mod chan;
 mod ctxtree;
 mod pipeline;
 mod rt;
+mod stall;
 mod sync;
 mod timers;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree|ctxbase|pipeline"
+        "usage: bench [-n N] spawn|parked|skynet|pingpong|chan|select|mutex|sleep|ctxtree|ctxbase|pipeline|stall|idle"
     );
     std::process::exit(2);
 }
@@ -57,6 +60,8 @@ fn main() {
         Some("ctxbase") => goro::run(move || ctxtree::ctxbase(n)),
         Some("pipeline") => goro::run(move || pipeline::pipeline(n)),
         Some("sleep") => goro::run(move || timers::sleepers(n.min(100_000))),
+        Some("stall") => goro::run(stall::stall),
+        Some("idle") => stall::idle(),
         _ => usage(),
     }
 }

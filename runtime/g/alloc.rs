@@ -34,7 +34,7 @@
 //! that returns empty chunks (per-block chunk bookkeeping on every free, for
 //! memory Go would not return either).
 
-use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+use std::alloc::{Layout, alloc, dealloc};
 use std::cell::RefCell;
 use std::ptr::NonNull;
 use std::sync::Mutex;
@@ -128,34 +128,35 @@ fn with_cache<R>(f: impl FnOnce(Option<&TaskCache>) -> R) -> R {
     }
 }
 
-fn sys_alloc(layout: Layout) -> NonNull<u8> {
+/// `None` when the system allocator refuses (out of memory): the spawn
+/// fails with an error instead of aborting the process.
+fn sys_alloc(layout: Layout) -> Option<NonNull<u8>> {
     // SAFETY: layout has non-zero size (tasks always contain a header).
-    let p = unsafe { alloc(layout) };
-    NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout))
+    NonNull::new(unsafe { alloc(layout) })
 }
 
 /// A new block of class `c`: carved from the thread's chunk (or, off any
 /// thread cache, from a fresh chunk whose rest goes to the global list).
-fn carve(c: usize, cache: Option<&TaskCache>) -> NonNull<u8> {
+fn carve(c: usize, cache: Option<&TaskCache>) -> Option<NonNull<u8>> {
     let size = class_size(c);
     let new_chunk = || {
-        sys_alloc(Layout::from_size_align(CHUNK, ALIGN).expect("valid chunk layout")).as_ptr()
-            as usize
+        sys_alloc(Layout::from_size_align(CHUNK, ALIGN).expect("valid chunk layout"))
+            .map(|p| p.as_ptr() as usize)
     };
     match cache {
         Some(cache) => {
             let mut carves = cache.carve.borrow_mut();
             let k = &mut carves[c];
             if k.end - k.next < size {
-                k.next = new_chunk();
+                k.next = new_chunk()?;
                 k.end = k.next + CHUNK;
             }
             let p = k.next;
             k.next += size;
-            NonNull::new(p as *mut u8).expect("chunk memory is not null")
+            NonNull::new(p as *mut u8)
         }
         None => {
-            let start = new_chunk();
+            let start = new_chunk()?;
             let blocks: Vec<Block> = (1..CHUNK / size)
                 .map(|i| {
                     Block(
@@ -168,13 +169,13 @@ fn carve(c: usize, cache: Option<&TaskCache>) -> NonNull<u8> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(blocks);
-            NonNull::new(start as *mut u8).expect("chunk memory is not null")
+            NonNull::new(start as *mut u8)
         }
     }
 }
 
-/// Allocates a block for `layout` (a task).
-pub(crate) fn alloc_task(layout: Layout) -> NonNull<u8> {
+/// Allocates a block for `layout` (a task); `None` if out of memory.
+pub(crate) fn alloc_task(layout: Layout) -> Option<NonNull<u8>> {
     with_cache(|c| alloc_in(layout, c))
 }
 
@@ -188,7 +189,7 @@ pub(crate) unsafe fn free_task(p: NonNull<u8>, layout: Layout) {
     with_cache(|c| unsafe { free_in(p, layout, c) })
 }
 
-fn alloc_in(layout: Layout, cache: Option<&TaskCache>) -> NonNull<u8> {
+fn alloc_in(layout: Layout, cache: Option<&TaskCache>) -> Option<NonNull<u8>> {
     let Some(c) = class_of(layout) else {
         return sys_alloc(layout);
     };
@@ -197,13 +198,13 @@ fn alloc_in(layout: Layout, cache: Option<&TaskCache>) -> NonNull<u8> {
             let mut lists = cache.lists.borrow_mut();
             let list = &mut lists[c];
             if let Some(b) = list.pop() {
-                return b.0;
+                return Some(b.0);
             }
             let batch = GLOBAL[c].lock().unwrap_or_else(|e| e.into_inner()).pop();
             if let Some(batch) = batch {
                 *list = batch;
                 if let Some(b) = list.pop() {
-                    return b.0;
+                    return Some(b.0);
                 }
             }
         }
@@ -211,7 +212,7 @@ fn alloc_in(layout: Layout, cache: Option<&TaskCache>) -> NonNull<u8> {
             let mut g = GLOBAL[c].lock().unwrap_or_else(|e| e.into_inner());
             while let Some(batch) = g.last_mut() {
                 if let Some(b) = batch.pop() {
-                    return b.0;
+                    return Some(b.0);
                 }
                 g.pop();
             }
@@ -267,7 +268,9 @@ mod tests {
     fn blocks_are_distinct_and_recycled() {
         let cache = TaskCache::new();
         let l = Layout::from_size_align(200, 8).unwrap();
-        let mut ps: Vec<_> = (0..5000).map(|_| alloc_in(l, Some(&cache))).collect();
+        let mut ps: Vec<_> = (0..5000)
+            .map(|_| alloc_in(l, Some(&cache)).unwrap())
+            .collect();
         let mut addrs: Vec<usize> = ps.iter().map(|p| p.as_ptr() as usize).collect();
         addrs.sort();
         addrs.dedup();
@@ -288,11 +291,11 @@ mod tests {
         }
         assert!(cache.lists.borrow()[class_of(l).unwrap()].len() <= LOCAL_MAX);
         // Off-cache paths (thread teardown) work too.
-        let q = alloc_in(l, None);
+        let q = alloc_in(l, None).unwrap();
         // SAFETY: as above.
         unsafe { free_in(q, l, None) };
         let big = Layout::from_size_align(4096, 8).unwrap();
-        let b = alloc_task(big);
+        let b = alloc_task(big).unwrap();
         // SAFETY: as above.
         unsafe { free_task(b, big) };
     }

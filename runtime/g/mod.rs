@@ -112,6 +112,10 @@ pub(crate) struct Header {
     pub(crate) yielder: UnsafeCell<YielderPtr>,
     /// Why it is parked ("chan receive", ...); written by its runner at park.
     pub(crate) wait_reason: UnsafeCell<&'static str>,
+    /// It was pinned to its thread because it parked while a panic unwound
+    /// (`docs/safety.md`, "Unwinding"); read and written only by the
+    /// coroutine itself (`sched/park.rs`).
+    pub(crate) unwind_pinned: UnsafeCell<bool>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
     /// Coroutine-locals (`local.rs`): null until first used, dropped by the
@@ -162,14 +166,14 @@ pub(crate) struct SpawnOpts {
 }
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
-/// handle (refcount 2).
-pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> (GRef, JoinHandle<T>)
+/// handle (refcount 2), or `None` if memory is exhausted (`f` is dropped).
+pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> Option<(GRef, JoinHandle<T>)>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let layout = std::alloc::Layout::new::<Task<F, T>>();
-    let raw = alloc::alloc_task(layout).cast::<Task<F, T>>();
+    let raw = alloc::alloc_task(layout)?.cast::<Task<F, T>>();
     let task = Task {
         header: Header {
             state: GState::new(),
@@ -192,6 +196,7 @@ where
             coro: UnsafeCell::new(None),
             yielder: UnsafeCell::new(std::ptr::null()),
             wait_reason: UnsafeCell::new(""),
+            unwind_pinned: UnsafeCell::new(false),
             join_waker: UnsafeCell::new(None),
             locals: local::Slot::new(),
         },
@@ -200,7 +205,7 @@ where
     // SAFETY: `raw` is a fresh block with the layout of Task<F, T>.
     unsafe { raw.as_ptr().write(task) };
     let raw = raw.cast::<Header>();
-    (GRef(raw), JoinHandle::from_raw(raw))
+    Some((GRef(raw), JoinHandle::from_raw(raw)))
 }
 
 /// # Safety
@@ -282,6 +287,21 @@ unsafe fn complete(h: NonNull<Header>, panicked: bool) {
     }
 }
 
+/// Reports a panic raised by dropping a coroutine's unjoined result (or its
+/// panic payload, or its never-run closure). A payload whose own drop
+/// panics again is leaked rather than dropped a second time.
+#[cold]
+fn report_drop_panic(h: &Header, payload: Box<dyn Any + Send>) {
+    eprintln!(
+        "goro: coroutine {}: dropping its unjoined result panicked: {}",
+        describe(h),
+        payload_message(&*payload).unwrap_or("<non-string panic payload>")
+    );
+    if let Err(again) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
 pub(crate) fn report_unjoined(h: &Header, msg: &str) {
     eprintln!(
         "goro: coroutine {} panicked and nobody joined it: {msg}",
@@ -331,6 +351,28 @@ unsafe fn panic_message<F, T>(h: NonNull<Header>) -> String {
 /// The last reference to `h` was just dropped.
 unsafe fn dealloc<F, T>(h: NonNull<Header>) {
     let p = h.cast::<Task<F, T>>();
+    // The closure or result first, on its own: user code whose `Drop` may
+    // panic. Nobody can receive that panic (the result was never joined, or
+    // the closure never ran), so it is reported like an unjoined panic
+    // instead of unwinding into whoever dropped the last reference (a
+    // worker, which would have to abort).
+    // SAFETY: no references remain, so we have the stage to ourselves.
+    let stage = unsafe { &mut *(*p.as_ptr()).stage.get() };
+    // Only user values need the guard: a joined result is already `Taken`,
+    // and most results have no drop glue (this keeps `catch_unwind` off the
+    // spawn path).
+    let user_drop = match stage {
+        Stage::Taken | Stage::Running => false,
+        Stage::Done(Ok(_)) => std::mem::needs_drop::<T>(),
+        Stage::Done(Err(_)) | Stage::Pending(_) => true,
+    };
+    if user_drop {
+        let stage = std::mem::replace(stage, Stage::Taken);
+        if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
+            // SAFETY: the header is still initialised (dropped below).
+            report_drop_panic(unsafe { h.as_ref() }, payload);
+        }
+    }
     // SAFETY: allocated and initialised by `new_task`; no references remain,
     // so we drop the contents and then give the block back.
     unsafe {

@@ -23,7 +23,8 @@ pub(crate) fn each_addr<T>(
     mut f: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last = None;
-    for a in addr.to_socket_addrs()? {
+    // A host name lookup may block for seconds: announce it (`blocking.rs`).
+    for a in crate::sched::blocking::announced(|| addr.to_socket_addrs())? {
         match f(a) {
             Ok(v) => return Ok(v),
             Err(e) => last = Some(e),

@@ -181,7 +181,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let Some(to) = addr.to_socket_addrs()?.next() else {
+        let Some(to) = crate::sched::blocking::announced(|| addr.to_socket_addrs())?.next() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no addresses to send data to",

@@ -70,6 +70,12 @@ impl Idle {
         self.nspinning.load(Ordering::Relaxed)
     }
 
+    /// Whether all `nprocs` workers sleep and none spins (`SeqCst`: the
+    /// monitor's park, `monitor.rs` rule M5, relies on it).
+    pub(crate) fn all_idle(&self, nprocs: usize) -> bool {
+        self.nidle.load(Ordering::SeqCst) >= nprocs && self.nspinning.load(Ordering::SeqCst) == 0
+    }
+
     /// Rule 2: whether a producer should wake a worker (someone sleeps and
     /// nobody spins). The caller has fenced if its work is not on its own
     /// queues.
@@ -102,7 +108,7 @@ impl Idle {
     }
 
     /// Rule 1: publishes worker `i` as idle, unless `active` says it was
-    /// retired (checked under the lock so a concurrent `retain_below` cannot
+    /// retired (checked under the lock so a concurrent `retain` cannot
     /// miss it). Returns whether it was published.
     pub(crate) fn push(&self, i: usize, active: impl FnOnce() -> bool) -> bool {
         let mut s = self.sleepers();
@@ -126,10 +132,13 @@ impl Idle {
         true
     }
 
-    /// Drops workers `>= n` from the list (GOMAXPROCS shrank).
-    pub(crate) fn retain_below(&self, n: usize) {
+    /// Keeps only the workers `keep` accepts (GOMAXPROCS shrank, or a
+    /// processor moved: `monitor.rs` rule M1). The caller changed what
+    /// `keep` reads before calling, so a concurrent [`Idle::push`] either
+    /// ran first (and is dropped here) or sees the change under the lock.
+    pub(crate) fn retain(&self, keep: impl Fn(usize) -> bool) {
         let mut s = self.sleepers();
-        s.retain(|&i| i < n);
+        s.retain(|&i| keep(i));
         self.nidle.store(s.len(), Ordering::SeqCst);
     }
 
@@ -199,7 +208,7 @@ mod tests {
         assert!(!idle.try_spin(4));
         idle.push(0, || true);
         idle.push(1, || true);
-        idle.retain_below(1);
+        idle.retain(|i| i < 1);
         assert_eq!(idle.nidle(), 1);
     }
 }

@@ -1,7 +1,8 @@
 //! The scheduler: GOMAXPROCS workers running coroutines from work-stealing
-//! run queues (Go's M+P, fused: goro has no system calls that block a
-//! worker, so a worker never needs to hand its queue to another thread),
-//! and the drivers that make coroutines runnable again.
+//! run queues, and the drivers that make coroutines runnable again. A
+//! worker is Go's M and P fused into one slot, except that its processor
+//! (the right to take shared work) can move to a spare thread when the
+//! worker is stuck in one coroutine: `monitor.rs`.
 //!
 //! | file            | what it holds |
 //! |-----------------|---------------|
@@ -12,6 +13,8 @@
 //! | `ready.rs`      | ready (Go's goready) and the coroutine wakers |
 //! | `timers.rs`     | driver: the runtime clock and per-worker timer heaps (`timer_heap.rs`) |
 //! | `netpoll.rs`    | driver: the mio netpoller, entered by the timer sleeper |
+//! | `monitor.rs`    | the monitor thread: retakes a stuck worker's processor for a spare thread |
+//! | `blocking.rs`   | `block_in_place` and the `spawn_blocking` pool |
 //!
 //! Everything here imports only `g` and `config` (and the chan crate);
 //! `time` and `net` are the user-facing packages over the drivers.
@@ -29,7 +32,8 @@
 //! * a local FIFO (crossbeam-deque `Worker`), stolen from by others, half at
 //!   a time, through its `Stealer`;
 //! * a FIFO of coroutines woken by their timers (served right after
-//!   `runnext`, also stealable);
+//!   `runnext`, at most 8 in a row before one from the local queue, so a
+//!   `sleep(1ns)` loop cannot starve it; also stealable);
 //! * an inbox for coroutines *pinned* to this worker (they never enter
 //!   stealable queues).
 //!
@@ -51,11 +55,13 @@
 //!
 //! # Changing GOMAXPROCS at run time
 //!
-//! Slots for [`MAX_PROCS`] workers exist from the start; threads are started
-//! on demand. Shrinking to `n` lets workers `>= n` notice at their next
-//! scheduling point: they move their queued coroutines to the global queue
-//! and sleep, still serving their pinned inbox (a pinned coroutine keeps its
-//! thread, like Go's `LockOSThread`). Growing wakes or starts them.
+//! Slots for [`MAX_PROCS`] threads exist from the start; threads are
+//! started on demand. A slot holds a processor while `ProcState::active` is
+//! set (`monitor.rs` rule M1). Shrinking to `n` takes the processors of the
+//! highest-numbered active slots; they notice at their next scheduling
+//! point, move their queued coroutines to the global queue and sleep, still
+//! serving their pinned inbox (a pinned coroutine keeps its thread, like
+//! Go's `LockOSThread`). Growing gives processors to the lowest-numbered slots without one.
 //!
 //! # Alternatives rejected
 //!
@@ -67,7 +73,9 @@
 //!   they are per-worker scheduler state, and the scheduler had to import
 //!   the packages built on it (a wake-up travelled time → sched → time).
 
+pub(crate) mod blocking;
 pub(crate) mod idle;
+pub(crate) mod monitor;
 pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod ready;
@@ -77,7 +85,9 @@ pub(crate) mod worker;
 
 use std::collections::VecDeque;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::{Mutex, Once, OnceLock};
 use std::thread::Thread;
 
@@ -132,6 +142,29 @@ impl Counters {
     }
 }
 
+/// A slot's processor state (`monitor.rs` rules M1 to M4).
+pub(crate) struct ProcState {
+    /// This thread holds one of the GOMAXPROCS processors (`monitor.rs`
+    /// rule M1); only it takes coroutines from the shared queues.
+    pub(crate) active: AtomicBool,
+    /// The thread is parked (idle, or a spare): the monitor ignores it.
+    pub(crate) parked: AtomicBool,
+    /// The running coroutine is in a call that may block (`blocking.rs`,
+    /// [`blocking::announced`]): the monitor retakes without waiting for
+    /// `STALL`.
+    pub(crate) in_call: AtomicBool,
+    /// Its processor was taken while it ran: its queues may still hold
+    /// coroutines until it drains them (`monitor.rs` rule M3).
+    pub(crate) retaken: AtomicBool,
+    /// The OS thread id (0 until the thread runs), for the monitor's look
+    /// at `/proc/self/task/<tid>`.
+    pub(crate) tid: AtomicI32,
+    /// Published at each coroutine switch for the monitor's warning: the
+    /// running coroutine's id and `spawned_at` (a `&'static Location`).
+    pub(crate) running_id: AtomicU64,
+    pub(crate) running_at: AtomicPtr<std::panic::Location<'static>>,
+}
+
 /// What other threads may see and touch of a worker.
 pub(crate) struct Slot {
     pub(crate) stealer: OnceLock<Stealer<GRef>>,
@@ -152,6 +185,11 @@ pub(crate) struct Slot {
     pub(crate) in_poll: AtomicBool,
     /// A wake-up was aimed at this worker (read by a poller-to-be).
     pub(crate) wake_pending: AtomicBool,
+    /// Processor ownership and what the monitor watches (`monitor.rs`), on
+    /// a line of its own: the owner reads `active` at every `schedule` and
+    /// writes `running_*` at every switch, while wakers write the fields
+    /// above (`wake_pending`) all the time.
+    pub(crate) proc: CachePadded<ProcState>,
 }
 
 impl Slot {
@@ -169,6 +207,15 @@ impl Slot {
             counters: CachePadded::new(Counters::default()),
             in_poll: AtomicBool::new(false),
             wake_pending: AtomicBool::new(false),
+            proc: CachePadded::new(ProcState {
+                active: AtomicBool::new(false),
+                parked: AtomicBool::new(false),
+                in_call: AtomicBool::new(false),
+                retaken: AtomicBool::new(false),
+                tid: AtomicI32::new(0),
+                running_id: AtomicU64::new(0),
+                running_at: AtomicPtr::new(ptr::null_mut()),
+            }),
         }
     }
 
@@ -198,7 +245,7 @@ impl Slot {
     }
 
     /// Whether a thief would find anything here.
-    fn has_stealable(&self) -> bool {
+    pub(crate) fn has_stealable(&self) -> bool {
         self.stealer.get().is_some_and(|s| !s.is_empty())
             || self.timer_stealer.get().is_some_and(|s| !s.is_empty())
             || !self.runnext.load(Ordering::Relaxed).is_null()
@@ -226,7 +273,10 @@ pub(crate) struct Runtime {
     pub(crate) nstarted: AtomicUsize,
     /// Who spins, who sleeps (`idle.rs`).
     pub(crate) idle: CachePadded<Idle>,
-    resize: Mutex<()>,
+    /// Held to change which slots are active (`monitor.rs` rule M1).
+    pub(crate) resize: Mutex<()>,
+    /// The monitor thread's shared state (`monitor.rs`).
+    pub(crate) monitor: monitor::Monitor,
     pub(crate) stacks: StackPool,
     pub(crate) timers: Timers,
     /// Created on the first socket registration.
@@ -267,6 +317,7 @@ pub(crate) fn init() -> Result<&'static Runtime, ConfigError> {
         crate::g::stack::page_size();
         crate::g::overflow::install_handler();
         r.ensure_started(r.nprocs.load(Ordering::SeqCst));
+        monitor::start(r);
     });
     Ok(r)
 }
@@ -281,6 +332,7 @@ impl Runtime {
             nstarted: AtomicUsize::new(0),
             idle: CachePadded::new(Idle::new(MAX_PROCS)),
             resize: Mutex::new(()),
+            monitor: monitor::Monitor::new(),
             stacks: StackPool::new(),
             timers: Timers::new(),
             poller: OnceLock::new(),
@@ -289,12 +341,15 @@ impl Runtime {
         }
     }
 
-    /// Starts worker threads so that at least `n` exist.
+    /// Starts the first `n` worker threads, each holding a processor.
     fn ensure_started(&'static self, n: usize) {
         let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
         let have = self.nstarted.load(Ordering::Acquire);
         for i in have..n {
-            worker::start(self, i);
+            self.slots[i].proc.active.store(true, Ordering::SeqCst);
+            if let Err(e) = worker::start(self, i, "worker") {
+                panic!("goro: cannot start worker thread {i}: {e}");
+            }
             self.nstarted.store(i + 1, Ordering::Release);
         }
     }
@@ -326,24 +381,57 @@ impl Runtime {
         Ok(p)
     }
 
-    /// Changes the worker count; returns the previous one.
-    pub(crate) fn set_procs(&'static self, n: usize) -> usize {
-        let prev = {
-            let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
-            self.nprocs.swap(n, Ordering::SeqCst)
-        };
+    /// Changes the worker count; returns the previous one. Shrinking takes
+    /// the processors of the highest-numbered active slots; growing gives
+    /// processors to the lowest-numbered inactive ones (`monitor.rs` M1).
+    ///
+    /// `auto`: the monitor following the cgroup CPU limit, which yields to
+    /// a count the user chose (checked under the lock, so a concurrent
+    /// `set_maxprocs` wins).
+    pub(crate) fn set_procs(&'static self, n: usize, auto: bool) -> usize {
+        let _g = self.resize.lock().unwrap_or_else(|e| e.into_inner());
+        if auto && self.monitor.user_procs.load(Ordering::SeqCst) {
+            return self.nprocs.load(Ordering::SeqCst);
+        }
+        let prev = self.nprocs.swap(n, Ordering::SeqCst);
         if n < prev {
+            let mut drop = prev - n;
+            for s in self.slots.iter().rev() {
+                if drop == 0 {
+                    break;
+                }
+                if s.proc.active.load(Ordering::SeqCst) {
+                    s.proc.active.store(false, Ordering::SeqCst);
+                    drop -= 1;
+                }
+            }
             // Retiring workers must not stay on the idle list.
-            self.idle.retain_below(n);
-            for s in &self.slots[n..prev] {
-                s.unpark();
+            self.idle
+                .retain(|i| self.slots[i].proc.active.load(Ordering::SeqCst));
+            for s in &self.slots[..self.nstarted.load(Ordering::Acquire)] {
+                if !s.proc.active.load(Ordering::SeqCst) {
+                    s.unpark();
+                }
             }
         } else {
-            self.ensure_started(n);
-            for s in &self.slots[prev..n] {
-                s.unpark();
+            for _ in prev..n {
+                // The lowest-numbered slot without a processor, skipping
+                // stuck ones (retaken and still running their coroutine):
+                // without retakes the active slots stay `0..n`. Slots past
+                // `nstarted` are all inactive, so a new thread is always
+                // the next in order.
+                let i = (0..self.slots.len())
+                    .find(|&i| {
+                        let p = &self.slots[i].proc;
+                        !p.active.load(Ordering::SeqCst) && !p.retaken.load(Ordering::SeqCst)
+                    })
+                    .expect("nprocs <= MAX_PROCS leaves an inactive slot");
+                if let Err(e) = monitor::activate(self, i, "worker") {
+                    panic!("goro: cannot start worker thread {i}: {e}");
+                }
             }
         }
+        self.monitor.kick();
         prev
     }
 
@@ -470,6 +558,9 @@ pub(crate) fn spin_pays() -> bool {
 }
 
 /// Spawns a coroutine.
+///
+/// # Panics
+/// If memory for the coroutine cannot be had (see [`try_spawn`]).
 #[track_caller]
 pub(crate) fn spawn<F, T>(
     f: F,
@@ -477,6 +568,41 @@ pub(crate) fn spawn<F, T>(
     stack_size: Option<usize>,
     pin: Pin,
 ) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match spawn_with(f, name, stack_size, pin, false) {
+        Ok(h) => h,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Spawns a coroutine with its stack reserved now: running out of memory
+/// (for the task or its stack) is an error the caller can handle, instead
+/// of a panic or a coroutine that fails at its first run.
+#[track_caller]
+pub(crate) fn try_spawn<F, T>(
+    f: F,
+    name: Option<Box<str>>,
+    stack_size: Option<usize>,
+    pin: Pin,
+) -> std::io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_with(f, name, stack_size, pin, true)
+}
+
+#[track_caller]
+fn spawn_with<F, T>(
+    f: F,
+    name: Option<Box<str>>,
+    stack_size: Option<usize>,
+    pin: Pin,
+    eager_stack: bool,
+) -> std::io::Result<JoinHandle<T>>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -495,7 +621,43 @@ where
         pin,
         location: std::panic::Location::caller(),
     };
-    let (g, handle) = g::new_task(f, opts);
+    let Some((g, handle)) = g::new_task(f, opts) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!("goro: cannot allocate coroutine {id}: out of memory"),
+        ));
+    };
+    if eager_stack {
+        let stack = match ctx {
+            Some(c) => c.take_stack(stack_size),
+            None => rt.stacks.take(stack_size),
+        };
+        match stack {
+            Ok(stack) => {
+                let p = g.as_ptr();
+                // SAFETY: state rule 1: the run reference is still ours (it
+                // is scheduled below), so nobody else touches the context;
+                // the body runs once, on this stack, like `first_run`'s.
+                unsafe {
+                    *g.header().coro.get() = Some(crate::g::coro::Coro::new(stack, move |y| {
+                        GRef::run_body(p, y)
+                    }))
+                };
+            }
+            Err(e) => {
+                // Never runs: dropping both references frees it quietly.
+                drop(handle);
+                drop(g);
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "goro: cannot allocate a {} KiB stack for coroutine {id}: {e}",
+                        stack_size >> 10
+                    ),
+                ));
+            }
+        }
+    }
     match ctx {
         Some(c) => c.slot.counters.bump_spawned(),
         None => {
@@ -503,7 +665,7 @@ where
         }
     }
     schedule(g, Hint::Next);
-    handle
+    Ok(handle)
 }
 
 /// Arms a callback timer for `when` (runtime clock): in the current

@@ -21,7 +21,7 @@ use goro_chan::waiter::{self, Hook, Unparker};
 use super::ready::{borrowed_unparker, unparker, wake_then};
 use super::{timers, worker};
 use crate::g::coro::{self, Switch};
-use crate::g::{GRef, Header};
+use crate::g::{GRef, Header, Pin};
 
 /// Installs goro's implementation of the goro-chan waiter hook.
 pub(crate) fn install_hook() {
@@ -115,6 +115,10 @@ pub(crate) fn park_current(
     let cb_ptr: *mut (dyn FnMut() -> bool + 'static) = unsafe { std::mem::transmute(cb_ref) };
     // SAFETY: runner-only fields; we are the runner.
     unsafe { *hdr.wait_reason.get() = reason };
+    // SAFETY: as above.
+    if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } {
+        unwinding_stays(hdr);
+    }
     // SAFETY: the trampoline stored this coroutine's yielder before running
     // user code; we are on this coroutine.
     unsafe { coro::suspend(*hdr.yielder.get(), Switch::Park(cb_ptr)) };
@@ -139,9 +143,46 @@ pub(crate) fn park_current(
 /// ```
 pub fn yield_now() {
     match worker::current() {
-        // SAFETY: `h` is the running coroutine; its yielder was stored by
-        // the trampoline and we are on its stack.
-        Some((_, h)) => unsafe { coro::suspend(*h.as_ref().yielder.get(), Switch::Yield) },
+        Some((_, h)) => {
+            // SAFETY: `h` is the running coroutine, so its header is live.
+            let hdr = unsafe { h.as_ref() };
+            // SAFETY: runner-only field; we are the runner.
+            if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } {
+                unwinding_stays(hdr);
+            }
+            // SAFETY: `h` is the running coroutine; its yielder was stored
+            // by the trampoline and we are on its stack.
+            unsafe { coro::suspend(*hdr.yielder.get(), Switch::Yield) }
+        }
         None => std::thread::yield_now(),
+    }
+}
+
+/// The unwinding rule (`docs/safety.md`, "Unwinding"): std counts panics
+/// per thread, so a coroutine that switches out while a panic unwinds
+/// through it (a blocking `Drop`) must come back on the same thread, or
+/// that thread stays "panicking" forever and the new one never was. It is
+/// pinned to this thread until the unwind ends, and the thread hands its
+/// processor to a spare (`monitor.rs`), so that while the unwind is
+/// suspended no unpinned coroutine runs here and sees `panicking()` true
+/// (only this thread's other pinned coroutines can). Called by the
+/// coroutine itself before it switches: pin rule 2 allows it.
+#[cold]
+fn unwinding_stays(hdr: &Header) {
+    let Some(ctx) = worker::ctx() else { return };
+    // SAFETY: runner-only field; the caller is the running coroutine.
+    let pinned = unsafe { &mut *hdr.unwind_pinned.get() };
+    if std::thread::panicking() {
+        if !*pinned && hdr.pin.load() == Pin::Anywhere {
+            hdr.pin.store(Pin::Worker(ctx.index));
+            *pinned = true;
+            if ctx.is_active() {
+                super::monitor::hand_off(ctx.rt, ctx.index);
+            }
+        }
+    } else if *pinned {
+        // The unwind ended (caught inside the coroutine): free again.
+        hdr.pin.store(Pin::Anywhere);
+        *pinned = false;
     }
 }

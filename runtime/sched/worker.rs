@@ -19,7 +19,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
@@ -36,6 +36,9 @@ use crate::g::{GRef, Header, Panic, Pin};
 /// How long a spinner lingers before sleeping (the OS rounds it up by its
 /// timer slack, typically to ~60 µs).
 const LINGER: Duration = Duration::from_micros(10);
+/// Most coroutines a worker takes from its timer queue in a row before one
+/// from its local queue.
+const TIMER_STREAK: u32 = 8;
 
 /// A worker's private state. Lives (leaked) as long as its thread, which
 /// never exits; `!Sync`, so only its own thread touches it.
@@ -54,6 +57,8 @@ pub(crate) struct Ctx {
     /// (`Slot::unpark` sets `wake_pending` next to it).
     tick: Cell<u32>,
     streak: Cell<u32>,
+    /// Coroutines taken from `timer_ready` in a row (see `pop_local`).
+    timer_streak: Cell<u32>,
     spinning: Cell<bool>,
     rng: RefCell<fastrand::Rng>,
     stacks: RefCell<StackCache>,
@@ -101,18 +106,59 @@ impl Drop for AbortOnPanic {
     }
 }
 
-/// Starts the thread of worker `index`.
-pub(crate) fn start(rt: &'static Runtime, index: usize) {
+/// Coroutines that could not get a stack since the last summary line (the
+/// first failure is printed in full and not counted here).
+static STACK_FAILURES: AtomicU64 = AtomicU64::new(0);
+/// A stack allocation failed once: the next ones are only counted.
+static STACK_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// When the failures were last summed up (runtime clock, ns).
+static STACK_SUMMARY_AT: AtomicU64 = AtomicU64::new(0);
+/// At most one summary line per this many ns while the program runs.
+const STACK_SUMMARY_EVERY: u64 = 10_000_000_000;
+
+/// Prints how many more coroutines could not get a stack, if any: at exit,
+/// and while running at most every 10 s (a server that runs out of memory
+/// now and then is told, without a line per coroutine).
+#[cold]
+fn report_stack_failures(at_exit: bool) {
+    let now = super::timers::now_ns();
+    let last = STACK_SUMMARY_AT.load(Ordering::Relaxed);
+    if !at_exit
+        && (now.saturating_sub(last) < STACK_SUMMARY_EVERY
+            || STACK_SUMMARY_AT
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err())
+    {
+        return;
+    }
+    let n = STACK_FAILURES.swap(0, Ordering::Relaxed);
+    if n > 0 {
+        eprintln!("goro: {n} more coroutines could not get a stack (same cause)");
+    }
+}
+
+extern "C" fn report_stack_failures_at_exit() {
+    report_stack_failures(true);
+}
+
+/// Starts the thread of slot `index`, named `goro-<role>-<index>`.
+pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::Result<()> {
     let slot = &rt.slots[index];
     let local = Worker::new_fifo();
     let _ = slot.stealer.set(local.stealer());
     let timer_ready = Worker::new_fifo();
     let _ = slot.timer_stealer.set(timer_ready.stealer());
     let handle = std::thread::Builder::new()
-        .name(format!("goro-worker-{index}"))
+        .name(format!("goro-{role}-{index}"))
         .spawn(move || {
             let _abort = AbortOnPanic(index);
             let _ = slot.thread.set(std::thread::current());
+            #[cfg(target_os = "linux")]
+            // SAFETY: gettid has no preconditions.
+            slot.proc
+                .tid
+                .store(unsafe { libc::gettid() }, Ordering::Relaxed);
             overflow::ensure_altstack();
             let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
                 index,
@@ -123,6 +169,7 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
                 current: Cell::new(None),
                 tick: Cell::new(0),
                 streak: Cell::new(0),
+                timer_streak: Cell::new(0),
                 spinning: Cell::new(false),
                 rng: RefCell::new(fastrand::Rng::with_seed(
                     0x9e37_79b9_7f4a_7c15 ^ index as u64,
@@ -134,16 +181,14 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
             CTX.with(|c| c.set(ctx));
             ctx.run();
         });
-    if let Err(e) = handle {
-        panic!("goro: cannot start worker thread {index}: {e}");
-    }
+    handle.map(drop)
 }
 
 impl Ctx {
-    /// Whether this worker is within GOMAXPROCS (not retired).
+    /// Whether this worker holds a processor (`monitor.rs` rule M1).
     #[inline]
     pub(crate) fn is_active(&self) -> bool {
-        self.index < self.rt.nprocs.load(Ordering::Relaxed)
+        self.slot.proc.active.load(Ordering::Relaxed)
     }
 
     pub(crate) fn next_id(&self, rt: &Runtime) -> u64 {
@@ -223,6 +268,11 @@ impl Ctx {
             if let Some(g) = self.steal_global() {
                 return g;
             }
+            if rt.monitor.stuck.load(Ordering::Relaxed) != 0
+                && let Some(g) = self.steal_retaken()
+            {
+                return g;
+            }
             if self.spinning.get() || self.try_spin() {
                 if let Some(g) = self.steal_others() {
                     return g;
@@ -237,7 +287,48 @@ impl Ctx {
                 continue;
             }
             self.sleep();
+            rt.monitor.kick();
         }
+    }
+
+    /// Steals half of `victim`'s timer queue, else half of its local queue,
+    /// into ours; returns one coroutine to run.
+    fn steal_queues(&self, victim: &Slot) -> Option<GRef> {
+        for (st, into) in [
+            (victim.timer_stealer.get(), &self.timer_ready),
+            (victim.stealer.get(), &self.local),
+        ] {
+            let Some(st) = st else { continue };
+            loop {
+                match st.steal_batch_and_pop(into) {
+                    Steal::Success(g) => return Some(g),
+                    Steal::Empty => break,
+                    Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+        }
+        None
+    }
+
+    /// `monitor.rs` rule M3: takes work from slots whose processor was
+    /// retaken while they ran (a lone worker never spins, so it would not
+    /// find it otherwise).
+    #[cold]
+    fn steal_retaken(&self) -> Option<GRef> {
+        let rt = self.rt;
+        let n = rt.nstarted.load(Ordering::Acquire);
+        for (v, slot) in rt.slots[..n].iter().enumerate() {
+            if v == self.index || !slot.proc.retaken.load(Ordering::Relaxed) {
+                continue;
+            }
+            if let Some(g) = self.steal_queues(slot) {
+                return Some(g);
+            }
+            if let Some(g) = slot.take_runnext() {
+                return Some(g);
+            }
+        }
+        None
     }
 
     fn run_timers(&self) {
@@ -269,7 +360,19 @@ impl Ctx {
             self.local.push(g);
         }
         self.streak.set(0);
-        self.timer_ready.pop().or_else(|| self.local.pop())
+        // Timer wake-ups are due already and go first, but at most
+        // `TIMER_STREAK` in a row: a coroutine looping on `sleep(1ns)` is
+        // back in `timer_ready` at every round and would otherwise starve
+        // the local queue forever.
+        let t = self.timer_streak.get();
+        if t < TIMER_STREAK
+            && let Some(g) = self.timer_ready.pop()
+        {
+            self.timer_streak.set(t + 1);
+            return Some(g);
+        }
+        self.timer_streak.set(0);
+        self.local.pop().or_else(|| self.timer_ready.pop())
     }
 
     fn steal_global(&self) -> Option<GRef> {
@@ -315,18 +418,8 @@ impl Ctx {
                     continue;
                 }
                 let slot = &rt.slots[v];
-                for (st, into) in [
-                    (slot.timer_stealer.get(), &self.timer_ready),
-                    (slot.stealer.get(), &self.local),
-                ] {
-                    let Some(st) = st else { continue };
-                    loop {
-                        match st.steal_batch_and_pop(into) {
-                            Steal::Success(g) => return Some(g),
-                            Steal::Empty => break,
-                            Steal::Retry => std::hint::spin_loop(),
-                        }
-                    }
+                if let Some(g) = self.steal_queues(slot) {
+                    return Some(g);
                 }
                 if round == 3
                     && let Some(g) = self.steal_runnext(slot)
@@ -408,11 +501,17 @@ impl Ctx {
                     // was ever registered): it blocks in epoll until the next
                     // timer, I/O readiness, or a wake-up.
                     if timeout != Some(Duration::ZERO) {
+                        self.slot.proc.parked.store(true, Ordering::Relaxed);
                         self.block(timeout);
+                        self.slot.proc.parked.store(false, Ordering::Relaxed);
                     }
                     rt.timers.stop_sleeping();
                 }
-                None => std::thread::park(),
+                None => {
+                    self.slot.proc.parked.store(true, Ordering::Relaxed);
+                    std::thread::park();
+                    self.slot.proc.parked.store(false, Ordering::Relaxed);
+                }
             }
         }
         rt.idle.remove(self.index);
@@ -466,11 +565,21 @@ impl Ctx {
         if moved {
             rt.wakep(true);
         }
+        if self.slot.proc.retaken.swap(false, Ordering::SeqCst) {
+            // M3: drained; thieves may stop looking here.
+            rt.monitor.stuck.fetch_sub(1, Ordering::SeqCst);
+        }
         if let Some(g) = self.slot.pop_pinned() {
             return Some(g);
         }
         if !self.is_active() {
-            std::thread::park();
+            // A spare now (M4): the monitor may give it a processor.
+            self.slot.proc.parked.store(true, Ordering::SeqCst);
+            if !self.is_active() && self.slot.pinned_len.load(Ordering::SeqCst) == 0 {
+                std::thread::park();
+            }
+            self.slot.proc.parked.store(false, Ordering::SeqCst);
+            rt.monitor.kick();
         }
         None
     }
@@ -494,6 +603,12 @@ impl Ctx {
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         self.current.set(Some(g.as_ptr()));
+        // For the monitor's warning (`monitor.rs`): who runs here now.
+        self.slot.proc.running_id.store(h.id, Ordering::Relaxed);
+        self.slot
+            .proc
+            .running_at
+            .store(ptr::from_ref(h.spawned_at).cast_mut(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
@@ -522,6 +637,11 @@ impl Ctx {
         self.current.set(None);
     }
 
+    /// A stack from this worker's cache (`try_spawn` reserves one early).
+    pub(crate) fn take_stack(&self, usable: usize) -> std::io::Result<crate::g::stack::Stack> {
+        self.stacks.borrow_mut().take(&self.rt.stacks, usable)
+    }
+
     /// Gives a coroutine that never ran its stack and context. On failure
     /// it completes with a panic naming the cause and `false` is returned.
     #[cold]
@@ -529,6 +649,9 @@ impl Ctx {
         let h = g.header();
         match self.stacks.borrow_mut().take(&self.rt.stacks, h.stack_size) {
             Ok(stack) => {
+                if STACK_FAILURES.load(Ordering::Relaxed) != 0 {
+                    report_stack_failures(false);
+                }
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
@@ -540,7 +663,20 @@ impl Ctx {
                     h.stack_size >> 10,
                     crate::g::describe(h)
                 );
-                eprintln!("{msg}");
+                if !STACK_FAILED.swap(true, Ordering::Relaxed) {
+                    // The first failure, with its cause; later ones are
+                    // counted and summed up in one line (when stacks can be
+                    // had again, and at exit).
+                    eprintln!(
+                        "{msg} (each coroutine that cannot get a stack fails with this panic; further failures are counted)"
+                    );
+                    STACK_SUMMARY_AT.store(super::timers::now_ns(), Ordering::Relaxed);
+                    // SAFETY: registering a plain `extern "C" fn` that
+                    // only reads an atomic and writes to stderr.
+                    unsafe { libc::atexit(report_stack_failures_at_exit) };
+                } else {
+                    STACK_FAILURES.fetch_add(1, Ordering::Relaxed);
+                }
                 g.fail(Panic::new(Box::new(msg), h));
                 h.state.finish();
                 self.slot.counters.bump_exited();
