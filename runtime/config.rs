@@ -4,6 +4,16 @@
 //! |-------------------|----------------------------------|---------|
 //! | `GOMAXPROCS`      | worker threads (1..=1024)        | available parallelism |
 //! | `GORO_STACK_SIZE` | usable bytes per coroutine stack | 256 KiB |
+//! | `GORO_DEBUG`      | comma list of `key=value` diagnostics settings (Go's `GODEBUG`), below | empty |
+//!
+//! `GORO_DEBUG` keys:
+//!
+//! | key              | value | meaning |
+//! |------------------|-------|---------|
+//! | `schedtrace=<ms>`| 0.. | print a `SCHED` line to stderr every `<ms>` milliseconds (0: off) |
+//! | `quitdump=<0\|1>`| 0, 1 | 1 (default): `SIGQUIT` prints the coroutine dump and exits 2; 0 leaves `SIGQUIT` alone |
+//! | `deadlock=<0\|1>`| 0, 1 | 1 (default): detect a global deadlock, report it and exit 2 |
+//! | `blockwarn=<ms>` | 0.. | warn when a worker is stuck in one coroutine that long (read by the monitor; 0: off) |
 //!
 //! Unlike Go, which silently ignores a bad `GOMAXPROCS`, goro refuses to
 //! start and names the variable: a typo in a deployment should not quietly
@@ -44,6 +54,84 @@ impl std::error::Error for ConfigError {}
 pub(crate) struct Config {
     pub(crate) procs: usize,
     pub(crate) stack_size: usize,
+    /// `GORO_DEBUG=schedtrace=<ms>` (0: off).
+    pub(crate) schedtrace_ms: u64,
+    /// `GORO_DEBUG=quitdump=<0|1>`.
+    pub(crate) quitdump: bool,
+    /// `GORO_DEBUG=deadlock=<0|1>`.
+    pub(crate) deadlock: bool,
+    /// `GORO_DEBUG=blockwarn=<ms>` (0: off), for the monitor thread.
+    #[allow(dead_code)]
+    pub(crate) blockwarn_ms: u64,
+}
+
+/// The settings `GORO_DEBUG` carries (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Debug {
+    pub(crate) schedtrace_ms: u64,
+    pub(crate) quitdump: bool,
+    pub(crate) deadlock: bool,
+    pub(crate) blockwarn_ms: u64,
+}
+
+impl Default for Debug {
+    fn default() -> Self {
+        Debug {
+            schedtrace_ms: 0,
+            quitdump: true,
+            deadlock: true,
+            blockwarn_ms: 0,
+        }
+    }
+}
+
+fn debug_error(item: &str, expected: String) -> ConfigError {
+    ConfigError {
+        var: "GORO_DEBUG",
+        value: item.to_string(),
+        expected,
+    }
+}
+
+/// Parses `GORO_DEBUG`: a comma list of `key=value` (spaces around items
+/// allowed, empty items ignored; a later key overrides an earlier one).
+/// Unknown keys and bad values are errors naming the key.
+pub(crate) fn parse_debug(v: &str) -> Result<Debug, ConfigError> {
+    let mut d = Debug::default();
+    for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((key, val)) = item.split_once('=') else {
+            return Err(debug_error(
+                item,
+                "key=value items separated by commas (e.g. schedtrace=1000,quitdump=0)".into(),
+            ));
+        };
+        let (key, val) = (key.trim(), val.trim());
+        let ms = |key: &str| {
+            val.parse::<u64>().map_err(|_| {
+                debug_error(item, format!("`{key}` takes a whole number of milliseconds"))
+            })
+        };
+        let flag = |key: &str| match val {
+            "0" => Ok(false),
+            "1" => Ok(true),
+            _ => Err(debug_error(item, format!("`{key}` takes 0 or 1"))),
+        };
+        match key {
+            "schedtrace" => d.schedtrace_ms = ms(key)?,
+            "blockwarn" => d.blockwarn_ms = ms(key)?,
+            "quitdump" => d.quitdump = flag(key)?,
+            "deadlock" => d.deadlock = flag(key)?,
+            _ => {
+                return Err(debug_error(
+                    item,
+                    format!(
+                        "a known key (schedtrace, quitdump, deadlock, blockwarn), not `{key}`"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(d)
 }
 
 impl Config {
@@ -62,7 +150,24 @@ impl Config {
                 return Err(size_error("GORO_STACK_SIZE", &v.to_string_lossy()));
             }
         };
-        Ok(Config { procs, stack_size })
+        let debug = match std::env::var("GORO_DEBUG") {
+            Ok(v) => parse_debug(&v)?,
+            Err(std::env::VarError::NotPresent) => Debug::default(),
+            Err(std::env::VarError::NotUnicode(v)) => {
+                return Err(debug_error(
+                    &v.to_string_lossy(),
+                    "UTF-8 key=value items".into(),
+                ));
+            }
+        };
+        Ok(Config {
+            procs,
+            stack_size,
+            schedtrace_ms: debug.schedtrace_ms,
+            quitdump: debug.quitdump,
+            deadlock: debug.deadlock,
+            blockwarn_ms: debug.blockwarn_ms,
+        })
     }
 }
 
@@ -150,6 +255,33 @@ mod tests {
             let msg = e.to_string();
             assert!(msg.contains("GOMAXPROCS"), "{msg}");
             assert!(msg.contains(&format!("{bad:?}")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn debug_list() {
+        assert_eq!(parse_debug(""), Ok(Debug::default()));
+        let d = parse_debug(" schedtrace=1000, quitdump=0,,blockwarn=50,deadlock=0 ").unwrap();
+        assert_eq!(
+            d,
+            Debug {
+                schedtrace_ms: 1000,
+                quitdump: false,
+                deadlock: false,
+                blockwarn_ms: 50
+            }
+        );
+        assert_eq!(parse_debug("schedtrace=5,schedtrace=0").unwrap().schedtrace_ms, 0);
+        for (bad, key) in [
+            ("schedtrace=fast", "schedtrace"),
+            ("quitdump=yes", "quitdump"),
+            ("blockwarn=-1", "blockwarn"),
+            ("gctrace=1", "gctrace"),
+            ("schedtrace", "schedtrace"),
+        ] {
+            let msg = parse_debug(bad).unwrap_err().to_string();
+            assert!(msg.contains("GORO_DEBUG"), "{msg}");
+            assert!(msg.contains(key), "{msg}");
         }
     }
 

@@ -52,6 +52,7 @@ mod loom;
 mod loom_models;
 mod macros;
 mod select;
+mod sleepers;
 pub mod waiter;
 mod zero;
 

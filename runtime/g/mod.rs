@@ -60,6 +60,7 @@ pub(crate) mod coro;
 pub(crate) mod join;
 pub(crate) mod overflow;
 pub(crate) mod pin;
+pub(crate) mod registry;
 pub(crate) mod stack;
 pub(crate) mod state;
 
@@ -68,7 +69,7 @@ use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, Location};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use goro_chan::waiter::Unparker;
 
@@ -104,8 +105,14 @@ pub(crate) struct Header {
     pub(crate) coro: UnsafeCell<Option<Coro>>,
     /// Set by the trampoline; used only by code running on this coroutine.
     pub(crate) yielder: UnsafeCell<YielderPtr>,
-    /// Why it is parked ("chan receive", ...); written by its runner at park.
-    pub(crate) wait_reason: UnsafeCell<&'static str>,
+    /// Why it is parked ("chan receive", ...); written by its runner at park,
+    /// readable from any thread (`registry.rs`).
+    pub(crate) wait_reason: registry::WaitReason,
+    /// Runtime-clock ns when a diagnostic first saw it parked (0: not seen
+    /// since its last park); reset by its runner at park (`registry.rs`).
+    pub(crate) wait_seen: AtomicU64,
+    /// Next entry of the registry list holding it (`registry.rs`, rule R1).
+    pub(crate) reg_next: AtomicPtr<Header>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
 }
@@ -151,7 +158,8 @@ pub(crate) struct SpawnOpts {
 }
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
-/// handle (refcount 2).
+/// handle; the third reference (refcount 3) belongs to the registry list the
+/// caller must put it on (`registry.rs`).
 pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> (GRef, JoinHandle<T>)
 where
     F: FnOnce() -> T + Send + 'static,
@@ -162,7 +170,7 @@ where
     let task = Task {
         header: Header {
             state: GState::new(),
-            refs: AtomicUsize::new(2),
+            refs: AtomicUsize::new(3),
             join: AtomicU8::new(0),
             vtable: &Vtable {
                 run: run::<F, T>,
@@ -180,7 +188,9 @@ where
             timer_home: AtomicUsize::new(0),
             coro: UnsafeCell::new(None),
             yielder: UnsafeCell::new(std::ptr::null()),
-            wait_reason: UnsafeCell::new(""),
+            wait_reason: registry::WaitReason::new(),
+            wait_seen: AtomicU64::new(0),
+            reg_next: AtomicPtr::new(std::ptr::null_mut()),
             join_waker: UnsafeCell::new(None),
         },
         stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),

@@ -67,10 +67,14 @@
 //!   they are per-worker scheduler state, and the scheduler had to import
 //!   the packages built on it (a wake-up travelled time → sched → time).
 
+pub(crate) mod deadlock;
+pub(crate) mod dump;
 pub(crate) mod idle;
+pub(crate) mod metrics;
 pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod ready;
+pub(crate) mod sigquit;
 pub(crate) mod timer_heap;
 pub(crate) mod timers;
 pub(crate) mod worker;
@@ -113,6 +117,13 @@ pub(crate) enum Hint {
 pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
     pub(crate) exited: AtomicU64,
+    /// Parks committed on this worker (`metrics.rs`; single writer).
+    pub(crate) parks: AtomicU64,
+    /// Successful steals by this worker (`metrics.rs`; single writer).
+    pub(crate) steals: AtomicU64,
+    /// The coroutine this worker is running, or null (for diagnostics only:
+    /// compared, never dereferenced through this pointer).
+    pub(crate) running: AtomicPtr<Header>,
 }
 
 impl Counters {
@@ -152,6 +163,8 @@ pub(crate) struct Slot {
     pub(crate) in_poll: AtomicBool,
     /// A wake-up was aimed at this worker (read by a poller-to-be).
     pub(crate) wake_pending: AtomicBool,
+    /// Coroutines spawned on this worker (`g/registry.rs`).
+    pub(crate) registry: g::registry::List,
 }
 
 impl Slot {
@@ -169,6 +182,7 @@ impl Slot {
             counters: CachePadded::new(Counters::default()),
             in_poll: AtomicBool::new(false),
             wake_pending: AtomicBool::new(false),
+            registry: g::registry::List::new(),
         }
     }
 
@@ -234,6 +248,8 @@ pub(crate) struct Runtime {
     next_id: AtomicU64,
     /// Spawns made off the workers, and exits (none happen off the workers).
     foreign: CachePadded<Counters>,
+    /// Coroutines spawned off the workers (`g/registry.rs`).
+    pub(crate) foreign_registry: g::registry::List,
 }
 
 static RT: OnceLock<Runtime> = OnceLock::new();
@@ -267,6 +283,12 @@ pub(crate) fn init() -> Result<&'static Runtime, ConfigError> {
         crate::g::stack::page_size();
         crate::g::overflow::install_handler();
         r.ensure_started(r.nprocs.load(Ordering::SeqCst));
+        // Diagnostics (`deadlock.rs`, `sigquit.rs`, `metrics.rs`).
+        goro_chan::waiter::set_sleep_observer(deadlock::on_thread_asleep);
+        if r.config.quitdump {
+            sigquit::install();
+        }
+        metrics::start_schedtrace(r);
     });
     Ok(r)
 }
@@ -286,6 +308,7 @@ impl Runtime {
             poller: OnceLock::new(),
             next_id: AtomicU64::new(1),
             foreign: CachePadded::new(Counters::default()),
+            foreign_registry: g::registry::List::new(),
         }
     }
 
@@ -497,9 +520,13 @@ where
     };
     let (g, handle) = g::new_task(f, opts);
     match ctx {
-        Some(c) => c.slot.counters.bump_spawned(),
+        Some(c) => {
+            c.slot.counters.bump_spawned();
+            c.slot.registry.push_owned(g.as_ptr());
+        }
         None => {
             rt.foreign.spawned.fetch_add(1, Ordering::Relaxed);
+            rt.foreign_registry.push_shared(g.as_ptr());
         }
     }
     schedule(g, Hint::Next);

@@ -113,8 +113,8 @@ pub(crate) fn park_current(
     // resumed and returns, so the closure (`cb` here, or `validate`, which
     // our caller's frame holds) outlives every call.
     let cb_ptr: *mut (dyn FnMut() -> bool + 'static) = unsafe { std::mem::transmute(cb_ref) };
-    // SAFETY: runner-only fields; we are the runner.
-    unsafe { *hdr.wait_reason.get() = reason };
+    hdr.wait_reason.set(reason);
+    hdr.wait_seen.store(0, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: the trampoline stored this coroutine's yielder before running
     // user code; we are on this coroutine.
     unsafe { coro::suspend(*hdr.yielder.get(), Switch::Park(cb_ptr)) };

@@ -112,6 +112,9 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
         .name(format!("goro-worker-{index}"))
         .spawn(move || {
             let _abort = AbortOnPanic(index);
+            // Listed as goro's own for the deadlock check (`deadlock.rs`
+            // says why a worker can be, although it runs user code).
+            let _own = crate::g::registry::OwnThread::register();
             let _ = slot.thread.set(std::thread::current());
             overflow::ensure_altstack();
             let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
@@ -322,7 +325,10 @@ impl Ctx {
                     let Some(st) = st else { continue };
                     loop {
                         match st.steal_batch_and_pop(into) {
-                            Steal::Success(g) => return Some(g),
+                            Steal::Success(g) => {
+                                super::metrics::bump(&self.slot.counters.steals);
+                                return Some(g);
+                            }
                             Steal::Empty => break,
                             Steal::Retry => std::hint::spin_loop(),
                         }
@@ -404,6 +410,9 @@ impl Ctx {
         } else {
             match rt.timers.try_sleeper(self.index) {
                 Some(timeout) => {
+                    if timeout.is_none() {
+                        super::deadlock::on_worker_idle(rt);
+                    }
                     // The timer sleeper is also the netpoller (if any socket
                     // was ever registered): it blocks in epoll until the next
                     // timer, I/O readiness, or a wake-up.
@@ -412,7 +421,10 @@ impl Ctx {
                     }
                     rt.timers.stop_sleeping();
                 }
-                None => std::thread::park(),
+                None => {
+                    super::deadlock::on_worker_idle(rt);
+                    std::thread::park();
+                }
             }
         }
         rt.idle.remove(self.index);
@@ -494,6 +506,7 @@ impl Ctx {
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         self.current.set(Some(g.as_ptr()));
+        self.slot.counters.running.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
@@ -519,6 +532,7 @@ impl Ctx {
             }
         }
         overflow::leave();
+        self.slot.counters.running.store(ptr::null_mut(), Ordering::Relaxed);
         self.current.set(None);
     }
 
@@ -562,7 +576,11 @@ impl Ctx {
         // token, so the coroutine's stack (where the callback lives) is
         // untouched by anyone else; the caller vouches for `cb`.
         let stay = unsafe { (*cb)() };
-        stay && matches!(h.state.commit_park(), Commit::Parked)
+        let parked = stay && matches!(h.state.commit_park(), Commit::Parked);
+        if parked {
+            super::metrics::bump(&self.slot.counters.parks);
+        }
+        parked
     }
 
     /// A yield: to the back of the queue, where others run first.

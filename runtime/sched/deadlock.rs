@@ -1,0 +1,160 @@
+//! Global deadlock detection (Go's `checkdead`): when nothing in the process
+//! can ever wake anything, print `goro: all coroutines are asleep -
+//! deadlock!` and the dump to stderr and exit with status 2.
+//!
+//! # The condition (all of it, read as one consistent snapshot)
+//!
+//! 1. **Workers.** GOMAXPROCS workers exist and none is retired
+//!    (`nstarted == nprocs`), every one of them is on the idle list and
+//!    none spins: no worker is running, or about to run, a coroutine.
+//! 2. **Queues.** No run queue holds anything: global queue, every
+//!    worker's `runnext`, local, timer and pinned queues.
+//! 3. **Timers.** No timer heap holds an entry (a cancelled entry not yet
+//!    swept counts: detection waits until it fires and is dropped).
+//! 4. **I/O.** Nobody is in a socket's wait list.
+//! 5. **Threads.** Every thread of the process (`/proc/self/task`) is
+//!    either one of goro's own (`g/registry.rs`, `OwnThread`: workers, the
+//!    stack scavenger; a pool thread only while it is not running user
+//!    code) or a plain thread asleep in a goro wait without a deadline
+//!    (`goro_chan::waiter::parked_threads`: the thread blocked in
+//!    `goro::run` waiting for the main coroutine, threads blocked in
+//!    `recv`, `join`, `wait`, ...). At least one such plain thread exists
+//!    (the main thread must be one: a process whose main thread is
+//!    elsewhere is not deadlocked, or not provably so).
+//!
+//! Given 1 and 2, every live coroutine is parked (`WAITING`): none runs,
+//! none is queued, and one woken but not yet queued would have an active
+//! waker, which 1 and 5 rule out. With 3 and 4 no driver can wake one;
+//! with 5 no thread can. A worker is one of goro's own threads although it
+//! runs user code: while it does, it is off the idle list and 1 fails.
+//!
+//! **Silent when undecidable.** A thread that is neither (a thread sleeping
+//! in `std::thread::sleep`, blocked in a std `Mutex`, in a system call, in
+//! a wait with a deadline, a test harness's main thread) might wake
+//! somebody: then nothing is reported, ever. So is a coroutine blocked in a
+//! non-goro call (its worker is not idle).
+//!
+//! # Consistency
+//!
+//! Every party whose state the condition reads changes it under a counter:
+//! the idle list's generation (every change of the list), the plain
+//! threads' epoch (`goro_chan`'s `sleepers.rs`: every change of any
+//! thread's state, including a wake-up aimed at it *before* it unparks), the
+//! own-thread list's generation. The check reads the three, then the
+//! condition, then the three again; if nothing moved, no party changed
+//! between the reads, so the reads describe one moment. Queues, timers and
+//! I/O lists change only by active parties, and there were none.
+//!
+//! # When it runs (nothing on the hot path)
+//!
+//! * where a worker is about to block with no timer to wait for, if it is
+//!   the last one to go idle (`Ctx::sleep`);
+//! * where a plain thread is about to block without a deadline (the
+//!   `goro_chan::waiter` sleep observer).
+//!
+//! The last party to go quiet runs the check after it is counted quiet, so
+//! a deadlock is always seen. Checks are serialised by a lock.
+//!
+//! Alternatives rejected: a periodic check from a monitor thread (a delay,
+//! and it would still need this snapshot); counting parked coroutines
+//! against live ones (a coroutine in a waker's hands is neither, and the
+//! thread condition already settles it); guessing when other threads exist
+//! (a false "deadlock" kills a healthy program).
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use super::{RT, Runtime, netpoll};
+use crate::g::registry::own_thread_ids;
+
+/// The message Go prints as `fatal error: all goroutines are asleep - deadlock!`.
+pub(crate) const MESSAGE: &str = "goro: all coroutines are asleep - deadlock!";
+
+static CHECKING: Mutex<()> = Mutex::new(());
+
+/// Called by a worker about to block with no timer armed.
+pub(crate) fn on_worker_idle(rt: &'static Runtime) {
+    if !rt.config.deadlock {
+        return;
+    }
+    let n = rt.nprocs.load(Ordering::SeqCst);
+    if rt.idle.nidle() < n {
+        return;
+    }
+    check(rt);
+}
+
+/// The plain-thread sleep observer (installed at start-up).
+pub(crate) fn on_thread_asleep() {
+    if let Some(rt) = RT.get()
+        && rt.config.deadlock
+    {
+        check(rt);
+    }
+}
+
+fn epochs(rt: &Runtime) -> (u64, u64, u64) {
+    (
+        rt.idle.generation(),
+        goro_chan::waiter::parked_threads().1,
+        own_thread_ids().1,
+    )
+}
+
+fn check(rt: &'static Runtime) {
+    let _g = CHECKING.lock().unwrap_or_else(|e| e.into_inner());
+    let before = epochs(rt);
+    if !quiet(rt) {
+        return;
+    }
+    if epochs(rt) != before {
+        // Somebody moved: if they went quiet, they check for themselves.
+        return;
+    }
+    let mut out = format!("{MESSAGE}\n\n");
+    out.push_str(&super::dump::dump());
+    eprint!("{out}");
+    std::process::exit(2);
+}
+
+/// Conditions 1 to 5 of the module docs, cheapest first.
+fn quiet(rt: &Runtime) -> bool {
+    let n = rt.nprocs.load(Ordering::SeqCst);
+    if rt.nstarted.load(Ordering::SeqCst) != n
+        || rt.idle.nidle() != n
+        || rt.idle.nspinning() != 0
+    {
+        return false;
+    }
+    let (plain_asleep, _) = goro_chan::waiter::parked_threads();
+    if plain_asleep == 0 || netpoll::IO_WAITERS.load(Ordering::SeqCst) != 0 {
+        return false;
+    }
+    if !rt.injector.is_empty()
+        || rt.slots[..n]
+            .iter()
+            .any(|s| s.has_stealable() || s.pinned_len.load(Ordering::SeqCst) != 0)
+    {
+        return false;
+    }
+    if rt.slots[..n].iter().any(|s| s.timers.len() != 0) {
+        return false;
+    }
+    let Some(tasks) = task_ids() else {
+        return false;
+    };
+    let own: HashSet<i32> = own_thread_ids().0.into_iter().collect();
+    let plain = tasks.iter().filter(|t| !own.contains(t)).count();
+    plain == plain_asleep
+}
+
+/// The process's thread ids, or `None` if `/proc` cannot be read (then
+/// nothing can be decided).
+fn task_ids() -> Option<Vec<i32>> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc/self/task").ok()? {
+        v.push(e.ok()?.file_name().to_str()?.parse().ok()?);
+    }
+    Some(v)
+}
