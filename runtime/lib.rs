@@ -49,6 +49,8 @@ mod builder;
 #[cfg(not(loom))]
 mod config;
 #[cfg(not(loom))]
+mod diag;
+#[cfg(not(loom))]
 mod g;
 #[cfg(not(loom))]
 pub mod net;
@@ -94,6 +96,8 @@ pub use goro_chan::{chan, select};
 
 #[cfg(not(loom))]
 pub use api::*;
+#[cfg(not(loom))]
+pub use diag::{CoroutineInfo, CoroutineState, Metrics, coroutines, dump, metrics, testing};
 
 #[cfg(not(loom))]
 mod api {

@@ -96,6 +96,9 @@ pub(crate) struct Header {
     /// Where it may run (see `pin.rs`).
     pub(crate) pin: AtomicPin,
     pub(crate) spawned_at: &'static Location<'static>,
+    /// Leak-check scope (`goro::testing`): inherited from the spawner; 0
+    /// outside any test scope. Immutable.
+    pub(crate) scope: u64,
     /// Bumped to cancel the pending park timer (see `time`).
     pub(crate) timer_seq: AtomicU64,
     /// Which worker's heap holds the pending park timer.
@@ -155,6 +158,7 @@ pub(crate) struct SpawnOpts {
     pub(crate) stack_size: usize,
     pub(crate) pin: Pin,
     pub(crate) location: &'static Location<'static>,
+    pub(crate) scope: u64,
 }
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
@@ -184,6 +188,7 @@ where
             stack_size: opts.stack_size,
             pin: AtomicPin::new(opts.pin),
             spawned_at: opts.location,
+            scope: opts.scope,
             timer_seq: AtomicU64::new(0),
             timer_home: AtomicUsize::new(0),
             coro: UnsafeCell::new(None),
@@ -433,6 +438,10 @@ impl Coroutine {
     /// Usable bytes of its stack.
     pub fn stack_size(&self) -> usize {
         self.g.header().stack_size
+    }
+    /// Its leak-check scope (`goro::testing`).
+    pub(crate) fn scope(&self) -> u64 {
+        self.g.header().scope
     }
     /// Whether it is pinned to one worker thread.
     pub fn is_pinned(&self) -> bool {

@@ -57,7 +57,7 @@ pub enum CoroutineState {
 /// ```
 /// goro::run(|| {
 ///     let (tx, rx) = goro::chan::<()>(0);
-///     let h = goro::Builder::new().name("waiter").spawn(move || rx.recv()).unwrap();
+///     let h = goro::Builder::new().name("waiter").spawn(move || rx.recv());
 ///     while !goro::coroutines()
 ///         .iter()
 ///         .any(|c| c.name.as_deref() == Some("waiter") && c.state == goro::CoroutineState::Waiting)
@@ -92,6 +92,59 @@ pub struct CoroutineInfo {
     /// Whether it is pinned to one worker ([`crate::lock_os_thread`],
     /// [`crate::Builder::pinned`]).
     pub pinned: bool,
+}
+
+std::thread_local! {
+    /// The leak-check scope a plain thread gives the coroutines it spawns
+    /// (`goro::testing`); 0: none.
+    static THREAD_SCOPE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The scope a new coroutine inherits: its spawner's (the running
+/// coroutine's, or the plain thread's).
+#[inline]
+pub(crate) fn spawn_scope(ctx: Option<&super::worker::Ctx>) -> u64 {
+    match ctx.and_then(|c| c.running()) {
+        // SAFETY: the running coroutine's header is live (its worker holds
+        // the run reference while it runs, and we are on it).
+        Some(h) => unsafe { h.as_ref() }.scope,
+        None => THREAD_SCOPE.with(|s| s.get()),
+    }
+}
+
+/// Runs `f` (on a plain thread) with `scope` as the scope of the coroutines
+/// it spawns.
+pub(crate) fn with_thread_scope<T>(scope: u64, f: impl FnOnce() -> T) -> T {
+    let old = THREAD_SCOPE.with(|s| s.replace(scope));
+    let r = f();
+    THREAD_SCOPE.with(|s| s.set(old));
+    r
+}
+
+/// A fresh leak-check scope id.
+pub(crate) fn new_scope() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The live coroutines of `scope` (all of them for 0), except `except`.
+pub(crate) fn scope_members(scope: u64, except: Option<u64>) -> Vec<CoroutineInfo> {
+    let rt = rt();
+    let n = rt.nstarted.load(Ordering::Acquire);
+    let mut ids = std::collections::HashSet::new();
+    let mut visit = |h: &Header| {
+        if (scope == 0 || h.scope == scope) && Some(h.id) != except {
+            ids.insert(h.id);
+        }
+    };
+    for s in &rt.slots[..n] {
+        s.registry.for_each(&mut visit);
+    }
+    rt.foreign_registry.for_each(&mut visit);
+    coroutines()
+        .into_iter()
+        .filter(|c| ids.contains(&c.id))
+        .collect()
 }
 
 /// A snapshot of every live coroutine, by id. Costs a walk of the registry

@@ -517,6 +517,7 @@ where
         stack_size,
         pin,
         location: std::panic::Location::caller(),
+        scope: dump::spawn_scope(ctx),
     };
     let (g, handle) = g::new_task(f, opts);
     match ctx {

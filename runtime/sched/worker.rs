@@ -143,6 +143,12 @@ pub(crate) fn start(rt: &'static Runtime, index: usize) {
 }
 
 impl Ctx {
+    /// The coroutine this worker is running, if any.
+    #[inline]
+    pub(crate) fn running(&self) -> Option<NonNull<Header>> {
+        self.current.get()
+    }
+
     /// Whether this worker is within GOMAXPROCS (not retired).
     #[inline]
     pub(crate) fn is_active(&self) -> bool {
