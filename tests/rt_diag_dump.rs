@@ -29,7 +29,8 @@ fn wait_for_state(name: &str, state: CoroutineState) -> goro::CoroutineInfo {
 }
 
 /// With one worker: the main coroutine is running on worker 0, a fresh
-/// spawn is runnable (it cannot run before main parks), a receiver is
+/// spawn is only counted until it first runs, a yielder is runnable
+/// whenever main runs, a receiver is
 /// waiting on "chan receive", a pinned one says so, and finished ones are
 /// gone.
 #[test]
@@ -49,10 +50,29 @@ fn states_reasons_and_sites() {
             let again = find("parked").unwrap();
             assert!(again.waiting_for.unwrap() >= Duration::from_millis(20));
 
-            let queued = Builder::new().name("queued").pinned(true).spawn(|| 5);
+            // One worker: a coroutine that has run and yielded is queued
+            // whenever main runs.
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let s2 = stop.clone();
+            let queued = Builder::new().name("queued").spawn(move || {
+                while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+                    goro::yield_now();
+                }
+                5
+            });
+            assert!(find("queued").is_none(), "listed from its first run on");
+            assert!(goro::dump().contains("1 coroutine(s) spawned and not yet started"));
+            goro::time::sleep(Duration::from_millis(5));
             let q = find("queued").unwrap();
             assert_eq!(q.state, CoroutineState::Runnable);
-            assert!(q.pinned);
+            assert!(!q.pinned);
+            let (ptx, prx) = chan::<()>(0);
+            let pinned = Builder::new().name("pinned").pinned(true).spawn(move || prx.recv());
+            let p = wait_for_state("pinned", CoroutineState::Waiting);
+            assert!(p.pinned);
+            assert!(goro::dump().contains("[chan receive, locked to thread]: name \"pinned\""));
+            ptx.send(()).unwrap();
+            pinned.join().unwrap().unwrap();
             assert_eq!(q.wait_reason, None);
             let me = goro::current().unwrap().id();
             let main = goro::coroutines().into_iter().find(|c| c.id == me).unwrap();
@@ -68,8 +88,9 @@ fn states_reasons_and_sites() {
                 "{dump}"
             );
             assert!(dump.contains(&format!("coroutine {me} [running on worker 0]: name \"main\"")));
-            assert!(dump.contains("[runnable, locked to thread]: name \"queued\""), "{dump}");
+            assert!(dump.contains("[runnable]: name \"queued\""), "{dump}");
 
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
             assert_eq!(queued.join().unwrap(), 5);
             tx.send(1).unwrap();
             assert_eq!(parked.join().unwrap(), Some(1));

@@ -45,8 +45,10 @@ pub fn dump() -> String {
     crate::sched::dump::dump()
 }
 
-/// A snapshot of every live coroutine (id, name, state, wait reason, how
-/// long it has waited, spawn site, pinning), sorted by id. O(live
+/// A snapshot of every live coroutine that has started (id, name, state,
+/// wait reason, how long it has waited, spawn site, pinning), sorted by id.
+/// Coroutines spawned but not yet run for the first time are not listed
+/// (registering them at their first run keeps `go!` free of it). O(live
 /// coroutines); it does not stop the world, so a coroutine that changes
 /// state meanwhile shows either state.
 ///

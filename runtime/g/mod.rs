@@ -116,6 +116,8 @@ pub(crate) struct Header {
     pub(crate) wait_seen: AtomicU64,
     /// Next entry of the registry list holding it (`registry.rs`, rule R1).
     pub(crate) reg_next: AtomicPtr<Header>,
+    /// The worker whose registry list holds it (set at its first run).
+    pub(crate) reg_home: AtomicUsize,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
 }
@@ -162,8 +164,7 @@ pub(crate) struct SpawnOpts {
 }
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
-/// handle; the third reference (refcount 3) belongs to the registry list the
-/// caller must put it on (`registry.rs`).
+/// handle (refcount 2).
 pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> (GRef, JoinHandle<T>)
 where
     F: FnOnce() -> T + Send + 'static,
@@ -174,7 +175,7 @@ where
     let task = Task {
         header: Header {
             state: GState::new(),
-            refs: AtomicUsize::new(3),
+            refs: AtomicUsize::new(2),
             join: AtomicU8::new(0),
             vtable: &Vtable {
                 run: run::<F, T>,
@@ -196,6 +197,7 @@ where
             wait_reason: registry::WaitReason::new(),
             wait_seen: AtomicU64::new(0),
             reg_next: AtomicPtr::new(std::ptr::null_mut()),
+            reg_home: AtomicUsize::new(usize::MAX),
             join_waker: UnsafeCell::new(None),
         },
         stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),

@@ -1,48 +1,55 @@
 //! The registry of live coroutines: what `goro::dump()`, `goro::coroutines()`,
 //! deadlock reports and the leak check walk. One intrusive, singly linked
-//! [`List`] per worker (plus one for spawns made off the workers), threaded
-//! through the coroutine headers' `reg_next` field, with *lazy removal*.
+//! [`List`] per worker, threaded through the coroutine headers' `reg_next`
+//! field.
 //!
 //! # How it stays cheap
 //!
-//! * **Spawn** pushes the new header on the spawning worker's own list: two
-//!   relaxed loads and two stores, no read-modify-write, no lock, nothing
-//!   another thread writes (rule R1). The list's entry owns one reference
-//!   to the task (`new_task` starts the count at 3: run, join handle,
-//!   registry), so the header stays readable while it is listed.
-//! * **Exit** does nothing here: the state word already says `DONE`.
-//! * **Sweep**: every so often (when the pushes since the last sweep exceed
-//!   the survivors of that sweep, and at least [`SWEEP_MIN`]) the owner
-//!   unlinks its `DONE` entries and drops their references. Amortised, a
-//!   spawn pays for about two header reads; a finished task's block is
-//!   recycled at the next sweep instead of at once, so a worker holds at
-//!   most about twice its live coroutines plus [`SWEEP_MIN`] task blocks.
+//! * **Registration at first run**, not at spawn: the worker that first runs
+//!   a coroutine (already the cold path: it takes a stack and builds the
+//!   context) pushes it on its own list: two loads and two stores, nothing
+//!   another thread writes (rule R1). `go!` itself pays nothing. The price:
+//!   a coroutine spawned and not yet started is not listed; snapshots count
+//!   those instead (live coroutines minus listed ones).
+//! * **Exit, common case:** a coroutine that finishes on the worker that
+//!   registered it, and is still the head of that list (nothing else started
+//!   there since: every coroutine that runs to completion without parking),
+//!   is popped at once ([`List::pop_if_head`]): a store, a fence and one
+//!   load of a line readers alone write ([`READERS`]).
+//! * **Exit, otherwise:** the coroutine stays listed, marked `DONE` by its
+//!   state word, and the list takes a reference to it (taken by the exiting
+//!   worker *before* it marks it `DONE`), so the header stays readable. The
+//!   owner unlinks such entries in a [`List::sweep`] once the pushes since
+//!   the last sweep exceed the entries that sweep kept (at least
+//!   [`SWEEP_MIN`]): amortised, a push pays for about two entry visits.
 //!
 //! # Rules (cited by `// SAFETY:` comments)
 //!
-//! * **R1 (one writer of the links).** Only the list's owner changes `head`
-//!   or any `reg_next` of a listed header: the worker for its own list (at
-//!   spawn and sweep), whoever holds `lock` for the foreign list.
-//! * **R2 (readers lock).** A reader ([`List::for_each`]) holds `lock`; a
-//!   sweep holds it while it unlinks. A push does not take it (the owner
-//!   publishes the new head with a release store after writing its link, so
-//!   a reader that loads the head with acquire sees a complete chain).
-//! * **R3 (listed means live).** A listed header owns a reference; the
-//!   sweep drops it only after unlinking under the lock, so a reader under
-//!   the lock never sees a freed header. References are dropped *after*
-//!   the lock is released: dropping a task may run user `Drop` code, which
-//!   may block.
+//! * **R1 (one writer of the links).** Only the list's owner (its worker,
+//!   on its own thread) changes `head` or a listed header's `reg_next`.
+//! * **R2 (readers).** A reader ([`List::for_each`]) first counts itself in
+//!   [`READERS`] (`SeqCst`), then holds `lock` while it walks. A sweep holds
+//!   `lock` while it unlinks. An eager pop does not take the lock unless a
+//!   reader is counted: it unlinks (`SeqCst`), then loads `READERS`; if zero,
+//!   any reader comes later in the `SeqCst` order and cannot see the popped
+//!   header; if not, it takes and releases `lock`, waiting out the walk.
+//! * **R3 (listed means live).** A listed header is either running or
+//!   queued or parked (its run reference keeps it), or `DONE` with a
+//!   reference owned by the list, dropped by the sweep after unlinking,
+//!   outside the lock (dropping a task may run user `Drop` code).
 //!
 //! # What a reader may read
 //!
-//! Immutable header fields (id, name, spawn site, stack size), atomics (state,
-//! pin, the packed wait reason). Never the `UnsafeCell` fields.
+//! Immutable header fields (id, name, spawn site, stack size, scope),
+//! atomics (state, pin, the packed wait reason). Never the `UnsafeCell`s.
 //!
-//! Alternatives rejected: a doubly linked list with removal at exit (a lock
-//! of the *spawning* worker's list at every exit, usually from another
-//! worker: a shared cache line per coroutine); a sharded hash set keyed by
-//! id (a lock and a hash per spawn and per exit); walking the task
-//! allocator's chunks (freed blocks are reused without a marker, and large
+//! Alternatives rejected: registering at spawn (measured: the spawning
+//! worker's list then held coroutines finished on other workers, and its
+//! sweeps read headers those workers had just written, a cache miss per
+//! spawn on the spawn benchmark); a doubly linked list with removal at exit
+//! (a lock, usually another worker's, at every exit); a sharded hash set
+//! (a lock and a hash per spawn and per exit); walking the task allocator's
+//! chunks (freed blocks are rewritten without synchronisation, and large
 //! tasks come from the system allocator).
 
 use std::ptr::{self, NonNull};
@@ -50,15 +57,18 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use super::state::DONE;
-use super::{Header, dec_ref};
+use super::{Header, dec_ref, inc_ref};
 
 /// Fewest pushes between two sweeps of a list.
 pub(crate) const SWEEP_MIN: usize = 256;
 
-/// One list of registered coroutines. See the module docs.
+/// Readers walking some list now (rule R2). Written only by readers.
+static READERS: AtomicUsize = AtomicUsize::new(0);
+
+/// One worker's list of registered coroutines. See the module docs.
 pub(crate) struct List {
     head: AtomicPtr<Header>,
-    /// Taken by readers and by the sweep (rule R2), and by foreign pushes.
+    /// Taken by readers and by the sweep (rule R2).
     lock: Mutex<()>,
     /// Pushes since the last sweep (written by the owner only).
     pushed: AtomicUsize,
@@ -76,11 +86,11 @@ impl List {
         }
     }
 
-    /// Lists `h`, whose registry reference the list takes over. Owner only
-    /// (rule R1): the worker that owns this list, on its own thread.
+    /// Lists `h` at its first run. Owner only (rule R1), on the worker's
+    /// own stack.
     #[inline]
-    pub(crate) fn push_owned(&self, h: NonNull<Header>) {
-        // SAFETY: `h` is a fresh task the caller holds references to.
+    pub(crate) fn push(&self, h: NonNull<Header>) {
+        // SAFETY: the caller runs `h` (it holds the run reference).
         let hdr = unsafe { h.as_ref() };
         hdr.reg_next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -92,24 +102,21 @@ impl List {
         }
     }
 
-    /// Lists `h` from any thread (the foreign list): the lock makes the
-    /// caller the owner for the moment (rule R1).
-    pub(crate) fn push_shared(&self, h: NonNull<Header>) {
-        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: as in `push_owned`.
-        let hdr = unsafe { h.as_ref() };
-        hdr.reg_next
-            .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
-        self.head.store(h.as_ptr(), Ordering::Release);
-        let n = self.pushed.load(Ordering::Relaxed) + 1;
-        self.pushed.store(n, Ordering::Relaxed);
-        let dead = if n > SWEEP_MIN.max(self.kept.load(Ordering::Relaxed)) {
-            self.unlink_done()
-        } else {
-            ptr::null_mut()
-        };
-        drop(guard);
-        release(dead);
+    /// At exit, by the owner: unlinks `h` if it is the head (rule R2's eager
+    /// pop). Returns `false` if it is not (then the caller gives the list a
+    /// reference and leaves it to the sweep, rule R3).
+    #[inline]
+    pub(crate) fn pop_if_head(&self, h: NonNull<Header>) -> bool {
+        if self.head.load(Ordering::Relaxed) != h.as_ptr() {
+            return false;
+        }
+        // SAFETY: the caller runs `h`.
+        let next = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
+        self.head.store(next, Ordering::SeqCst);
+        if READERS.load(Ordering::SeqCst) != 0 {
+            drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+        true
     }
 
     /// Unlinks finished entries and drops their references. Owner only.
@@ -150,27 +157,45 @@ impl List {
         dead
     }
 
-    /// Calls `f` on every listed header that has not finished, under the
-    /// lock (rule R2). `f` must not block or spawn.
+    /// Calls `f` on every listed header that has not finished (rule R2).
+    /// `f` must not block or spawn.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut cur = self.head.load(Ordering::Acquire);
-        while let Some(h) = NonNull::new(cur) {
-            // SAFETY: R3.
-            let hdr = unsafe { h.as_ref() };
-            if hdr.state.load() != DONE {
-                f(hdr);
+        READERS.fetch_add(1, Ordering::SeqCst);
+        {
+            let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cur = self.head.load(Ordering::SeqCst);
+            while let Some(h) = NonNull::new(cur) {
+                // SAFETY: R2 and R3: nobody frees a header we can reach
+                // while we are counted and hold the lock.
+                let hdr = unsafe { h.as_ref() };
+                if hdr.state.load() != DONE {
+                    f(hdr);
+                }
+                cur = hdr.reg_next.load(Ordering::Acquire);
             }
-            cur = hdr.reg_next.load(Ordering::Acquire);
         }
+        READERS.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Drops the registry references of a chain made by `unlink_done`.
+/// At the exit of `h`, run by worker `me` whose list is `mine`: unlinks it
+/// at once if it can, otherwise gives its list (that of the worker that
+/// registered it) a reference for the sweep. Call before marking it `DONE`
+/// (rule R3: the sweep must not find it `DONE` without that reference).
+#[inline]
+pub(crate) fn on_exit(h: NonNull<Header>, me: usize, mine: &List) {
+    // SAFETY: the caller runs `h`.
+    let home = unsafe { h.as_ref() }.reg_home.load(Ordering::Relaxed);
+    if !(home == me && mine.pop_if_head(h)) {
+        inc_ref(h);
+    }
+}
+
+/// Drops the list references of a chain made by `unlink_done`.
 fn release(mut cur: *mut Header) {
     while let Some(h) = NonNull::new(cur) {
         // SAFETY: unlinked by us; the chain is ours alone and each entry
-        // still holds its registry reference.
+        // still holds the list's reference.
         cur = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
         dec_ref(h);
     }

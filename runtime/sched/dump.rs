@@ -53,6 +53,8 @@ pub enum CoroutineState {
 }
 
 /// One live coroutine, as seen by [`crate::coroutines`]: a snapshot.
+/// Coroutines are listed from their first run on (a spawned coroutine
+/// still waiting for its first run is only counted, in [`crate::dump`]).
 ///
 /// ```
 /// goro::run(|| {
@@ -140,7 +142,6 @@ pub(crate) fn scope_members(scope: u64, except: Option<u64>) -> Vec<CoroutineInf
     for s in &rt.slots[..n] {
         s.registry.for_each(&mut visit);
     }
-    rt.foreign_registry.for_each(&mut visit);
     coroutines()
         .into_iter()
         .filter(|c| ids.contains(&c.id))
@@ -162,7 +163,6 @@ pub(crate) fn coroutines() -> Vec<CoroutineInfo> {
     for s in &rt.slots[..n] {
         s.registry.for_each(&mut visit);
     }
-    rt.foreign_registry.for_each(&mut visit);
     out.sort_by_key(|c| c.id);
     out
 }
@@ -230,9 +230,18 @@ pub(crate) fn format_one(c: &CoroutineInfo, out: &mut String) {
 /// Every live coroutine, one paragraph each, in Go's traceback layout.
 pub(crate) fn dump() -> String {
     let mut out = String::new();
-    for c in coroutines() {
-        format_one(&c, &mut out);
+    let all = coroutines();
+    for c in &all {
+        format_one(c, &mut out);
         out.push_str("\n\n");
+    }
+    // Registered at their first run (`g/registry.rs`): the rest are queued.
+    let unstarted = rt().num_goroutine().saturating_sub(all.len());
+    if unstarted > 0 {
+        let _ = writeln!(
+            out,
+            "{unstarted} coroutine(s) spawned and not yet started [runnable]\n"
+        );
     }
     let threads = goro_chan::waiter::parked_threads().0;
     if threads > 0 {

@@ -103,7 +103,6 @@ pub(crate) fn metrics() -> Metrics {
     for s in slots {
         s.registry.for_each(&mut count);
     }
-    rt.foreign_registry.for_each(&mut count);
     let (stacks_cached, stacks_released) = rt.stacks.totals();
     Metrics {
         workers: rt.nprocs.load(Ordering::Relaxed),

@@ -163,7 +163,7 @@ pub(crate) struct Slot {
     pub(crate) in_poll: AtomicBool,
     /// A wake-up was aimed at this worker (read by a poller-to-be).
     pub(crate) wake_pending: AtomicBool,
-    /// Coroutines spawned on this worker (`g/registry.rs`).
+    /// Coroutines first run on this worker (`g/registry.rs`).
     pub(crate) registry: g::registry::List,
 }
 
@@ -248,8 +248,6 @@ pub(crate) struct Runtime {
     next_id: AtomicU64,
     /// Spawns made off the workers, and exits (none happen off the workers).
     foreign: CachePadded<Counters>,
-    /// Coroutines spawned off the workers (`g/registry.rs`).
-    pub(crate) foreign_registry: g::registry::List,
 }
 
 static RT: OnceLock<Runtime> = OnceLock::new();
@@ -308,7 +306,6 @@ impl Runtime {
             poller: OnceLock::new(),
             next_id: AtomicU64::new(1),
             foreign: CachePadded::new(Counters::default()),
-            foreign_registry: g::registry::List::new(),
         }
     }
 
@@ -521,13 +518,9 @@ where
     };
     let (g, handle) = g::new_task(f, opts);
     match ctx {
-        Some(c) => {
-            c.slot.counters.bump_spawned();
-            c.slot.registry.push_owned(g.as_ptr());
-        }
+        Some(c) => c.slot.counters.bump_spawned(),
         None => {
             rt.foreign.spawned.fetch_add(1, Ordering::Relaxed);
-            rt.foreign_registry.push_shared(g.as_ptr());
         }
     }
     schedule(g, Hint::Next);

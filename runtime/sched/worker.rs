@@ -552,6 +552,8 @@ impl Ctx {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
+                h.reg_home.store(self.index, Ordering::Relaxed);
+                self.slot.registry.push(p);
                 true
             }
             Err(e) => {
@@ -611,6 +613,7 @@ impl Ctx {
         self.stacks
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
+        crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry);
         g.header().state.finish();
         self.slot.counters.bump_exited();
         drop(g);
