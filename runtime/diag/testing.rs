@@ -101,21 +101,46 @@ fn report(what: &str, list: &[CoroutineInfo]) -> String {
 }
 
 /// Waits up to `grace` for the coroutines of `scope` (all, for 0) other
-/// than `except` to finish; returns the ones still alive.
-fn stragglers(scope: u64, except: Option<u64>, grace: Duration) -> Vec<CoroutineInfo> {
+/// than `except` to finish; returns the ones still alive (listed) and how
+/// many of those have not even started (counted only, `sched/dump.rs`).
+///
+/// The body of a [`run_test`] is `None` here: it has returned, and is
+/// counted only until its worker finishes it, a moment later.
+fn stragglers(scope: u64, except: Option<u64>, grace: Duration) -> (Vec<CoroutineInfo>, usize) {
     let until = Instant::now() + grace;
     loop {
-        let left = dump::scope_members(scope, except);
-        if left.is_empty() || Instant::now() >= until {
-            return left;
+        let listed = dump::scope_members(scope, except);
+        let alive = if scope == 0 {
+            crate::num_goroutine().saturating_sub(usize::from(except.is_some()))
+        } else {
+            dump::scope_live(scope).saturating_sub(usize::from(except.is_some()))
+        };
+        let unstarted = alive.saturating_sub(listed.len());
+        if (listed.is_empty() && unstarted == 0) || Instant::now() >= until {
+            return (listed, unstarted);
         }
-        // Let them run: a coroutine yields its worker, a thread sleeps.
+        // Let them run: a coroutine parks on a timer, a thread sleeps.
         if crate::current().is_some() {
             crate::time::sleep(Duration::from_millis(5));
         } else {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+}
+
+fn leak_report(what: &str, (listed, unstarted): &(Vec<CoroutineInfo>, usize)) -> Option<String> {
+    let n = listed.len() + unstarted;
+    if n == 0 {
+        return None;
+    }
+    let mut out = report(
+        &format!("goro: {what} {n} coroutine(s) (still alive {LEAK_GRACE:?} after the check began):"),
+        listed,
+    );
+    if *unstarted > 0 {
+        out.push_str(&format!("{unstarted} coroutine(s) spawned and never started [runnable]\n"));
+    }
+    Some(out)
 }
 
 /// Panics, printing their dump, if coroutines are still alive after a
@@ -143,18 +168,8 @@ pub fn assert_no_leaks() {
         Some(c) => (c.scope(), Some(c.id())),
         None => (0, None),
     };
-    let left = stragglers(scope, me, LEAK_GRACE);
-    if !left.is_empty() {
-        panic!(
-            "{}",
-            report(
-                &format!(
-                    "goro: {} coroutine(s) leaked (still alive {LEAK_GRACE:?} after the check began):",
-                    left.len()
-                ),
-                &left
-            )
-        );
+    if let Some(msg) = leak_report("leaked", &stragglers(scope, me, LEAK_GRACE)) {
+        panic!("{msg}");
     }
 }
 
@@ -187,7 +202,6 @@ where
     );
     let scope = dump::new_scope();
     let h = dump::with_thread_scope(scope, || crate::Builder::new().name("test").spawn(body));
-    let main_id = h.id();
     let result = match opts.timeout {
         None => h.join(),
         Some(limit) => {
@@ -212,20 +226,10 @@ where
         Ok(v) => v,
         Err(p) => p.resume(),
     };
-    if opts.check_leaks {
-        let left = stragglers(scope, Some(main_id), LEAK_GRACE);
-        if !left.is_empty() {
-            panic!(
-                "{}",
-                report(
-                    &format!(
-                        "goro: test leaked {} coroutine(s) (still alive {LEAK_GRACE:?} after the test returned):",
-                        left.len()
-                    ),
-                    &left
-                )
-            );
-        }
+    if opts.check_leaks
+        && let Some(msg) = leak_report("test leaked", &stragglers(scope, None, LEAK_GRACE))
+    {
+        panic!("{msg}");
     }
     value
 }

@@ -123,10 +123,42 @@ pub(crate) fn with_thread_scope<T>(scope: u64, f: impl FnOnce() -> T) -> T {
     r
 }
 
-/// A fresh leak-check scope id.
+/// A leak-check scope (`goro::testing`): how many of its coroutines are
+/// alive. Scopes are leaked (a few bytes per test), so the `u64` a header
+/// holds is always a valid address to one, or 0 for none.
+pub(crate) struct Scope {
+    live: std::sync::atomic::AtomicUsize,
+}
+
+/// A fresh leak-check scope.
 pub(crate) fn new_scope() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    let s: &'static Scope = Box::leak(Box::new(Scope {
+        live: std::sync::atomic::AtomicUsize::new(0),
+    }));
+    s as *const Scope as u64
+}
+
+fn scope_ref(scope: u64) -> Option<&'static Scope> {
+    // SAFETY: a non-zero scope was made by `new_scope` from a leaked Box.
+    (scope != 0).then(|| unsafe { &*(scope as *const Scope) })
+}
+
+/// Counts a coroutine of `scope` in (at spawn) or out (at exit). Off the
+/// fast path when there is no scope (outside tests): one compare.
+#[inline]
+pub(crate) fn scope_count(scope: u64, delta: isize) {
+    if let Some(s) = scope_ref(scope) {
+        if delta > 0 {
+            s.live.fetch_add(1, Ordering::Relaxed);
+        } else {
+            s.live.fetch_sub(1, Ordering::Release);
+        }
+    }
+}
+
+/// Live coroutines of `scope` (started or not).
+pub(crate) fn scope_live(scope: u64) -> usize {
+    scope_ref(scope).map_or(0, |s| s.live.load(Ordering::Acquire))
 }
 
 /// The live coroutines of `scope` (all of them for 0), except `except`.

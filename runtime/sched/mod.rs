@@ -508,13 +508,15 @@ where
         None => rt.next_id(1),
     };
     let stack_size = stack_size.map_or(rt.config.stack_size, round_size);
+    let scope = dump::spawn_scope(ctx);
+    dump::scope_count(scope, 1);
     let opts = SpawnOpts {
         id,
         name,
         stack_size,
         pin,
         location: std::panic::Location::caller(),
-        scope: dump::spawn_scope(ctx),
+        scope,
     };
     let (g, handle) = g::new_task(f, opts);
     match ctx {
