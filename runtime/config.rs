@@ -108,7 +108,10 @@ pub(crate) fn parse_debug(v: &str) -> Result<Debug, ConfigError> {
         let (key, val) = (key.trim(), val.trim());
         let ms = |key: &str| {
             val.parse::<u64>().map_err(|_| {
-                debug_error(item, format!("`{key}` takes a whole number of milliseconds"))
+                debug_error(
+                    item,
+                    format!("`{key}` takes a whole number of milliseconds"),
+                )
             })
         };
         let flag = |key: &str| match val {
@@ -124,9 +127,7 @@ pub(crate) fn parse_debug(v: &str) -> Result<Debug, ConfigError> {
             _ => {
                 return Err(debug_error(
                     item,
-                    format!(
-                        "a known key (schedtrace, quitdump, deadlock, blockwarn), not `{key}`"
-                    ),
+                    format!("a known key (schedtrace, quitdump, deadlock, blockwarn), not `{key}`"),
                 ));
             }
         }
@@ -271,7 +272,12 @@ mod tests {
                 blockwarn_ms: 50
             }
         );
-        assert_eq!(parse_debug("schedtrace=5,schedtrace=0").unwrap().schedtrace_ms, 0);
+        assert_eq!(
+            parse_debug("schedtrace=5,schedtrace=0")
+                .unwrap()
+                .schedtrace_ms,
+            0
+        );
         for (bad, key) in [
             ("schedtrace=fast", "schedtrace"),
             ("quitdump=yes", "quitdump"),

@@ -97,9 +97,9 @@ pub use goro_chan::{chan, select};
 #[cfg(not(loom))]
 pub use api::*;
 #[cfg(not(loom))]
-pub use goro_macros::{main, test};
-#[cfg(not(loom))]
 pub use diag::{CoroutineInfo, CoroutineState, Metrics, coroutines, dump, metrics, testing};
+#[cfg(not(loom))]
+pub use goro_macros::{main, test};
 
 #[cfg(not(loom))]
 mod api {

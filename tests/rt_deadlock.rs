@@ -23,7 +23,10 @@ const CHILD: &str = "GORO_DEADLOCK_CHILD";
 const MESSAGE: &str = "goro: all coroutines are asleep - deadlock!";
 
 fn now_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
 }
 
 /// Tells the parent the program is about to block for good.
@@ -86,7 +89,9 @@ fn waitgroup_never_done() {
         let wg = WaitGroup::new();
         wg.add(1);
         let w = wg.clone();
-        let h = Builder::new().name("waits-for-group").spawn(move || w.wait());
+        let h = Builder::new()
+            .name("waits-for-group")
+            .spawn(move || w.wait());
         blocking();
         h.join().unwrap();
         drop(wg);
@@ -214,7 +219,8 @@ fn run_parent(name: &str, expect: Expect, procs: usize) {
     };
     let exited_at = now_ms();
     let stderr = t_err.join().unwrap();
-    let ctx = format!("{name} (GOMAXPROCS={procs}): {status}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    let ctx =
+        format!("{name} (GOMAXPROCS={procs}): {status}\nstdout:\n{stdout}\nstderr:\n{stderr}");
     let blocked_at = blocked_at.unwrap_or_else(|| panic!("child never blocked: {ctx}"));
     match expect {
         Expect::Deadlock(stuck) => {

@@ -20,11 +20,13 @@ fn find(name: &str) -> Option<goro::CoroutineInfo> {
 }
 
 fn wait_for_state(name: &str, state: CoroutineState) -> goro::CoroutineInfo {
-    common::watchdog(name, LIMIT, || loop {
-        if let Some(c) = find(name).filter(|c| c.state == state) {
-            return c;
+    common::watchdog(name, LIMIT, || {
+        loop {
+            if let Some(c) = find(name).filter(|c| c.state == state) {
+                return c;
+            }
+            goro::time::sleep(Duration::from_millis(1));
         }
-        goro::time::sleep(Duration::from_millis(1));
     })
 }
 
@@ -67,7 +69,10 @@ fn states_reasons_and_sites() {
             assert_eq!(q.state, CoroutineState::Runnable);
             assert!(!q.pinned);
             let (ptx, prx) = chan::<()>(0);
-            let pinned = Builder::new().name("pinned").pinned(true).spawn(move || prx.recv());
+            let pinned = Builder::new()
+                .name("pinned")
+                .pinned(true)
+                .spawn(move || prx.recv());
             let p = wait_for_state("pinned", CoroutineState::Waiting);
             assert!(p.pinned);
             assert!(goro::dump().contains("[chan receive, locked to thread]: name \"pinned\""));
@@ -87,7 +92,9 @@ fn states_reasons_and_sites() {
                 )),
                 "{dump}"
             );
-            assert!(dump.contains(&format!("coroutine {me} [running on worker 0]: name \"main\"")));
+            assert!(dump.contains(&format!(
+                "coroutine {me} [running on worker 0]: name \"main\""
+            )));
             assert!(dump.contains("[runnable]: name \"queued\""), "{dump}");
 
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -121,24 +128,30 @@ fn many_coroutines_listed_once() {
                     }
                 }));
             }
-            common::watchdog("all parked", LIMIT, || loop {
-                let cs = goro::coroutines();
-                let waiting = cs
-                    .iter()
-                    .filter(|c| c.state == CoroutineState::Waiting)
-                    .count();
-                if waiting == 300 {
-                    let mut ids: Vec<u64> = cs.iter().map(|c| c.id).collect();
-                    ids.dedup();
-                    assert_eq!(ids.len(), cs.len(), "each coroutine once");
-                    for c in cs.iter().filter(|c| c.state == CoroutineState::Waiting) {
-                        let i: usize = c.name.as_ref().unwrap()[1..].parse().unwrap();
-                        let want = if i % 2 == 0 { "chan receive" } else { "sync.WaitGroup.Wait" };
-                        assert_eq!(c.wait_reason, Some(want), "{c:?}");
+            common::watchdog("all parked", LIMIT, || {
+                loop {
+                    let cs = goro::coroutines();
+                    let waiting = cs
+                        .iter()
+                        .filter(|c| c.state == CoroutineState::Waiting)
+                        .count();
+                    if waiting == 300 {
+                        let mut ids: Vec<u64> = cs.iter().map(|c| c.id).collect();
+                        ids.dedup();
+                        assert_eq!(ids.len(), cs.len(), "each coroutine once");
+                        for c in cs.iter().filter(|c| c.state == CoroutineState::Waiting) {
+                            let i: usize = c.name.as_ref().unwrap()[1..].parse().unwrap();
+                            let want = if i % 2 == 0 {
+                                "chan receive"
+                            } else {
+                                "sync.WaitGroup.Wait"
+                            };
+                            assert_eq!(c.wait_reason, Some(want), "{c:?}");
+                        }
+                        break;
                     }
-                    break;
+                    goro::time::sleep(Duration::from_millis(1));
                 }
-                goro::time::sleep(Duration::from_millis(1));
             });
             if goro::maxprocs() > 1 {
                 // A coroutine busy on another worker shows as running there.
@@ -149,13 +162,15 @@ fn many_coroutines_listed_once() {
                         std::hint::spin_loop();
                     }
                 });
-                common::watchdog("spinner running", LIMIT, || loop {
-                    match find("spinner").map(|c| c.state) {
-                        Some(CoroutineState::Running { worker }) => {
-                            assert!(worker < goro::maxprocs());
-                            break;
+                common::watchdog("spinner running", LIMIT, || {
+                    loop {
+                        match find("spinner").map(|c| c.state) {
+                            Some(CoroutineState::Running { worker }) => {
+                                assert!(worker < goro::maxprocs());
+                                break;
+                            }
+                            _ => goro::yield_now(),
                         }
-                        _ => goro::yield_now(),
                     }
                 });
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -27,8 +27,10 @@ fn states_then_wait(extra: impl FnOnce()) {
     let _sleeper = Builder::new()
         .name("long-sleeper")
         .spawn(|| goro::time::sleep(Duration::from_secs(3600)));
-    let _busy = Builder::new().name("busy-loop").spawn(|| loop {
-        goro::yield_now();
+    let _busy = Builder::new().name("busy-loop").spawn(|| {
+        loop {
+            goro::yield_now();
+        }
     });
     common::watchdog("setup", LIMIT, || {
         while !goro::dump().contains("[sleep]") || !goro::dump().contains("[chan receive]") {
@@ -103,7 +105,10 @@ fn sigquit_dumps_and_exits_2() {
         return;
     }
     let out = quit_child(name, &[("GOMAXPROCS", "2")]);
-    let ctx = format!("{}\nstdout:\n{}\nstderr:\n{}", out.status, out.stdout, out.stderr);
+    let ctx = format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        out.status, out.stdout, out.stderr
+    );
     assert_eq!(out.status.code(), Some(2), "{ctx}");
     assert!(out.stderr.contains("SIGQUIT: quit"), "{ctx}");
     for (who, state) in [
@@ -116,14 +121,20 @@ fn sigquit_dumps_and_exits_2() {
             .find(|l| l.contains(&format!("name \"{who}\"")))
             .unwrap_or_else(|| panic!("{who} missing: {ctx}"));
         assert!(line.contains(state), "{line}");
-        assert!(line.contains("spawned at tests/rt_diag_signal.rs:"), "{line}");
+        assert!(
+            line.contains("spawned at tests/rt_diag_signal.rs:"),
+            "{line}"
+        );
     }
     let busy = out
         .stderr
         .lines()
         .find(|l| l.contains("name \"busy-loop\""))
         .unwrap_or_else(|| panic!("busy-loop missing: {ctx}"));
-    assert!(busy.contains("[running on worker") || busy.contains("[runnable"), "{busy}");
+    assert!(
+        busy.contains("[running on worker") || busy.contains("[runnable"),
+        "{busy}"
+    );
     assert!(!out.stdout.contains("NOT KILLED"), "{ctx}");
 }
 
@@ -165,20 +176,25 @@ fn sigquit_chains_to_earlier_handler() {
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = user_handler as *const () as usize;
             libc::sigemptyset(&mut act.sa_mask);
-            assert_eq!(libc::sigaction(libc::SIGQUIT, &act, std::ptr::null_mut()), 0);
+            assert_eq!(
+                libc::sigaction(libc::SIGQUIT, &act, std::ptr::null_mut()),
+                0
+            );
         }
         goro::init().unwrap();
         let (tx, rx) = chan::<u32>(0);
         let _parked = Builder::new().name("parked-recv").spawn(move || rx.recv());
         println!("READY");
-        assert!(common::eventually(LIMIT, || USER_HANDLER_RAN
-            .load(Ordering::SeqCst)));
+        assert!(common::eventually(LIMIT, || USER_HANDLER_RAN.load(Ordering::SeqCst)));
         println!("HANDLER RAN");
         drop(tx);
         return;
     }
     let out = quit_child(name, &[]);
-    let ctx = format!("{}\nstdout:\n{}\nstderr:\n{}", out.status, out.stdout, out.stderr);
+    let ctx = format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        out.status, out.stdout, out.stderr
+    );
     assert!(out.status.success(), "{ctx}");
     assert!(out.stdout.contains("HANDLER RAN"), "{ctx}");
     assert!(out.stderr.contains("SIGQUIT: quit"), "{ctx}");

@@ -52,7 +52,10 @@ fn leak_report_names_the_coroutine() {
         })
     });
     let msg = r.unwrap_err().downcast::<String>().unwrap();
-    assert!(msg.contains("[chan receive]: name \"forgotten-2\""), "{msg}");
+    assert!(
+        msg.contains("[chan receive]: name \"forgotten-2\""),
+        "{msg}"
+    );
     assert!(msg.contains("spawned at tests/rt_macros.rs:"), "{msg}");
 }
 

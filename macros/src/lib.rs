@@ -124,7 +124,12 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
             check_leaks = match v.value().as_str() {
                 "allow" => false,
                 "check" => true,
-                _ => return Err(syn::Error::new(v.span(), "leaks must be \"allow\" or \"check\"")),
+                _ => {
+                    return Err(syn::Error::new(
+                        v.span(),
+                        "leaks must be \"allow\" or \"check\"",
+                    ));
+                }
             };
             Ok(())
         } else if meta.path.is_ident("timeout") {
@@ -200,7 +205,11 @@ fn parse_ms(s: &str) -> Result<u64, String> {
         "ms" => 1,
         "s" => 1000,
         "m" => 60_000,
-        _ => return Err(format!("invalid timeout {s:?}: the unit must be ms, s or m")),
+        _ => {
+            return Err(format!(
+                "invalid timeout {s:?}: the unit must be ms, s or m"
+            ));
+        }
     };
     n.checked_mul(mul)
         .ok_or_else(|| format!("timeout {s:?} is too long"))

@@ -134,11 +134,15 @@ fn leak_report(what: &str, (listed, unstarted): &(Vec<CoroutineInfo>, usize)) ->
         return None;
     }
     let mut out = report(
-        &format!("goro: {what} {n} coroutine(s) (still alive {LEAK_GRACE:?} after the check began):"),
+        &format!(
+            "goro: {what} {n} coroutine(s) (still alive {LEAK_GRACE:?} after the check began):"
+        ),
         listed,
     );
     if *unstarted > 0 {
-        out.push_str(&format!("{unstarted} coroutine(s) spawned and never started [runnable]\n"));
+        out.push_str(&format!(
+            "{unstarted} coroutine(s) spawned and never started [runnable]\n"
+        ));
     }
     Some(out)
 }

@@ -121,10 +121,7 @@ fn check(rt: &'static Runtime) {
 /// Conditions 1 to 5 of the module docs, cheapest first.
 fn quiet(rt: &Runtime) -> bool {
     let n = rt.nprocs.load(Ordering::SeqCst);
-    if rt.nstarted.load(Ordering::SeqCst) != n
-        || rt.idle.nidle() != n
-        || rt.idle.nspinning() != 0
-    {
+    if rt.nstarted.load(Ordering::SeqCst) != n || rt.idle.nidle() != n || rt.idle.nspinning() != 0 {
         return false;
     }
     let (plain_asleep, _) = goro_chan::waiter::parked_threads();

@@ -203,10 +203,12 @@ fn info(h: &Header, running: &[*mut Header], now: u64) -> CoroutineInfo {
     let me = NonNull::from(h).as_ptr();
     let (state, wait_reason, waiting_for) = match h.state.load() {
         WAITING => {
-            let seen = match h
-                .wait_seen
-                .compare_exchange(0, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
-            {
+            let seen = match h.wait_seen.compare_exchange(
+                0,
+                now.max(1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => None,
                 Err(t) => Some(Duration::from_nanos(now.saturating_sub(t))),
             };

@@ -512,7 +512,10 @@ impl Ctx {
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         self.current.set(Some(g.as_ptr()));
-        self.slot.counters.running.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
+        self.slot
+            .counters
+            .running
+            .store(g.as_ptr().as_ptr(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
@@ -538,7 +541,10 @@ impl Ctx {
             }
         }
         overflow::leave();
-        self.slot.counters.running.store(ptr::null_mut(), Ordering::Relaxed);
+        self.slot
+            .counters
+            .running
+            .store(ptr::null_mut(), Ordering::Relaxed);
         self.current.set(None);
     }
 
