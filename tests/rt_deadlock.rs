@@ -13,6 +13,7 @@
 //!   kind.
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -188,6 +189,23 @@ fn run_parent(name: &str, expect: Expect, procs: usize) {
         let _ = err.read_to_string(&mut s);
         s
     });
+    // A missed deadlock must fail the test, not hang it: kill the child
+    // after a generous limit (its stdout then closes and the read ends).
+    let pid = child.id() as i32;
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let f2 = finished.clone();
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(30) {
+            if f2.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: signalling our own child process, which has not been
+        // reaped yet (`finished` is set only after it is).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
     let mut stdout = String::new();
     let mut blocked_at = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
@@ -205,19 +223,10 @@ fn run_parent(name: &str, expect: Expect, procs: usize) {
         stdout.push_str(&line);
         stdout.push('\n');
     }
-    // stdout closed: the child exited (or closed it by dying).
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("{name} (GOMAXPROCS={procs}): child hung");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    // stdout closed: the child exited (or was killed).
+    let status = child.wait().unwrap();
     let exited_at = now_ms();
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
     let stderr = t_err.join().unwrap();
     let ctx =
         format!("{name} (GOMAXPROCS={procs}): {status}\nstdout:\n{stdout}\nstderr:\n{stderr}");

@@ -121,3 +121,36 @@ pub fn parked_threads() -> (usize, u64) {
 pub fn set_sleep_observer(f: fn()) -> bool {
     OBSERVER.set(f).is_ok()
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    // Other tests park threads concurrently, so the global count is only
+    // checked for what this thread's own transitions guarantee.
+
+    #[test]
+    fn wake_before_sleep_is_kept() {
+        let s = Sleep::new();
+        let (_, e0) = parked_threads();
+        s.wake();
+        assert!(!s.fall_asleep(), "a wake-up came first: do not block");
+        let (_, e1) = parked_threads();
+        assert!(e1 >= e0 + 2, "every transition moves the epoch");
+        assert!(s.fall_asleep(), "the token was consumed");
+        s.woke();
+    }
+
+    #[test]
+    fn asleep_is_counted_until_woken() {
+        let s = std::sync::Arc::new(Sleep::new());
+        assert!(s.fall_asleep());
+        assert_eq!(s.0.load(Ordering::Relaxed), ASLEEP);
+        assert!(parked_threads().0 >= 1);
+        let s2 = s.clone();
+        std::thread::spawn(move || s2.wake()).join().unwrap();
+        assert_eq!(s.0.load(Ordering::Relaxed), AWAKE, "the waker uncounted it");
+        s.woke();
+        assert_eq!(s.0.load(Ordering::Relaxed), AWAKE);
+    }
+}

@@ -52,8 +52,19 @@
 //! * where a plain thread is about to block without a deadline (the
 //!   `goro_chan::waiter` sleep observer).
 //!
-//! The last party to go quiet runs the check after it is counted quiet, so
-//! a deadlock is always seen. Checks are serialised by a lock.
+//! The last party to go quiet runs the check after it is counted quiet.
+//! Checks are serialised by a lock.
+//!
+//! # Re-checks
+//!
+//! Two transitions to quiet run no check: one of goro's own threads
+//! registering itself just after it started (the `SIGQUIT` thread, the
+//! stack scavenger), and a plain thread exiting. So when everything but
+//! condition 5 holds (or something moved during the check), the idle
+//! worker blocks for a while instead of forever and checks again (a plain
+//! thread whose check says so wakes an idle worker for it): after 10 ms, then twice as long each time up
+//! to a second, until something happens. A program waiting on stdin with
+//! every coroutine parked thus reads `/proc/self/task` once a second.
 //!
 //! Alternatives rejected: a periodic check from a monitor thread (a delay,
 //! and it would still need this snapshot); counting parked coroutines
@@ -63,7 +74,8 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::{RT, Runtime, netpoll};
 use crate::g::registry::own_thread_ids;
@@ -73,25 +85,62 @@ pub(crate) const MESSAGE: &str = "goro: all coroutines are asleep - deadlock!";
 
 static CHECKING: Mutex<()> = Mutex::new(());
 
-/// Called by a worker about to block with no timer armed.
-pub(crate) fn on_worker_idle(rt: &'static Runtime) {
+/// First and longest wait before a worker re-checks (see "Re-checks").
+const RECHECK_MIN: Duration = Duration::from_millis(10);
+const RECHECK_MAX: Duration = Duration::from_secs(1);
+
+/// The next re-check delay in ms (0: none pending, start at the minimum).
+static RECHECK_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Called by a worker about to block with no timer armed. Returns a time
+/// to block for instead of forever when the process is quiet except for
+/// threads that might be transient (see "Re-checks").
+pub(crate) fn on_worker_idle(rt: &'static Runtime) -> Option<Duration> {
     if !rt.config.deadlock {
-        return;
+        return None;
     }
     let n = rt.nprocs.load(Ordering::SeqCst);
     if rt.idle.nidle() < n {
-        return;
+        return None;
     }
-    check(rt);
+    match check(rt) {
+        Verdict::Busy => {
+            RECHECK_MS.store(0, Ordering::Relaxed);
+            None
+        }
+        Verdict::Retry => {
+            let last = RECHECK_MS.load(Ordering::Relaxed);
+            let next = if last == 0 {
+                RECHECK_MIN.as_millis() as u64
+            } else {
+                (last * 2).min(RECHECK_MAX.as_millis() as u64)
+            };
+            RECHECK_MS.store(next, Ordering::Relaxed);
+            Some(Duration::from_millis(next))
+        }
+    }
 }
 
-/// The plain-thread sleep observer (installed at start-up).
+/// The plain-thread sleep observer (installed at start-up). If the check
+/// must be repeated, an idle worker is woken to do it (the thread itself is
+/// about to block).
 pub(crate) fn on_thread_asleep() {
     if let Some(rt) = RT.get()
         && rt.config.deadlock
+        && let Verdict::Retry = check(rt)
     {
-        check(rt);
+        rt.wake_for_timers();
     }
+}
+
+/// What a check found (a deadlock never returns: it exits).
+enum Verdict {
+    /// Some party can still act.
+    Busy,
+    /// Everything is quiet except threads that are neither goro's own nor
+    /// asleep in a goro wait, or something moved during the check: look
+    /// again later (see "Re-checks").
+    Retry,
 }
 
 fn epochs(rt: &Runtime) -> (u64, u64, u64) {
@@ -102,15 +151,18 @@ fn epochs(rt: &Runtime) -> (u64, u64, u64) {
     )
 }
 
-fn check(rt: &'static Runtime) {
+fn check(rt: &'static Runtime) -> Verdict {
     let _g = CHECKING.lock().unwrap_or_else(|e| e.into_inner());
     let before = epochs(rt);
-    if !quiet(rt) {
-        return;
+    match quiet(rt) {
+        Quiet::No => return Verdict::Busy,
+        Quiet::ButThreads => return Verdict::Retry,
+        Quiet::Yes => {}
     }
     if epochs(rt) != before {
-        // Somebody moved: if they went quiet, they check for themselves.
-        return;
+        // Somebody moved: look again (a thread registering as goro's own
+        // runs no check of its own).
+        return Verdict::Retry;
     }
     let mut out = format!("{MESSAGE}\n\n");
     out.push_str(&super::dump::dump());
@@ -118,32 +170,43 @@ fn check(rt: &'static Runtime) {
     std::process::exit(2);
 }
 
+enum Quiet {
+    No,
+    /// Conditions 1 to 4 hold, 5 does not.
+    ButThreads,
+    Yes,
+}
+
 /// Conditions 1 to 5 of the module docs, cheapest first.
-fn quiet(rt: &Runtime) -> bool {
+fn quiet(rt: &Runtime) -> Quiet {
     let n = rt.nprocs.load(Ordering::SeqCst);
     if rt.nstarted.load(Ordering::SeqCst) != n || rt.idle.nidle() != n || rt.idle.nspinning() != 0 {
-        return false;
+        return Quiet::No;
     }
     let (plain_asleep, _) = goro_chan::waiter::parked_threads();
     if plain_asleep == 0 || netpoll::IO_WAITERS.load(Ordering::SeqCst) != 0 {
-        return false;
+        return Quiet::No;
     }
     if !rt.injector.is_empty()
         || rt.slots[..n]
             .iter()
             .any(|s| s.has_stealable() || s.pinned_len.load(Ordering::SeqCst) != 0)
     {
-        return false;
+        return Quiet::No;
     }
     if rt.slots[..n].iter().any(|s| s.timers.len() != 0) {
-        return false;
+        return Quiet::No;
     }
     let Some(tasks) = task_ids() else {
-        return false;
+        return Quiet::ButThreads;
     };
     let own: HashSet<i32> = own_thread_ids().0.into_iter().collect();
     let plain = tasks.iter().filter(|t| !own.contains(t)).count();
-    plain == plain_asleep
+    if plain == plain_asleep {
+        Quiet::Yes
+    } else {
+        Quiet::ButThreads
+    }
 }
 
 /// The process's thread ids, or `None` if `/proc` cannot be read (then

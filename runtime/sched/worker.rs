@@ -415,9 +415,9 @@ impl Ctx {
             // to adopt what they set (their unpark token is harmless).
         } else {
             match rt.timers.try_sleeper(self.index) {
-                Some(timeout) => {
+                Some(mut timeout) => {
                     if timeout.is_none() {
-                        super::deadlock::on_worker_idle(rt);
+                        timeout = super::deadlock::on_worker_idle(rt);
                     }
                     // The timer sleeper is also the netpoller (if any socket
                     // was ever registered): it blocks in epoll until the next
@@ -427,10 +427,10 @@ impl Ctx {
                     }
                     rt.timers.stop_sleeping();
                 }
-                None => {
-                    super::deadlock::on_worker_idle(rt);
-                    std::thread::park();
-                }
+                None => match super::deadlock::on_worker_idle(rt) {
+                    Some(d) => std::thread::park_timeout(d),
+                    None => std::thread::park(),
+                },
             }
         }
         rt.idle.remove(self.index);
