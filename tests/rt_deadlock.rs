@@ -230,6 +230,11 @@ fn run_parent(name: &str, expect: Expect, procs: usize) {
     let stderr = t_err.join().unwrap();
     let ctx =
         format!("{name} (GOMAXPROCS={procs}): {status}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_ne!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "child hung (killed after 30 s): {ctx}"
+    );
     let blocked_at = blocked_at.unwrap_or_else(|| panic!("child never blocked: {ctx}"));
     match expect {
         Expect::Deadlock(stuck) => {
