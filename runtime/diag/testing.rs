@@ -22,7 +22,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::builder::Builder;
 use crate::sched::dump::{self, CoroutineInfo, format_one};
+use crate::sched::{rt, scope, worker};
 
 /// How long a leak check waits for stragglers before it fails.
 pub const LEAK_GRACE: Duration = Duration::from_secs(1);
@@ -111,16 +113,17 @@ fn stragglers(scope: u64, except: Option<u64>, grace: Duration) -> (Vec<Coroutin
     loop {
         let listed = dump::scope_members(scope, except);
         let alive = if scope == 0 {
-            crate::num_goroutine().saturating_sub(usize::from(except.is_some()))
+            rt().num_goroutine()
+                .saturating_sub(usize::from(except.is_some()))
         } else {
-            dump::scope_live(scope).saturating_sub(usize::from(except.is_some()))
+            scope::scope_live(scope).saturating_sub(usize::from(except.is_some()))
         };
         let unstarted = alive.saturating_sub(listed.len());
         if (listed.is_empty() && unstarted == 0) || Instant::now() >= until {
             return (listed, unstarted);
         }
         // Let them run: a coroutine parks on a timer, a thread sleeps.
-        if crate::current().is_some() {
+        if worker::current().is_some() {
             crate::time::sleep(Duration::from_millis(5));
         } else {
             std::thread::sleep(Duration::from_millis(5));
@@ -168,8 +171,12 @@ fn leak_report(what: &str, (listed, unstarted): &(Vec<CoroutineInfo>, usize)) ->
 /// If any of those coroutines is still alive after the grace period.
 #[track_caller]
 pub fn assert_no_leaks() {
-    let (scope, me) = match crate::current() {
-        Some(c) => (c.scope(), Some(c.id())),
+    let (scope, me) = match worker::current() {
+        Some((_, h)) => {
+            // SAFETY: the running coroutine (the caller) is live.
+            let h = unsafe { h.as_ref() };
+            (h.scope, Some(h.id))
+        }
         None => (0, None),
     };
     if let Some(msg) = leak_report("leaked", &stragglers(scope, me, LEAK_GRACE)) {
@@ -201,17 +208,17 @@ where
     T: Send + 'static,
 {
     assert!(
-        crate::current().is_none(),
+        worker::current().is_none(),
         "goro::testing::run_test runs on a plain thread (the test's), not on a coroutine"
     );
-    let scope = dump::new_scope();
-    let h = dump::with_thread_scope(scope, || crate::Builder::new().name("test").spawn(body));
+    let scope = scope::new_scope();
+    let h = scope::with_thread_scope(scope, || Builder::new().name("test").spawn(body));
     let result = match opts.timeout {
         None => h.join(),
         Some(limit) => {
-            let (tx, rx) = crate::chan(1);
+            let (tx, rx) = goro_chan::chan(1);
             // Unscoped: it outlives the check by a moment.
-            crate::go!(move || {
+            Builder::new().spawn(move || {
                 let _ = tx.send(h.join());
             });
             match rx.recv_timeout(limit) {

@@ -441,10 +441,6 @@ impl Coroutine {
     pub fn stack_size(&self) -> usize {
         self.g.header().stack_size
     }
-    /// Its leak-check scope (`goro::testing`).
-    pub(crate) fn scope(&self) -> u64 {
-        self.g.header().scope
-    }
     /// Whether it is pinned to one worker thread.
     pub fn is_pinned(&self) -> bool {
         self.g.header().pin.load() != Pin::Anywhere

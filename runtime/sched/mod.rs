@@ -74,6 +74,7 @@ pub(crate) mod metrics;
 pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod ready;
+pub(crate) mod scope;
 pub(crate) mod sigquit;
 pub(crate) mod timer_heap;
 pub(crate) mod timers;
@@ -508,8 +509,8 @@ where
         None => rt.next_id(1),
     };
     let stack_size = stack_size.map_or(rt.config.stack_size, round_size);
-    let scope = dump::spawn_scope(ctx);
-    dump::scope_count(scope, 1);
+    let scope = scope::spawn_scope(ctx.and_then(|c| c.running()));
+    scope::scope_count(scope, 1);
     let opts = SpawnOpts {
         id,
         name,

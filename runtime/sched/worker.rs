@@ -570,7 +570,7 @@ impl Ctx {
                 );
                 eprintln!("{msg}");
                 g.fail(Panic::new(Box::new(msg), h));
-                super::dump::scope_count(h.scope, -1);
+                super::scope::scope_count(h.scope, -1);
                 h.state.finish();
                 self.slot.counters.bump_exited();
                 false
@@ -621,7 +621,7 @@ impl Ctx {
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
         crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry);
-        super::dump::scope_count(g.header().scope, -1);
+        super::scope::scope_count(g.header().scope, -1);
         g.header().state.finish();
         self.slot.counters.bump_exited();
         drop(g);
