@@ -184,6 +184,7 @@ fn sigquit_chains_to_earlier_handler() {
         goro::init().unwrap();
         let (tx, rx) = chan::<u32>(0);
         let _parked = Builder::new().name("parked-recv").spawn(move || rx.recv());
+        assert!(common::eventually(LIMIT, || goro::dump().contains("[chan receive]")));
         println!("READY");
         assert!(common::eventually(LIMIT, || USER_HANDLER_RAN.load(Ordering::SeqCst)));
         println!("HANDLER RAN");
