@@ -188,6 +188,9 @@ fn sigquit_chains_to_earlier_handler() {
         println!("READY");
         assert!(common::eventually(LIMIT, || USER_HANDLER_RAN.load(Ordering::SeqCst)));
         println!("HANDLER RAN");
+        // The dump is printed by goro's thread, after the handler ran in
+        // signal context: give it time before the process exits.
+        std::thread::sleep(Duration::from_millis(500));
         drop(tx);
         return;
     }
