@@ -33,7 +33,10 @@ fn states_then_wait(extra: impl FnOnce()) {
         }
     });
     common::watchdog("setup", LIMIT, || {
-        while !goro::dump().contains("[sleep]") || !goro::dump().contains("[chan receive]") {
+        while ["[sleep]", "[chan receive]", "name \"busy-loop\""]
+            .iter()
+            .any(|w| !goro::dump().contains(w))
+        {
             std::thread::sleep(Duration::from_millis(1));
         }
     });
