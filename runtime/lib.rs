@@ -23,6 +23,7 @@
 //!
 //! | module      | what it holds |
 //! |-------------|---------------|
+//! | [`dump`], [`coroutines`], [`metrics`], [`testing`] | seeing inside: Go's goroutine dump, runtime metrics, goleak-style leak checks (with [`macro@main`] and [`macro@test`]); deadlock reports, `SIGQUIT` dumps and `GORO_DEBUG=schedtrace` come with the runtime |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
 //! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
 //! | `sched`     | workers, run queues, stealing, the idle/spinning protocol, park and ready, and the scheduler's drivers: the runtime clock and per-worker timer heaps, the netpoller (one mio `Poll`, entered by an idle worker) |
