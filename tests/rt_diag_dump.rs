@@ -233,3 +233,22 @@ fn metrics_move() {
         });
     });
 }
+
+/// The registry frees a finished coroutine's task a little after its exit
+/// (at its worker's next sweep): a detached coroutine's result must still
+/// be dropped promptly, here a `Sender` whose drop closes the channel the
+/// main coroutine waits on, and a stream of them must not pile up.
+#[test]
+fn detached_results_are_dropped() {
+    common::for_each_procs("detached_results_are_dropped", LIMIT, || {
+        goro::run(|| {
+            for _ in 0..200 {
+                let (tx, rx) = chan::<()>(0);
+                drop(goro::go!(move || tx));
+                assert_eq!(rx.recv(), None, "closed when the result is dropped");
+            }
+            // The worker went idle in between: its sweeps kept the list short.
+            assert_eq!(goro::coroutines().len(), 1);
+        });
+    });
+}

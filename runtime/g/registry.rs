@@ -7,36 +7,38 @@
 //!
 //! * **Registration at first run**, not at spawn: the worker that first runs
 //!   a coroutine (already the cold path: it takes a stack and builds the
-//!   context) pushes it on its own list: two loads and two stores, nothing
-//!   another thread writes (rule R1). `go!` itself pays nothing. The price:
-//!   a coroutine spawned and not yet started is not listed; snapshots count
+//!   context) pushes it on its own list: loads and stores on lines nobody
+//!   else writes (rule R1). `go!` itself pays nothing. The price: a
+//!   coroutine spawned and not yet started is not listed; snapshots count
 //!   those instead (live coroutines minus listed ones).
-//! * **Exit, common case:** a coroutine that finishes on the worker that
-//!   registered it, and is still the head of that list (nothing else started
-//!   there since: every coroutine that runs to completion without parking),
-//!   is popped at once ([`List::pop_if_head`]): a store, a fence and one
-//!   load of a line readers alone write ([`READERS`]).
-//! * **Exit, otherwise:** the coroutine stays listed, marked `DONE` by its
-//!   state word, and the list takes a reference to it (taken by the exiting
-//!   worker *before* it marks it `DONE`), so the header stays readable. The
-//!   owner unlinks such entries in a [`List::sweep`] once the pushes since
-//!   the last sweep exceed the entries that sweep kept (at least
-//!   [`SWEEP_MIN`]): amortised, a push pays for about two entry visits.
+//! * **Exit on the registering worker** (every coroutine that runs to
+//!   completion without migrating): no registry work at all. The worker
+//!   hands the coroutine's run reference to the list instead of dropping
+//!   it ([`on_exit`]), and counts one dead entry.
+//! * **Exit elsewhere**: the exiting worker gives the home list a reference
+//!   of its own (one increment) before it marks the coroutine `DONE`.
+//! * **Sweep** ([`List::sweep`], owner only, under the lock): unlinks the
+//!   `DONE` entries and drops the list's references (freeing the tasks).
+//!   It runs when the pushes since the last sweep exceed the entries that
+//!   sweep kept (at least [`SWEEP_MIN`]), and, if dead entries are pending,
+//!   every 61st scheduling tick and before the worker sleeps. So a task's
+//!   block (and a detached coroutine's result) is freed a little later than
+//!   its exit, never later than its worker's next fairness tick or idle.
 //!
 //! # Rules (cited by `// SAFETY:` comments)
 //!
 //! * **R1 (one writer of the links).** Only the list's owner (its worker,
-//!   on its own thread) changes `head` or a listed header's `reg_next`.
-//! * **R2 (readers).** A reader ([`List::for_each`]) first counts itself in
-//!   [`READERS`] (`SeqCst`), then holds `lock` while it walks. A sweep holds
-//!   `lock` while it unlinks. An eager pop does not take the lock unless a
-//!   reader is counted: it unlinks (`SeqCst`), then loads `READERS`; if zero,
-//!   any reader comes later in the `SeqCst` order and cannot see the popped
-//!   header; if not, it takes and releases `lock`, waiting out the walk.
-//! * **R3 (listed means live).** A listed header is either running or
-//!   queued or parked (its run reference keeps it), or `DONE` with a
-//!   reference owned by the list, dropped by the sweep after unlinking,
-//!   outside the lock (dropping a task may run user `Drop` code).
+//!   on its own thread) changes `head` or a listed header's `reg_next`:
+//!   pushes publish the new head with a release store after writing its
+//!   link; unlinking happens only in a sweep, under the lock.
+//! * **R2 (readers lock).** A reader ([`List::for_each`]) holds the lock
+//!   while it walks, so it never meets an entry a sweep is freeing; a push
+//!   racing with it only adds a complete entry at the head.
+//! * **R3 (listed means live).** A listed header is running, queued or
+//!   parked (its run reference keeps it), or `DONE` with a reference the
+//!   list owns (the run reference handed over, or the one given at a
+//!   remote exit), dropped by the sweep after unlinking, outside the lock
+//!   (dropping a task may run user `Drop` code).
 //!
 //! # What a reader may read
 //!
@@ -44,13 +46,13 @@
 //! atomics (state, pin, the packed wait reason). Never the `UnsafeCell`s.
 //!
 //! Alternatives rejected: registering at spawn (measured: the spawning
-//! worker's list then held coroutines finished on other workers, and its
-//! sweeps read headers those workers had just written, a cache miss per
-//! spawn on the spawn benchmark); a doubly linked list with removal at exit
-//! (a lock, usually another worker's, at every exit); a sharded hash set
-//! (a lock and a hash per spawn and per exit); walking the task allocator's
-//! chunks (freed blocks are rewritten without synchronisation, and large
-//! tasks come from the system allocator).
+//! worker's list then held coroutines that finished on other workers, and
+//! its sweeps read headers those workers had just written, a cache miss per
+//! spawn on the spawn benchmark); unlinking at exit (a store-load fence per
+//! exit to exclude concurrent readers, or a lock); a doubly linked list (a
+//! lock, usually another worker's, per exit); a sharded hash set (a lock
+//! and a hash per spawn and per exit); walking the task allocator's chunks
+//! (freed blocks are rewritten without synchronisation).
 
 use std::ptr::{self, NonNull};
 use std::sync::Mutex;
@@ -62,9 +64,6 @@ use super::{Header, dec_ref, inc_ref};
 /// Fewest pushes between two sweeps of a list.
 pub(crate) const SWEEP_MIN: usize = 256;
 
-/// Readers walking some list now (rule R2). Written only by readers.
-static READERS: AtomicUsize = AtomicUsize::new(0);
-
 /// One worker's list of registered coroutines. See the module docs.
 pub(crate) struct List {
     head: AtomicPtr<Header>,
@@ -74,6 +73,9 @@ pub(crate) struct List {
     pushed: AtomicUsize,
     /// Entries the last sweep left (written by the owner only).
     kept: AtomicUsize,
+    /// Entries that finished on this worker since the last sweep (written
+    /// by the owner only).
+    dead: AtomicUsize,
 }
 
 impl List {
@@ -83,6 +85,7 @@ impl List {
             lock: Mutex::new(()),
             pushed: AtomicUsize::new(0),
             kept: AtomicUsize::new(0),
+            dead: AtomicUsize::new(0),
         }
     }
 
@@ -102,21 +105,13 @@ impl List {
         }
     }
 
-    /// At exit, by the owner: unlinks `h` if it is the head (rule R2's eager
-    /// pop). Returns `false` if it is not (then the caller gives the list a
-    /// reference and leaves it to the sweep, rule R3).
+    /// Sweeps if entries finished here since the last sweep. Owner only,
+    /// on the worker's own stack (fairness ticks, before sleeping).
     #[inline]
-    pub(crate) fn pop_if_head(&self, h: NonNull<Header>) -> bool {
-        if self.head.load(Ordering::Relaxed) != h.as_ptr() {
-            return false;
+    pub(crate) fn sweep_if_dead(&self) {
+        if self.dead.load(Ordering::Relaxed) != 0 {
+            self.sweep();
         }
-        // SAFETY: the caller runs `h`.
-        let next = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
-        self.head.store(next, Ordering::SeqCst);
-        if READERS.load(Ordering::SeqCst) != 0 {
-            drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
-        }
-        true
     }
 
     /// Unlinks finished entries and drops their references. Owner only.
@@ -154,40 +149,43 @@ impl List {
         }
         self.pushed.store(0, Ordering::Relaxed);
         self.kept.store(kept, Ordering::Relaxed);
+        self.dead.store(0, Ordering::Relaxed);
         dead
     }
 
-    /// Calls `f` on every listed header that has not finished (rule R2).
-    /// `f` must not block or spawn.
+    /// Calls `f` on every listed header that has not finished, under the
+    /// lock (rule R2). `f` must not block or spawn.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
-        READERS.fetch_add(1, Ordering::SeqCst);
-        {
-            let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-            let mut cur = self.head.load(Ordering::SeqCst);
-            while let Some(h) = NonNull::new(cur) {
-                // SAFETY: R2 and R3: nobody frees a header we can reach
-                // while we are counted and hold the lock.
-                let hdr = unsafe { h.as_ref() };
-                if hdr.state.load() != DONE {
-                    f(hdr);
-                }
-                cur = hdr.reg_next.load(Ordering::Acquire);
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cur = self.head.load(Ordering::Acquire);
+        while let Some(h) = NonNull::new(cur) {
+            // SAFETY: R2 and R3: nobody frees a header we can reach while we
+            // hold the lock.
+            let hdr = unsafe { h.as_ref() };
+            if hdr.state.load() != DONE {
+                f(hdr);
             }
+            cur = hdr.reg_next.load(Ordering::Acquire);
         }
-        READERS.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// At the exit of `h`, run by worker `me` whose list is `mine`: unlinks it
-/// at once if it can, otherwise gives its list (that of the worker that
-/// registered it) a reference for the sweep. Call before marking it `DONE`
-/// (rule R3: the sweep must not find it `DONE` without that reference).
+/// At the exit of `h`, run by worker `me` whose list is `mine`, *before*
+/// `h` is marked `DONE` (rule R3: a sweep must never find it `DONE`
+/// without the list's reference). Returns `true` if the list took over the
+/// caller's run reference (the caller must then `forget` it, not drop it);
+/// otherwise the home list got a reference of its own.
 #[inline]
-pub(crate) fn on_exit(h: NonNull<Header>, me: usize, mine: &List) {
+pub(crate) fn on_exit(h: NonNull<Header>, me: usize, mine: &List) -> bool {
     // SAFETY: the caller runs `h`.
     let home = unsafe { h.as_ref() }.reg_home.load(Ordering::Relaxed);
-    if !(home == me && mine.pop_if_head(h)) {
+    if home == me {
+        mine.dead
+            .store(mine.dead.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        true
+    } else {
         inc_ref(h);
+        false
     }
 }
 

@@ -218,6 +218,8 @@ impl Ctx {
                 self.run_timers();
             }
             if t % 61 == 0 {
+                // Finished coroutines' tasks (`g/registry.rs`).
+                self.slot.registry.sweep_if_dead();
                 // Fairness: the global queue, and I/O readiness while busy.
                 if let Some(p) = rt.poller_if_started() {
                     p.poll(Some(Duration::ZERO));
@@ -398,6 +400,8 @@ impl Ctx {
         if was_spinning {
             rt.idle.stop_spinning();
         }
+        // Free finished coroutines' tasks before sleeping (`g/registry.rs`).
+        self.slot.registry.sweep_if_dead();
         // `idle.rs` rule 1: publish, fence, recheck.
         if !rt.idle.push(self.index, || self.is_active()) {
             return; // retired meanwhile
@@ -620,11 +624,17 @@ impl Ctx {
         self.stacks
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
-        crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry);
+        let listed = crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry);
         super::scope::scope_count(g.header().scope, -1);
         g.header().state.finish();
         self.slot.counters.bump_exited();
-        drop(g);
+        if listed {
+            // The registry list holds the run reference now (`registry.rs`,
+            // R3); its next sweep drops it.
+            std::mem::forget(g);
+        } else {
+            drop(g);
+        }
     }
 
     /// Arms a park timeout for the running coroutine (from a park callback);
