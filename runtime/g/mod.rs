@@ -118,6 +118,8 @@ pub(crate) struct Header {
     pub(crate) reg_next: AtomicPtr<Header>,
     /// The worker whose registry list holds it (set at its first run).
     pub(crate) reg_home: AtomicUsize,
+    /// Link of the registry's dead stacks and sweep chains (rule R1).
+    pub(crate) dead_next: AtomicPtr<Header>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
 }
@@ -198,6 +200,7 @@ where
             wait_seen: AtomicU64::new(0),
             reg_next: AtomicPtr::new(std::ptr::null_mut()),
             reg_home: AtomicUsize::new(usize::MAX),
+            dead_next: AtomicPtr::new(std::ptr::null_mut()),
             join_waker: UnsafeCell::new(None),
         },
         stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),

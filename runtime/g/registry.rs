@@ -11,29 +11,43 @@
 //!   else writes (rule R1). `go!` itself pays nothing. The price: a
 //!   coroutine spawned and not yet started is not listed; snapshots count
 //!   those instead (live coroutines minus listed ones).
-//! * **Exit on the registering worker** (every coroutine that runs to
-//!   completion without migrating): no registry work at all. The worker
-//!   hands the coroutine's run reference to the list instead of dropping
-//!   it ([`on_exit`]), and counts one dead entry.
-//! * **Exit elsewhere**: the exiting worker gives the home list a reference
-//!   of its own (one increment) before it marks the coroutine `DONE`.
-//! * **Sweep** ([`List::sweep`], owner only, under the lock): unlinks the
-//!   `DONE` entries and drops the list's references (freeing the tasks).
-//!   It runs when the pushes since the last sweep exceed the entries that
-//!   sweep kept (at least [`SWEEP_MIN`]), and, if dead entries are pending,
-//!   every 61st scheduling tick and before the worker sleeps. So a task's
-//!   block (and a detached coroutine's result) is freed a little later than
-//!   its exit, never later than its worker's next fairness tick or idle.
+//! * **Exit where it first ran, as the list's head** (every coroutine that
+//!   runs to completion without parking while others start there): the
+//!   worker unlinks it (a store to `head`; the entry's own link is left
+//!   intact for a reader standing on it), hands the list its run reference
+//!   instead of dropping it, and keeps it on a private *dead stack*
+//!   (`dead_next`). The stack is freed in batches ([`List::flush`]): take
+//!   and release the lock (any reader that could have reached the entries
+//!   has finished), then drop the references. No fence or read-modify-write
+//!   at exit; one lock per batch of [`FLUSH_BATCH`], or at the worker's next
+//!   fairness tick, or before it sleeps.
+//! * **Exit otherwise** (it parked and others started on its worker since,
+//!   or it migrated): it stays listed, marked `DONE` by its state word, with
+//!   a reference the list owns (the run reference handed over, or, from
+//!   another worker, one taken before marking it `DONE`), until a full
+//!   sweep.
+//! * **Full sweep** ([`List::sweep`], owner only, under the lock): unlinks
+//!   the `DONE` entries. Amortised: it runs when the pushes plus the dead
+//!   entries since the last sweep exceed the entries that sweep kept (at
+//!   least [`SWEEP_MIN`]); a worker about to sleep also sweeps once the
+//!   dead entries reach an eighth of the kept ones.
+//!
+//! So a finished task (its block, and a detached coroutine's unread result)
+//! is freed soon after its exit when it finished as its list's head, and
+//! within the amortised bounds above otherwise.
 //!
 //! # Rules (cited by `// SAFETY:` comments)
 //!
 //! * **R1 (one writer of the links).** Only the list's owner (its worker,
-//!   on its own thread) changes `head` or a listed header's `reg_next`:
-//!   pushes publish the new head with a release store after writing its
-//!   link; unlinking happens only in a sweep, under the lock.
+//!   on its own thread) changes `head`, a listed header's `reg_next`, or
+//!   `dead_next`: pushes publish the new head with a release store after
+//!   writing its link; a head pop only moves `head`; other unlinking
+//!   happens in a sweep, under the lock.
 //! * **R2 (readers lock).** A reader ([`List::for_each`]) holds the lock
-//!   while it walks, so it never meets an entry a sweep is freeing; a push
-//!   racing with it only adds a complete entry at the head.
+//!   while it walks. A swept entry is freed after the sweep released the
+//!   lock, a popped one after a later lock and release: either way, any
+//!   reader that could reach it has finished, and later readers start from
+//!   a head that no longer leads to it.
 //! * **R3 (listed means live).** A listed header is running, queued or
 //!   parked (its run reference keeps it), or `DONE` with a reference the
 //!   list owns (the run reference handed over, or the one given at a
@@ -64,18 +78,26 @@ use super::{Header, dec_ref, inc_ref};
 /// Fewest pushes between two sweeps of a list.
 pub(crate) const SWEEP_MIN: usize = 256;
 
+/// Most popped entries kept on a dead stack before it is freed.
+pub(crate) const FLUSH_BATCH: usize = 64;
+
 /// One worker's list of registered coroutines. See the module docs.
+/// Counters are written by the owner only, except `remote_dead`.
 pub(crate) struct List {
     head: AtomicPtr<Header>,
-    /// Taken by readers and by the sweep (rule R2).
+    /// Taken by readers and by sweeps and flushes (rule R2).
     lock: Mutex<()>,
-    /// Pushes since the last sweep (written by the owner only).
+    /// Pushes since the last sweep.
     pushed: AtomicUsize,
-    /// Entries the last sweep left (written by the owner only).
+    /// Entries the last sweep left.
     kept: AtomicUsize,
-    /// Entries that finished on this worker since the last sweep (written
-    /// by the owner only).
+    /// Finished entries left in the list by this worker since the last sweep.
     dead: AtomicUsize,
+    /// Finished entries left in the list by other workers (any thread adds).
+    remote_dead: AtomicUsize,
+    /// Popped entries waiting to be freed, chained through `dead_next`.
+    popped: AtomicPtr<Header>,
+    npopped: AtomicUsize,
 }
 
 impl List {
@@ -86,7 +108,16 @@ impl List {
             pushed: AtomicUsize::new(0),
             kept: AtomicUsize::new(0),
             dead: AtomicUsize::new(0),
+            remote_dead: AtomicUsize::new(0),
+            popped: AtomicPtr::new(ptr::null_mut()),
+            npopped: AtomicUsize::new(0),
         }
+    }
+
+    fn due(&self, extra: usize) -> bool {
+        let work =
+            extra + self.dead.load(Ordering::Relaxed) + self.remote_dead.load(Ordering::Relaxed);
+        work > SWEEP_MIN.max(self.kept.load(Ordering::Relaxed))
     }
 
     /// Lists `h` at its first run. Owner only (rule R1), on the worker's
@@ -100,17 +131,38 @@ impl List {
         self.head.store(h.as_ptr(), Ordering::Release);
         let n = self.pushed.load(Ordering::Relaxed) + 1;
         self.pushed.store(n, Ordering::Relaxed);
-        if n > SWEEP_MIN.max(self.kept.load(Ordering::Relaxed)) {
+        if self.due(n) {
             self.sweep();
         }
     }
 
-    /// Sweeps if entries finished here since the last sweep. Owner only,
-    /// on the worker's own stack (fairness ticks, before sleeping).
+    /// Frees the dead stack if it holds anything; owner only, on the
+    /// worker's own stack (fairness ticks). `sleeping`: the worker is about
+    /// to sleep, so also sweep if the dead entries in the list reach an
+    /// eighth of the kept ones.
     #[inline]
-    pub(crate) fn sweep_if_dead(&self) {
-        if self.dead.load(Ordering::Relaxed) != 0 {
-            self.sweep();
+    pub(crate) fn tidy(&self, sleeping: bool) {
+        if self.npopped.load(Ordering::Relaxed) != 0 {
+            self.flush();
+        }
+        if sleeping {
+            let dead = self.dead.load(Ordering::Relaxed) + self.remote_dead.load(Ordering::Relaxed);
+            if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
+                self.sweep();
+            }
+        }
+    }
+
+    /// Frees the dead stack (rule R2). Owner only.
+    #[cold]
+    fn flush(&self) {
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut cur = self.popped.swap(ptr::null_mut(), Ordering::Relaxed);
+        self.npopped.store(0, Ordering::Relaxed);
+        while let Some(h) = NonNull::new(cur) {
+            // SAFETY: a popped entry, alive by the list's reference (R3).
+            cur = unsafe { h.as_ref() }.dead_next.load(Ordering::Relaxed);
+            dec_ref(h);
         }
     }
 
@@ -124,11 +176,13 @@ impl List {
     }
 
     /// Under the lock, by the owner: unlinks every `DONE` entry and returns
-    /// them chained through `reg_next` (no allocation).
+    /// them chained through `dead_next` (no allocation).
     fn unlink_done(&self) -> *mut Header {
         let mut dead: *mut Header = ptr::null_mut();
         let mut kept = 0;
         let mut prev: Option<&Header> = None;
+        // Remote exits counted before this point are found by this walk.
+        let remote = self.remote_dead.load(Ordering::Acquire);
         let mut cur = self.head.load(Ordering::Relaxed);
         while let Some(h) = NonNull::new(cur) {
             // SAFETY: R3: listed headers are live while we hold the lock.
@@ -139,7 +193,7 @@ impl List {
                     None => self.head.store(next, Ordering::Release),
                     Some(p) => p.reg_next.store(next, Ordering::Release),
                 }
-                hdr.reg_next.store(dead, Ordering::Relaxed);
+                hdr.dead_next.store(dead, Ordering::Relaxed);
                 dead = cur;
             } else {
                 kept += 1;
@@ -150,6 +204,7 @@ impl List {
         self.pushed.store(0, Ordering::Relaxed);
         self.kept.store(kept, Ordering::Relaxed);
         self.dead.store(0, Ordering::Relaxed);
+        self.remote_dead.fetch_sub(remote, Ordering::Relaxed);
         dead
     }
 
@@ -172,21 +227,42 @@ impl List {
 
 /// At the exit of `h`, run by worker `me` whose list is `mine`, *before*
 /// `h` is marked `DONE` (rule R3: a sweep must never find it `DONE`
-/// without the list's reference). Returns `true` if the list took over the
-/// caller's run reference (the caller must then `forget` it, not drop it);
-/// otherwise the home list got a reference of its own.
+/// without the list's reference). `home` is the list that holds it.
+/// Returns `true` if the list took over the caller's run reference (the
+/// caller must then `forget` it, not drop it); otherwise the home list got
+/// a reference of its own.
 #[inline]
-pub(crate) fn on_exit(h: NonNull<Header>, me: usize, mine: &List) -> bool {
+pub(crate) fn on_exit(
+    h: NonNull<Header>,
+    me: usize,
+    mine: &List,
+    home: impl FnOnce(usize) -> &'static List,
+) -> bool {
     // SAFETY: the caller runs `h`.
-    let home = unsafe { h.as_ref() }.reg_home.load(Ordering::Relaxed);
-    if home == me {
+    let hdr = unsafe { h.as_ref() };
+    let at = hdr.reg_home.load(Ordering::Relaxed);
+    if at != me {
+        inc_ref(h);
+        home(at).remote_dead.fetch_add(1, Ordering::Release);
+        return false;
+    }
+    if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
+        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
+        mine.head
+            .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
+        hdr.dead_next
+            .store(mine.popped.load(Ordering::Relaxed), Ordering::Relaxed);
+        mine.popped.store(h.as_ptr(), Ordering::Relaxed);
+        let n = mine.npopped.load(Ordering::Relaxed) + 1;
+        mine.npopped.store(n, Ordering::Relaxed);
+        if n >= FLUSH_BATCH {
+            mine.flush();
+        }
+    } else {
         mine.dead
             .store(mine.dead.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        true
-    } else {
-        inc_ref(h);
-        false
     }
+    true
 }
 
 /// Drops the list references of a chain made by `unlink_done`.
@@ -194,7 +270,7 @@ fn release(mut cur: *mut Header) {
     while let Some(h) = NonNull::new(cur) {
         // SAFETY: unlinked by us; the chain is ours alone and each entry
         // still holds the list's reference.
-        cur = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
+        cur = unsafe { h.as_ref() }.dead_next.load(Ordering::Relaxed);
         dec_ref(h);
     }
 }

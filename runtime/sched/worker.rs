@@ -219,7 +219,7 @@ impl Ctx {
             }
             if t % 61 == 0 {
                 // Finished coroutines' tasks (`g/registry.rs`).
-                self.slot.registry.sweep_if_dead();
+                self.slot.registry.tidy(false);
                 // Fairness: the global queue, and I/O readiness while busy.
                 if let Some(p) = rt.poller_if_started() {
                     p.poll(Some(Duration::ZERO));
@@ -401,7 +401,7 @@ impl Ctx {
             rt.idle.stop_spinning();
         }
         // Free finished coroutines' tasks before sleeping (`g/registry.rs`).
-        self.slot.registry.sweep_if_dead();
+        self.slot.registry.tidy(true);
         // `idle.rs` rule 1: publish, fence, recheck.
         if !rt.idle.push(self.index, || self.is_active()) {
             return; // retired meanwhile
@@ -624,7 +624,11 @@ impl Ctx {
         self.stacks
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
-        let listed = crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry);
+        let rt = self.rt;
+        let listed =
+            crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry, |i| {
+                &rt.slots[i].registry
+            });
         super::scope::scope_count(g.header().scope, -1);
         g.header().state.finish();
         self.slot.counters.bump_exited();
