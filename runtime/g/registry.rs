@@ -29,8 +29,9 @@
 //! * **Full sweep** ([`List::sweep`], owner only, under the lock): unlinks
 //!   the `DONE` entries. Amortised: it runs when the pushes plus the dead
 //!   entries since the last sweep exceed the entries that sweep kept (at
-//!   least [`SWEEP_MIN`]); a worker about to sleep also sweeps once the
-//!   dead entries reach an eighth of the kept ones.
+//!   least [`SWEEP_MIN`]; checked at pushes, and for remote exits at
+//!   fairness ticks); a worker about to sleep also sweeps once the dead
+//!   entries reach an eighth of the kept ones.
 //!
 //! So a finished task (its block, and a detached coroutine's unread result)
 //! is freed soon after its exit when it finished as its list's head, and
@@ -87,12 +88,13 @@ pub(crate) struct List {
     head: AtomicPtr<Header>,
     /// Taken by readers and by sweeps and flushes (rule R2).
     lock: Mutex<()>,
-    /// Pushes since the last sweep.
-    pushed: AtomicUsize,
+    /// Pushes, and finished entries left in the list by this worker, since
+    /// the last sweep.
+    work: AtomicUsize,
+    /// `work` that triggers the next sweep: `max(SWEEP_MIN, kept)`.
+    sweep_at: AtomicUsize,
     /// Entries the last sweep left.
     kept: AtomicUsize,
-    /// Finished entries left in the list by this worker since the last sweep.
-    dead: AtomicUsize,
     /// Finished entries left in the list by other workers (any thread adds).
     remote_dead: AtomicUsize,
     /// Popped entries waiting to be freed, chained through `dead_next`.
@@ -105,19 +107,13 @@ impl List {
         List {
             head: AtomicPtr::new(ptr::null_mut()),
             lock: Mutex::new(()),
-            pushed: AtomicUsize::new(0),
+            work: AtomicUsize::new(0),
+            sweep_at: AtomicUsize::new(SWEEP_MIN),
             kept: AtomicUsize::new(0),
-            dead: AtomicUsize::new(0),
             remote_dead: AtomicUsize::new(0),
             popped: AtomicPtr::new(ptr::null_mut()),
             npopped: AtomicUsize::new(0),
         }
-    }
-
-    fn due(&self, extra: usize) -> bool {
-        let work =
-            extra + self.dead.load(Ordering::Relaxed) + self.remote_dead.load(Ordering::Relaxed);
-        work > SWEEP_MIN.max(self.kept.load(Ordering::Relaxed))
     }
 
     /// Lists `h` at its first run. Owner only (rule R1), on the worker's
@@ -129,9 +125,9 @@ impl List {
         hdr.reg_next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
         self.head.store(h.as_ptr(), Ordering::Release);
-        let n = self.pushed.load(Ordering::Relaxed) + 1;
-        self.pushed.store(n, Ordering::Relaxed);
-        if self.due(n) {
+        let n = self.work.load(Ordering::Relaxed) + 1;
+        self.work.store(n, Ordering::Relaxed);
+        if n > self.sweep_at.load(Ordering::Relaxed) {
             self.sweep();
         }
     }
@@ -145,8 +141,11 @@ impl List {
         if self.npopped.load(Ordering::Relaxed) != 0 {
             self.flush();
         }
-        if sleeping {
-            let dead = self.dead.load(Ordering::Relaxed) + self.remote_dead.load(Ordering::Relaxed);
+        let remote = self.remote_dead.load(Ordering::Relaxed);
+        if remote > self.sweep_at.load(Ordering::Relaxed) {
+            self.sweep();
+        } else if sleeping {
+            let dead = self.work.load(Ordering::Relaxed) + remote;
             if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
                 self.sweep();
             }
@@ -201,9 +200,9 @@ impl List {
             }
             cur = next;
         }
-        self.pushed.store(0, Ordering::Relaxed);
+        self.work.store(0, Ordering::Relaxed);
         self.kept.store(kept, Ordering::Relaxed);
-        self.dead.store(0, Ordering::Relaxed);
+        self.sweep_at.store(SWEEP_MIN.max(kept), Ordering::Relaxed);
         self.remote_dead.fetch_sub(remote, Ordering::Relaxed);
         dead
     }
@@ -259,8 +258,9 @@ pub(crate) fn on_exit(
             mine.flush();
         }
     } else {
-        mine.dead
-            .store(mine.dead.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        // Counted towards the next sweep (checked at the next push).
+        mine.work
+            .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
     true
 }
