@@ -69,7 +69,7 @@ use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, Location};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 use goro_chan::waiter::Unparker;
 
@@ -116,10 +116,9 @@ pub(crate) struct Header {
     pub(crate) wait_seen: AtomicU64,
     /// Next entry of the registry list holding it (`registry.rs`, rule R1).
     pub(crate) reg_next: AtomicPtr<Header>,
-    /// The worker whose registry list holds it (set at its first run).
-    pub(crate) reg_home: AtomicUsize,
-    /// Link of the registry's dead stacks and sweep chains (rule R1).
-    pub(crate) dead_next: AtomicPtr<Header>,
+    /// The worker whose registry list holds it (set at its first run; a
+    /// `u16` fits in padding: `MAX_PROCS` is 1024).
+    pub(crate) reg_home: AtomicU16,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
 }
@@ -199,8 +198,7 @@ where
             wait_reason: registry::WaitReason::new(),
             wait_seen: AtomicU64::new(0),
             reg_next: AtomicPtr::new(std::ptr::null_mut()),
-            reg_home: AtomicUsize::new(usize::MAX),
-            dead_next: AtomicPtr::new(std::ptr::null_mut()),
+            reg_home: AtomicU16::new(u16::MAX),
             join_waker: UnsafeCell::new(None),
         },
         stage: UnsafeCell::new(Stage::<F, T>::Pending(f)),
@@ -470,4 +468,19 @@ pub(crate) fn payload_message(p: &(dyn Any + Send)) -> Option<&str> {
     p.downcast_ref::<&str>()
         .copied()
         .or_else(|| p.downcast_ref::<String>().map(|s| s.as_str()))
+}
+
+#[cfg(test)]
+mod layout {
+    /// The header's size decides the task block's size class (multiples of
+    /// 64 bytes, `alloc.rs`): the diagnostics fields must not push a small
+    /// task (a closure capturing one pointer) into a bigger class.
+    #[test]
+    fn small_task_fits_four_lines() {
+        assert!(
+            std::mem::size_of::<super::Task<fn(), ()>>() <= 256,
+            "{}",
+            std::mem::size_of::<super::Task<fn(), ()>>()
+        );
+    }
 }

@@ -15,8 +15,8 @@
 //!   runs to completion without parking while others start there): the
 //!   worker unlinks it (a store to `head`; the entry's own link is left
 //!   intact for a reader standing on it), hands the list its run reference
-//!   instead of dropping it, and keeps it on a private *dead stack*
-//!   (`dead_next`). The stack is freed in batches ([`List::flush`]): take
+//!   instead of dropping it, and keeps it in a private array of popped
+//!   entries (no header field: the header stays small). They are freed in batches ([`List::flush`]): take
 //!   and release the lock (any reader that could have reached the entries
 //!   has finished), then drop the references. No fence or read-modify-write
 //!   at exit; one lock per batch of [`FLUSH_BATCH`], or at the worker's next
@@ -41,7 +41,7 @@
 //!
 //! * **R1 (one writer of the links).** Only the list's owner (its worker,
 //!   on its own thread) changes `head`, a listed header's `reg_next`, or
-//!   `dead_next`: pushes publish the new head with a release store after
+//!   the popped array: pushes publish the new head with a release store after
 //!   writing its link; a head pop only moves `head`; other unlinking
 //!   happens in a sweep, under the lock.
 //! * **R2 (readers lock).** A reader ([`List::for_each`]) holds the lock
@@ -97,8 +97,8 @@ pub(crate) struct List {
     kept: AtomicUsize,
     /// Finished entries left in the list by other workers (any thread adds).
     remote_dead: AtomicUsize,
-    /// Popped entries waiting to be freed, chained through `dead_next`.
-    popped: AtomicPtr<Header>,
+    /// Popped entries waiting to be freed: `popped[..npopped]`.
+    popped: [AtomicPtr<Header>; FLUSH_BATCH],
     npopped: AtomicUsize,
 }
 
@@ -111,7 +111,7 @@ impl List {
             sweep_at: AtomicUsize::new(SWEEP_MIN),
             kept: AtomicUsize::new(0),
             remote_dead: AtomicUsize::new(0),
-            popped: AtomicPtr::new(ptr::null_mut()),
+            popped: [const { AtomicPtr::new(ptr::null_mut()) }; FLUSH_BATCH],
             npopped: AtomicUsize::new(0),
         }
     }
@@ -156,12 +156,13 @@ impl List {
     #[cold]
     fn flush(&self) {
         drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut cur = self.popped.swap(ptr::null_mut(), Ordering::Relaxed);
+        let n = self.npopped.load(Ordering::Relaxed);
         self.npopped.store(0, Ordering::Relaxed);
-        while let Some(h) = NonNull::new(cur) {
-            // SAFETY: a popped entry, alive by the list's reference (R3).
-            cur = unsafe { h.as_ref() }.dead_next.load(Ordering::Relaxed);
-            dec_ref(h);
+        for slot in &self.popped[..n] {
+            if let Some(h) = NonNull::new(slot.load(Ordering::Relaxed)) {
+                // A popped entry, alive by the list's reference (R3).
+                dec_ref(h);
+            }
         }
     }
 
@@ -175,7 +176,8 @@ impl List {
     }
 
     /// Under the lock, by the owner: unlinks every `DONE` entry and returns
-    /// them chained through `dead_next` (no allocation).
+    /// them chained through their `reg_next` (no allocation; no reader can
+    /// reach them once the lock is released, R2).
     fn unlink_done(&self) -> *mut Header {
         let mut dead: *mut Header = ptr::null_mut();
         let mut kept = 0;
@@ -192,7 +194,7 @@ impl List {
                     None => self.head.store(next, Ordering::Release),
                     Some(p) => p.reg_next.store(next, Ordering::Release),
                 }
-                hdr.dead_next.store(dead, Ordering::Relaxed);
+                hdr.reg_next.store(dead, Ordering::Relaxed);
                 dead = cur;
             } else {
                 kept += 1;
@@ -239,7 +241,7 @@ pub(crate) fn on_exit(
 ) -> bool {
     // SAFETY: the caller runs `h`.
     let hdr = unsafe { h.as_ref() };
-    let at = hdr.reg_home.load(Ordering::Relaxed);
+    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
     if at != me {
         inc_ref(h);
         home(at).remote_dead.fetch_add(1, Ordering::Release);
@@ -249,12 +251,10 @@ pub(crate) fn on_exit(
         // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
         mine.head
             .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
-        hdr.dead_next
-            .store(mine.popped.load(Ordering::Relaxed), Ordering::Relaxed);
-        mine.popped.store(h.as_ptr(), Ordering::Relaxed);
-        let n = mine.npopped.load(Ordering::Relaxed) + 1;
-        mine.npopped.store(n, Ordering::Relaxed);
-        if n >= FLUSH_BATCH {
+        let n = mine.npopped.load(Ordering::Relaxed);
+        mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
+        mine.npopped.store(n + 1, Ordering::Relaxed);
+        if n + 1 == FLUSH_BATCH {
             mine.flush();
         }
     } else {
@@ -270,7 +270,7 @@ fn release(mut cur: *mut Header) {
     while let Some(h) = NonNull::new(cur) {
         // SAFETY: unlinked by us; the chain is ours alone and each entry
         // still holds the list's reference.
-        cur = unsafe { h.as_ref() }.dead_next.load(Ordering::Relaxed);
+        cur = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
         dec_ref(h);
     }
 }

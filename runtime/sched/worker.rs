@@ -562,7 +562,7 @@ impl Ctx {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
-                h.reg_home.store(self.index, Ordering::Relaxed);
+                h.reg_home.store(self.index as u16, Ordering::Relaxed);
                 self.slot.registry.push(p);
                 true
             }
