@@ -347,10 +347,14 @@ impl Drop for OwnThread {
     }
 }
 
-/// The own threads' ids and the generation of that list.
-pub(crate) fn own_thread_ids() -> (Vec<i32>, u64) {
-    let g = own_threads();
-    (g.0.clone(), g.1)
+/// The generation of the own-thread list (no allocation).
+pub(crate) fn own_thread_generation() -> u64 {
+    own_threads().1
+}
+
+/// How many own threads are listed (no allocation: the deadlock check).
+pub(crate) fn own_thread_count() -> usize {
+    own_threads().0.len()
 }
 
 #[cfg(test)]

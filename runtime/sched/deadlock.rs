@@ -12,7 +12,8 @@
 //! 3. **Timers.** No timer heap holds an entry (a cancelled entry not yet
 //!    swept counts: detection waits until it fires and is dropped).
 //! 4. **I/O.** Nobody is in a socket's wait list.
-//! 5. **Threads.** Every thread of the process (`/proc/self/task`) is
+//! 5. **Threads.** Every thread of the process (`/proc/self/stat`'s
+//!    count: each listed own thread is alive, so this is a count) is
 //!    either one of goro's own (`g/registry.rs`, `OwnThread`: workers, the
 //!    stack scavenger; a pool thread only while it is not running user
 //!    code) or a plain thread asleep in a goro wait without a deadline
@@ -72,13 +73,12 @@
 //! thread condition already settles it); guessing when other threads exist
 //! (a false "deadlock" kills a healthy program).
 
-use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::{RT, Runtime, netpoll};
-use crate::g::registry::own_thread_ids;
+use crate::g::registry::{own_thread_count, own_thread_generation};
 
 /// The message Go prints as `fatal error: all goroutines are asleep - deadlock!`.
 pub(crate) const MESSAGE: &str = "goro: all coroutines are asleep - deadlock!";
@@ -147,7 +147,7 @@ fn epochs(rt: &Runtime) -> (u64, u64, u64) {
     (
         rt.idle.generation(),
         goro_chan::waiter::parked_threads().1,
-        own_thread_ids().1,
+        own_thread_generation(),
     )
 }
 
@@ -197,24 +197,41 @@ fn quiet(rt: &Runtime) -> Quiet {
     if rt.slots[..n].iter().any(|s| s.timers.len() != 0) {
         return Quiet::No;
     }
-    let Some(tasks) = task_ids() else {
+    // Every listed own thread is alive (each unlists itself before it
+    // exits), so "every thread is own or asleep in goro" is a count.
+    let Some(threads) = thread_count() else {
         return Quiet::ButThreads;
     };
-    let own: HashSet<i32> = own_thread_ids().0.into_iter().collect();
-    let plain = tasks.iter().filter(|t| !own.contains(t)).count();
-    if plain == plain_asleep {
+    if threads == own_thread_count() + plain_asleep {
         Quiet::Yes
     } else {
         Quiet::ButThreads
     }
 }
 
-/// The process's thread ids, or `None` if `/proc` cannot be read (then
-/// nothing can be decided).
-fn task_ids() -> Option<Vec<i32>> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir("/proc/self/task").ok()? {
-        v.push(e.ok()?.file_name().to_str()?.parse().ok()?);
+/// The process's thread count (`num_threads`, field 20 of
+/// `/proc/self/stat`), or `None` if it cannot be read (then nothing can be
+/// decided). Reads into a stack buffer: the check runs on idle workers,
+/// possibly under a tight address-space limit, and must not allocate.
+fn thread_count() -> Option<usize> {
+    let mut buf = [0u8; 1024];
+    // SAFETY: a NUL-terminated path; the descriptor is closed below.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/stat".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return None;
     }
-    Some(v)
+    // SAFETY: reading into our buffer, within its length.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: `fd` is ours and open.
+    unsafe { libc::close(fd) };
+    let text = std::str::from_utf8(buf.get(..usize::try_from(n).ok()?)?).ok()?;
+    // The command name (field 2) is in parentheses and may hold anything:
+    // fields are counted after its last ')'. Field 3 is the first there.
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_ascii_whitespace().nth(20 - 3)?.parse().ok()
 }

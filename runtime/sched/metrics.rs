@@ -108,7 +108,7 @@ pub(crate) fn metrics() -> Metrics {
         workers: rt.nprocs.load(Ordering::Relaxed),
         idle: rt.idle.nidle(),
         spinning: rt.idle.nspinning(),
-        threads: crate::g::registry::own_thread_ids().0.len(),
+        threads: crate::g::registry::own_thread_count(),
         live: rt.num_goroutine(),
         parked,
         spawned_total: sum(|c| &c.spawned),
