@@ -12,16 +12,19 @@
 //! 3. **Timers.** No timer heap holds an entry (a cancelled entry not yet
 //!    swept counts: detection waits until it fires and is dropped).
 //! 4. **I/O.** Nobody is in a socket's wait list.
-//! 5. **Threads.** Every thread of the process (`/proc/self/stat`'s
-//!    count: each listed own thread is alive, so this is a count) is
-//!    either one of goro's own (`g/registry.rs`, `OwnThread`: workers, the
-//!    stack scavenger; a pool thread only while it is not running user
-//!    code) or a plain thread asleep in a goro wait without a deadline
+//! 5. **Threads.** Every thread of the process is either one of goro's
+//!    own (`g/registry.rs`, `OwnThread`: workers, the stack scavenger, the
+//!    `sync::Pool` sweeper, the `SIGQUIT` and schedtrace threads; a pool
+//!    thread only while it is not running user code) or a plain thread asleep in a goro wait without a deadline
 //!    (`goro_chan::waiter::parked_threads`: the thread blocked in
 //!    `goro::run` waiting for the main coroutine, threads blocked in
 //!    `recv`, `join`, `wait`, ...). At least one such plain thread exists
 //!    (the main thread must be one: a process whose main thread is
-//!    elsewhere is not deadlocked, or not provably so).
+//!    elsewhere is not deadlocked, or not provably so). Each listed own
+//!    thread is alive (it unlists itself before it exits), so this is a
+//!    count: `num_threads` in `/proc/self/stat` equals own threads plus
+//!    plain threads asleep (read into a stack buffer: the check never
+//!    allocates, it may run under a tight address-space limit).
 //!
 //! Given 1 and 2, every live coroutine is parked (`WAITING`): none runs,
 //! none is queued, and one woken but not yet queued would have an active
@@ -65,7 +68,7 @@
 //! worker blocks for a while instead of forever and checks again (a plain
 //! thread whose check says so wakes an idle worker for it): after 10 ms, then twice as long each time up
 //! to a second, until something happens. A program waiting on stdin with
-//! every coroutine parked thus reads `/proc/self/task` once a second.
+//! every coroutine parked thus reads `/proc/self/stat` once a second.
 //!
 //! Alternatives rejected: a periodic check from a monitor thread (a delay,
 //! and it would still need this snapshot); counting parked coroutines
