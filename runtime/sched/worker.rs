@@ -472,8 +472,11 @@ impl Ctx {
     /// others, then serve only its pinned inbox until it is needed again.
     fn retired(&self) -> Option<GRef> {
         let rt = self.rt;
-        if self.spinning.replace(false) {
-            rt.idle.stop_spinning();
+        // `idle.rs` rule 5: the last spinner leaving must wake the next, or
+        // work whose producer saw it spinning (and woke nobody) is stranded
+        // while the active workers sleep.
+        if self.spinning.replace(false) && rt.idle.stop_spinning() {
+            rt.wakep(true);
         }
         let mut moved = false;
         while let Some(g) = self
