@@ -87,13 +87,18 @@ pub(crate) fn install() {
     if INSTALLED.set(Installed { write_fd, previous }).is_err() {
         return;
     }
+    // Wait until the thread runs: a thread that starts later could find
+    // the process under a tighter resource limit (std maps its signal
+    // stack at start) or be missed by the deadlock check's thread count.
+    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let started = std::thread::Builder::new()
         .name("goro-sigquit".into())
-        .spawn(move || dump_loop(read_fd, chained));
+        .spawn(move || dump_loop(read_fd, chained, ready_tx));
     if let Err(e) = started {
         eprintln!("goro: cannot start the SIGQUIT thread: {e}; SIGQUIT dumps are off");
         return;
     }
+    let _ = ready_rx.recv();
     // SAFETY: a zeroed sigaction plus the fields we set is a valid action;
     // `on_sigquit` has the SA_SIGINFO signature.
     unsafe {
@@ -105,8 +110,9 @@ pub(crate) fn install() {
     }
 }
 
-fn dump_loop(read_fd: libc::c_int, chained: bool) {
+fn dump_loop(read_fd: libc::c_int, chained: bool, ready: std::sync::mpsc::SyncSender<()>) {
     let _own = crate::g::registry::OwnThread::register();
+    let _ = ready.send(());
     loop {
         let mut byte = 0u8;
         // SAFETY: reading one byte into a valid buffer from our pipe.
