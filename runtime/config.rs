@@ -6,7 +6,16 @@
 //! | `GORO_STACK_SIZE` | usable bytes per coroutine stack | 256 KiB |
 //! | `GORO_MAX_THREADS` | threads that run coroutines: workers plus spares that took over a stuck worker's processor (`GOMAXPROCS..=1024`) | 1024 |
 //! | `GORO_MAX_BLOCKING_THREADS` | threads of the [`spawn_blocking`](crate::spawn_blocking) pool (1..=65536) | 512 |
-//! | `GORO_DEBUG` | `blockwarn=<ms>`: warn when a coroutine runs that long without yielding (`0`: off) | 100 |
+//! | `GORO_DEBUG`      | comma list of `key=value` diagnostics settings (Go's `GODEBUG`), below | empty |
+//!
+//! `GORO_DEBUG` keys:
+//!
+//! | key              | value | meaning |
+//! |------------------|-------|---------|
+//! | `schedtrace=<ms>`| 0.. | print a `SCHED` line to stderr every `<ms>` milliseconds (0: off) |
+//! | `quitdump=<0\|1>`| 0, 1 | 1 (default): `SIGQUIT` prints the coroutine dump and exits 2; 0 leaves `SIGQUIT` alone |
+//! | `deadlock=<0\|1>`| 0, 1 | 1 (default): detect a global deadlock, report it and exit 2 |
+//! | `blockwarn=<ms>` | 0.. | warn when a worker is stuck in one coroutine that long (read by the monitor; 0: off; default 100) |
 //!
 //! Unlike Go, which silently ignores a bad `GOMAXPROCS`, goro refuses to
 //! start and names the variable: a typo in a deployment should not quietly
@@ -55,6 +64,12 @@ pub(crate) struct Config {
     pub(crate) max_blocking: usize,
     /// `GORO_DEBUG=blockwarn=<ms>`; `None`: off.
     pub(crate) blockwarn: Option<std::time::Duration>,
+    /// `GORO_DEBUG=schedtrace=<ms>` (0: off).
+    pub(crate) schedtrace_ms: u64,
+    /// `GORO_DEBUG=quitdump=<0|1>`.
+    pub(crate) quitdump: bool,
+    /// `GORO_DEBUG=deadlock=<0|1>`.
+    pub(crate) deadlock: bool,
 }
 
 /// Default bound on the `spawn_blocking` pool (tokio's too).
@@ -86,22 +101,74 @@ fn env_count(
     }
 }
 
-/// The `blockwarn=<ms>` key of a `GORO_DEBUG` comma list (other keys are
-/// left to their readers): `Ok(None)` when it is `0`, the default when the
-/// key is absent.
-pub(crate) fn parse_blockwarn(debug: &str) -> Result<Option<std::time::Duration>, ConfigError> {
-    let mut ms = DEFAULT_BLOCKWARN_MS;
-    for kv in debug.split(',') {
-        let Some(v) = kv.trim().strip_prefix("blockwarn=") else {
-            continue;
-        };
-        ms = v.trim().parse().map_err(|_| ConfigError {
-            var: "GORO_DEBUG",
-            value: debug.to_string(),
-            expected: "blockwarn=<milliseconds> (a whole number, 0 for off)".to_string(),
-        })?;
+/// The settings `GORO_DEBUG` carries (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Debug {
+    pub(crate) schedtrace_ms: u64,
+    pub(crate) quitdump: bool,
+    pub(crate) deadlock: bool,
+    pub(crate) blockwarn_ms: u64,
+}
+
+impl Default for Debug {
+    fn default() -> Self {
+        Debug {
+            schedtrace_ms: 0,
+            quitdump: true,
+            deadlock: true,
+            blockwarn_ms: DEFAULT_BLOCKWARN_MS,
+        }
     }
-    Ok((ms != 0).then(|| std::time::Duration::from_millis(ms)))
+}
+
+fn debug_error(item: &str, expected: String) -> ConfigError {
+    ConfigError {
+        var: "GORO_DEBUG",
+        value: item.to_string(),
+        expected,
+    }
+}
+
+/// Parses `GORO_DEBUG`: a comma list of `key=value` (spaces around items
+/// allowed, empty items ignored; a later key overrides an earlier one).
+/// Unknown keys and bad values are errors naming the key.
+pub(crate) fn parse_debug(v: &str) -> Result<Debug, ConfigError> {
+    let mut d = Debug::default();
+    for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((key, val)) = item.split_once('=') else {
+            return Err(debug_error(
+                item,
+                "key=value items separated by commas (e.g. schedtrace=1000,quitdump=0)".into(),
+            ));
+        };
+        let (key, val) = (key.trim(), val.trim());
+        let ms = |key: &str| {
+            val.parse::<u64>().map_err(|_| {
+                debug_error(
+                    item,
+                    format!("`{key}` takes a whole number of milliseconds"),
+                )
+            })
+        };
+        let flag = |key: &str| match val {
+            "0" => Ok(false),
+            "1" => Ok(true),
+            _ => Err(debug_error(item, format!("`{key}` takes 0 or 1"))),
+        };
+        match key {
+            "schedtrace" => d.schedtrace_ms = ms(key)?,
+            "blockwarn" => d.blockwarn_ms = ms(key)?,
+            "quitdump" => d.quitdump = flag(key)?,
+            "deadlock" => d.deadlock = flag(key)?,
+            _ => {
+                return Err(debug_error(
+                    item,
+                    format!("a known key (schedtrace, quitdump, deadlock, blockwarn), not `{key}`"),
+                ));
+            }
+        }
+    }
+    Ok(d)
 }
 
 impl Config {
@@ -128,9 +195,15 @@ impl Config {
             MAX_BLOCKING,
             DEFAULT_MAX_BLOCKING,
         )?;
-        let blockwarn = match std::env::var("GORO_DEBUG") {
-            Ok(v) => parse_blockwarn(&v)?,
-            Err(_) => parse_blockwarn("")?,
+        let debug = match std::env::var("GORO_DEBUG") {
+            Ok(v) => parse_debug(&v)?,
+            Err(std::env::VarError::NotPresent) => Debug::default(),
+            Err(std::env::VarError::NotUnicode(v)) => {
+                return Err(debug_error(
+                    &v.to_string_lossy(),
+                    "UTF-8 key=value items".into(),
+                ));
+            }
         };
         Ok(Config {
             procs,
@@ -138,7 +211,11 @@ impl Config {
             stack_size,
             max_threads,
             max_blocking,
-            blockwarn,
+            blockwarn: (debug.blockwarn_ms != 0)
+                .then(|| std::time::Duration::from_millis(debug.blockwarn_ms)),
+            schedtrace_ms: debug.schedtrace_ms,
+            quitdump: debug.quitdump,
+            deadlock: debug.deadlock,
         })
     }
 }
@@ -230,16 +307,36 @@ mod tests {
     }
 
     #[test]
-    fn blockwarn() {
-        use std::time::Duration;
-        assert_eq!(parse_blockwarn(""), Ok(Some(Duration::from_millis(100))));
+    fn debug_list() {
+        assert_eq!(parse_debug(""), Ok(Debug::default()));
+        let d = parse_debug(" schedtrace=1000, quitdump=0,,blockwarn=50,deadlock=0 ").unwrap();
         assert_eq!(
-            parse_blockwarn("blockwarn=250"),
-            Ok(Some(Duration::from_millis(250)))
+            d,
+            Debug {
+                schedtrace_ms: 1000,
+                quitdump: false,
+                deadlock: false,
+                blockwarn_ms: 50
+            }
         );
-        assert_eq!(parse_blockwarn("gctrace=1, blockwarn=0"), Ok(None));
-        let e = parse_blockwarn("blockwarn=soon").unwrap_err();
-        assert!(e.to_string().contains("GORO_DEBUG"), "{e}");
+        assert_eq!(
+            parse_debug("schedtrace=5,schedtrace=0")
+                .unwrap()
+                .schedtrace_ms,
+            0
+        );
+        for (bad, key) in [
+            ("schedtrace=fast", "schedtrace"),
+            ("quitdump=yes", "quitdump"),
+            ("blockwarn=-1", "blockwarn"),
+            ("gctrace=1", "gctrace"),
+            ("schedtrace", "schedtrace"),
+        ] {
+            let msg = parse_debug(bad).unwrap_err().to_string();
+            assert!(msg.contains("GORO_DEBUG"), "{msg}");
+            assert!(msg.contains(key), "{msg}");
+        }
+        assert_eq!(parse_debug("").unwrap().blockwarn_ms, DEFAULT_BLOCKWARN_MS);
     }
 
     #[test]

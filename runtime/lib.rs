@@ -25,6 +25,7 @@
 //! |-------------|---------------|
 //! | [`errgroup`], [`rate`], [`resilience`] | chapter 5 tools: a group of coroutines with the first error and a shared context; a token-bucket rate limiter and the book's multi-limiter; replicated requests and the steward/ward healing pattern |
 //! | [`pattern`] | the book's chapter 4 pipeline stages (`or`, `or_done`, `tee`, `bridge`, `fan_in` / `fan_out`, generators, `queue`) and heartbeats, over channels, `time` and `context` |
+//! | [`dump`], [`coroutines`], [`metrics`], [`testing`] | seeing inside: Go's goroutine dump, runtime metrics, goleak-style leak checks (with [`macro@main`] and [`macro@test`]); deadlock reports, `SIGQUIT` dumps and `GORO_DEBUG=schedtrace` come with the runtime |
 //! | [`sync`]    | Go's `sync`: `WaitGroup`, `Mutex`, `RwMutex`, `Cond`, `Once`, `Pool`, weighted `Semaphore`, built on park / ready |
 //! | [`scope`], [`coroutine_local!`], [`block_on`] | scoped coroutines that borrow from the caller, coroutine-local storage (per-coroutine values in the header), the bridge to and from async Rust |
 //! | [`time`], [`net`] | the user-facing packages: `sleep`, `after`, `tick`, `Timer`, `Ticker`; TCP / UDP / Unix sockets whose blocking calls park the coroutine |
@@ -58,6 +59,8 @@ mod cgroup;
 mod config;
 #[cfg(not(loom))]
 mod coroutine_local;
+#[cfg(not(loom))]
+mod diag;
 #[cfg(not(loom))]
 mod g;
 #[cfg(not(loom))]
@@ -115,6 +118,10 @@ pub use goro_chan::{chan, select};
 
 #[cfg(not(loom))]
 pub use api::*;
+#[cfg(not(loom))]
+pub use diag::{CoroutineInfo, CoroutineState, Metrics, coroutines, dump, metrics, testing};
+#[cfg(not(loom))]
+pub use goro_macros::{main, test};
 
 #[cfg(not(loom))]
 mod api {

@@ -55,6 +55,7 @@ mod loom_models;
 mod macros;
 mod select;
 mod select_handles;
+mod sleepers;
 pub mod waiter;
 mod zero;
 

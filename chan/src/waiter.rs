@@ -194,21 +194,31 @@ fn hook() -> Option<&'static Hook> {
     HOOK.get()
 }
 
-struct ThreadWake(thread::Thread);
+struct ThreadWake(thread::Thread, crate::sleepers::Sleep);
 
 impl Wake for ThreadWake {
     fn wake(self: std::sync::Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.1.wake();
         self.0.unpark();
     }
 }
 
-crate::loom::thread_local! {
-    static THREAD_UNPARKER: Unparker =
-        Unparker::from_waker(Waker::from(std::sync::Arc::new(ThreadWake(thread::current()))));
+struct ThreadParty {
+    wake: std::sync::Arc<ThreadWake>,
+    unparker: Unparker,
 }
+
+crate::loom::thread_local! {
+    static THREAD_PARTY: ThreadParty = {
+        let wake = std::sync::Arc::new(ThreadWake(thread::current(), crate::sleepers::Sleep::new()));
+        ThreadParty { unparker: Unparker::from_waker(Waker::from(wake.clone())), wake }
+    };
+}
+
+pub use crate::sleepers::{parked_threads, set_sleep_observer};
 
 /// Whether a party about to park may spin briefly first: the runtime's
 /// answer when one is installed, otherwise whether the machine has more
@@ -295,7 +305,7 @@ pub unsafe fn current_borrowed() -> Unparker {
 /// `docs/safety.md`).
 #[inline(never)]
 fn thread_unparker() -> Unparker {
-    THREAD_UNPARKER.with(|u| u.clone())
+    THREAD_PARTY.with(|p| p.unparker.clone())
 }
 
 /// Blocks the caller (a coroutine parks, a thread sleeps) until unparked,
@@ -332,7 +342,12 @@ fn park_thread(deadline: Option<Instant>, validate: &mut dyn FnMut() -> bool) {
     match deadline {
         None => {
             if validate() {
-                thread::park();
+                // Counted asleep (goro's deadlock check) while blocked.
+                let me = THREAD_PARTY.with(|p| p.wake.clone());
+                if me.1.fall_asleep() {
+                    thread::park();
+                    me.1.woke();
+                }
             }
         }
         Some(d) => {

@@ -65,6 +65,7 @@ pub(crate) mod join;
 pub(crate) mod local;
 pub(crate) mod overflow;
 pub(crate) mod pin;
+pub(crate) mod registry;
 pub(crate) mod stack;
 pub(crate) mod state;
 
@@ -73,7 +74,7 @@ use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, Location};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 use goro_chan::waiter::Unparker;
 
@@ -101,6 +102,9 @@ pub(crate) struct Header {
     /// Where it may run (see `pin.rs`).
     pub(crate) pin: AtomicPin,
     pub(crate) spawned_at: &'static Location<'static>,
+    /// Leak-check scope (`goro::testing`): inherited from the spawner; 0
+    /// outside any test scope. Immutable.
+    pub(crate) scope: u64,
     /// Bumped to cancel the pending park timer (see `time`).
     pub(crate) timer_seq: AtomicU64,
     /// Which worker's heap holds the pending park timer.
@@ -110,8 +114,17 @@ pub(crate) struct Header {
     pub(crate) coro: UnsafeCell<Option<Coro>>,
     /// Set by the trampoline; used only by code running on this coroutine.
     pub(crate) yielder: UnsafeCell<YielderPtr>,
-    /// Why it is parked ("chan receive", ...); written by its runner at park.
-    pub(crate) wait_reason: UnsafeCell<&'static str>,
+    /// Why it is parked ("chan receive", ...); written by its runner at park,
+    /// readable from any thread (`registry.rs`).
+    pub(crate) wait_reason: registry::WaitReason,
+    /// Runtime-clock ns when a diagnostic first saw it parked (0: not seen
+    /// since its last park); reset by its runner at park (`registry.rs`).
+    pub(crate) wait_seen: AtomicU64,
+    /// Next entry of the registry list holding it (`registry.rs`, rule R1).
+    pub(crate) reg_next: AtomicPtr<Header>,
+    /// The worker whose registry list holds it (set at its first run; a
+    /// `u16` fits in padding: `MAX_PROCS` is 1024).
+    pub(crate) reg_home: AtomicU16,
     /// It was pinned to its thread because it parked while a panic unwound
     /// (`docs/safety.md`, "Unwinding"); read and written only by the
     /// coroutine itself (`sched/park.rs`).
@@ -163,6 +176,7 @@ pub(crate) struct SpawnOpts {
     pub(crate) stack_size: usize,
     pub(crate) pin: Pin,
     pub(crate) location: &'static Location<'static>,
+    pub(crate) scope: u64,
 }
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
@@ -191,11 +205,15 @@ where
             stack_size: opts.stack_size,
             pin: AtomicPin::new(opts.pin),
             spawned_at: opts.location,
+            scope: opts.scope,
             timer_seq: AtomicU64::new(0),
             timer_home: AtomicUsize::new(0),
             coro: UnsafeCell::new(None),
             yielder: UnsafeCell::new(std::ptr::null()),
-            wait_reason: UnsafeCell::new(""),
+            wait_reason: registry::WaitReason::new(),
+            wait_seen: AtomicU64::new(0),
+            reg_next: AtomicPtr::new(std::ptr::null_mut()),
+            reg_home: AtomicU16::new(u16::MAX),
             unwind_pinned: UnsafeCell::new(false),
             join_waker: UnsafeCell::new(None),
             locals: local::Slot::new(),
@@ -530,4 +548,19 @@ pub(crate) fn payload_message(p: &(dyn Any + Send)) -> Option<&str> {
     p.downcast_ref::<&str>()
         .copied()
         .or_else(|| p.downcast_ref::<String>().map(|s| s.as_str()))
+}
+
+#[cfg(test)]
+mod layout {
+    /// The header's size decides the task block's size class (multiples of
+    /// 64 bytes, `alloc.rs`): the diagnostics fields must not push a small
+    /// task (a closure capturing one pointer) into a bigger class.
+    #[test]
+    fn small_task_fits_four_lines() {
+        assert!(
+            std::mem::size_of::<super::Task<fn(), ()>>() <= 256,
+            "{}",
+            std::mem::size_of::<super::Task<fn(), ()>>()
+        );
+    }
 }

@@ -518,6 +518,8 @@ impl StackPool {
     /// `period` release what stayed idle for the whole period; otherwise
     /// wait for `give` to signal.
     fn scavenge_loop(&self) {
+        // It never runs user code (deadlock check, `registry.rs`).
+        let _own = super::registry::OwnThread::register();
         let mut g = self.lock();
         loop {
             if g.classes.values().any(Class::excess) {
@@ -569,6 +571,15 @@ impl StackPool {
             class.cold.append(&mut v);
         }
         g
+    }
+
+    /// (hot, cold) free stacks over every size: cached for reuse, and
+    /// released to the system (address space kept), for `goro::metrics()`.
+    pub(crate) fn totals(&self) -> (usize, usize) {
+        let g = self.lock();
+        g.classes
+            .values()
+            .fold((0, 0), |(h, c), k| (h + k.hot.len(), c + k.cold.len()))
     }
 
     /// (hot, cold) free stacks of the given usable size.

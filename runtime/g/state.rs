@@ -86,6 +86,13 @@ impl GState {
         self.0.load(Ordering::Acquire) & STATE_MASK
     }
 
+    /// The state (without the token), for diagnostics: a snapshot that may
+    /// be stale by the time it is used.
+    #[cfg(not(loom))]
+    pub(crate) fn load(&self) -> u32 {
+        self.0.load(Ordering::Acquire) & STATE_MASK
+    }
+
     /// Park fast path, on the coroutine before switching: consumes a pending
     /// token. Returns `true` if there was one (the park returns at once).
     #[inline]

@@ -31,6 +31,7 @@
 //! unjoined coroutine's); one thread per call (unbounded under load, which
 //! is what the bound exists for).
 
+use crate::g::registry::OwnThread;
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
@@ -142,6 +143,9 @@ where
         stack_size: 0,
         pin: Pin::Anywhere,
         location: std::panic::Location::caller(),
+        // Not in a leak-check scope: a blocking job runs on the pool, not
+        // through a worker's exit path that counts scopes out.
+        scope: 0,
     };
     let Some((g, handle)) = g::new_task(f, opts) else {
         panic!("goro: spawn_blocking: out of memory for the job");
@@ -220,11 +224,17 @@ impl Pool {
 
     /// A pool thread: runs jobs until idle for `KEEP_ALIVE` (rule 3).
     fn work(&self) {
+        // Idle, this thread cannot wake anybody: listed as goro's own for
+        // the deadlock check (`g/registry.rs`); running a job it is a plain
+        // thread again (the job's user code may wake coroutines).
+        let mut own = Some(OwnThread::register());
         let mut st = self.lock();
         loop {
             if let Some(g) = st.queue.pop_front() {
                 drop(st);
+                drop(own.take());
                 run_job(g);
+                own.get_or_insert_with(OwnThread::register);
                 st = self.lock();
                 continue;
             }

@@ -37,12 +37,16 @@
 //! made in one file and implemented in two).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 pub(crate) struct Idle {
     nspinning: AtomicUsize,
     nidle: AtomicUsize,
     sleepers: Mutex<Vec<usize>>,
+    /// Bumped (under the `sleepers` lock) by every change of the list, for
+    /// the deadlock check (`deadlock.rs`): unchanged means nobody joined or
+    /// left.
+    generation: AtomicU64,
 }
 
 impl Idle {
@@ -51,11 +55,24 @@ impl Idle {
             nspinning: AtomicUsize::new(0),
             nidle: AtomicUsize::new(0),
             sleepers: Mutex::new(Vec::with_capacity(capacity)),
+            generation: AtomicU64::new(0),
         }
     }
 
     fn sleepers(&self) -> std::sync::MutexGuard<'_, Vec<usize>> {
-        self.sleepers.lock().unwrap_or_else(|e| e.into_inner())
+        let g = self.sleepers.lock().unwrap_or_else(|e| e.into_inner());
+        // Every caller may change the list; counting the lock taken is
+        // enough (and simpler than counting each change).
+        self.generation.store(
+            self.generation.load(Ordering::Relaxed) + 1,
+            Ordering::SeqCst,
+        );
+        g
+    }
+
+    /// See the field: changes whenever the list may have.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// Idle workers (a snapshot).

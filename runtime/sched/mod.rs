@@ -74,11 +74,16 @@
 //!   the packages built on it (a wake-up travelled time → sched → time).
 
 pub(crate) mod blocking;
+pub(crate) mod deadlock;
+pub(crate) mod dump;
 pub(crate) mod idle;
+pub(crate) mod metrics;
 pub(crate) mod monitor;
 pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod ready;
+pub(crate) mod scope;
+pub(crate) mod sigquit;
 pub(crate) mod timer_heap;
 pub(crate) mod timers;
 pub(crate) mod worker;
@@ -123,6 +128,13 @@ pub(crate) enum Hint {
 pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
     pub(crate) exited: AtomicU64,
+    /// Parks committed on this worker (`metrics.rs`; single writer).
+    pub(crate) parks: AtomicU64,
+    /// Successful steals by this worker (`metrics.rs`; single writer).
+    pub(crate) steals: AtomicU64,
+    /// The coroutine this worker is running, or null (for diagnostics only:
+    /// compared, never dereferenced through this pointer).
+    pub(crate) running: AtomicPtr<Header>,
 }
 
 impl Counters {
@@ -190,6 +202,8 @@ pub(crate) struct Slot {
     /// writes `running_*` at every switch, while wakers write the fields
     /// above (`wake_pending`) all the time.
     pub(crate) proc: CachePadded<ProcState>,
+    /// Coroutines first run on this worker (`g/registry.rs`).
+    pub(crate) registry: g::registry::List,
 }
 
 impl Slot {
@@ -216,6 +230,7 @@ impl Slot {
                 running_id: AtomicU64::new(0),
                 running_at: AtomicPtr::new(ptr::null_mut()),
             }),
+            registry: g::registry::List::new(),
         }
     }
 
@@ -318,6 +333,12 @@ pub(crate) fn init() -> Result<&'static Runtime, ConfigError> {
         crate::g::overflow::install_handler();
         r.ensure_started(r.nprocs.load(Ordering::SeqCst));
         monitor::start(r);
+        // Diagnostics (`deadlock.rs`, `sigquit.rs`, `metrics.rs`).
+        goro_chan::waiter::set_sleep_observer(deadlock::on_thread_asleep);
+        if r.config.quitdump {
+            sigquit::install();
+        }
+        metrics::start_schedtrace(r);
     });
     Ok(r)
 }
@@ -614,12 +635,15 @@ where
         None => rt.next_id(1),
     };
     let stack_size = stack_size.map_or(rt.config.stack_size, round_size);
+    let scope = scope::spawn_scope(ctx.and_then(|c| c.running()));
+    scope::scope_count(scope, 1);
     let opts = SpawnOpts {
         id,
         name,
         stack_size,
         pin,
         location: std::panic::Location::caller(),
+        scope,
     };
     let Some((g, handle)) = g::new_task(f, opts) else {
         return Err(std::io::Error::new(

@@ -162,6 +162,8 @@ pub(crate) fn start(rt: &'static Runtime) {
         .name("goro-sysmon".into())
         .stack_size(256 << 10)
         .spawn(move || {
+            // Goro's own thread: it never runs user code (`g/registry.rs`).
+            let _own = crate::g::registry::OwnThread::register();
             let _ = rt.monitor.thread.set(std::thread::current());
             run(rt);
         });

@@ -28,7 +28,7 @@
 //! the kernel).
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -94,8 +94,16 @@ struct Waiting {
     rest: Vec<Unparker>,
 }
 
+/// Parties in some socket's wait lists (`goro::metrics()`, deadlock check).
+pub(crate) static IO_WAITERS: AtomicUsize = AtomicUsize::new(0);
+
 impl Waiting {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
     fn push(&mut self, u: Unparker) {
+        IO_WAITERS.fetch_add(1, Ordering::SeqCst);
         if self.first.is_none() {
             self.first = Some(u);
         } else {
@@ -152,6 +160,7 @@ impl IoState {
     /// repeated timeouts on a quiet socket do not pile up entries).
     pub(crate) fn unwait(&self, dir: Dir, me: &Unparker) {
         let mut w = self.waiters(dir);
+        let before = w.len();
         if w.first.as_ref().is_some_and(|u| u.same_party(me)) {
             w.first = None;
             if !w.rest.is_empty() {
@@ -160,6 +169,7 @@ impl IoState {
             }
         }
         w.rest.retain(|u| !u.same_party(me));
+        IO_WAITERS.fetch_sub(before - w.len(), Ordering::SeqCst);
     }
 
     /// Sets readiness `bits` (bumping the sequence) and wakes the waiters of
@@ -181,6 +191,7 @@ impl IoState {
         for dir in [Dir::Read, Dir::Write] {
             if bits & dir.ready_mask() != 0 {
                 let mut w = self.waiters(dir);
+                IO_WAITERS.fetch_sub(w.len(), Ordering::SeqCst);
                 let first = w.first.take();
                 if w.rest.is_empty() {
                     drop(w);

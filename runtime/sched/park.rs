@@ -113,9 +113,9 @@ pub(crate) fn park_current(
     // resumed and returns, so the closure (`cb` here, or `validate`, which
     // our caller's frame holds) outlives every call.
     let cb_ptr: *mut (dyn FnMut() -> bool + 'static) = unsafe { std::mem::transmute(cb_ref) };
-    // SAFETY: runner-only fields; we are the runner.
-    unsafe { *hdr.wait_reason.get() = reason };
-    // SAFETY: as above.
+    hdr.wait_reason.set(reason);
+    hdr.wait_seen.store(0, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: `unwind_pinned` is a runner-only field; we are the runner.
     if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } {
         unwinding_stays(hdr);
     }

@@ -148,6 +148,11 @@ impl SlotTimers {
         }
     }
 
+    /// Entries in the heap, cancelled ones not yet swept included.
+    pub(crate) fn len(&self) -> usize {
+        self.heap.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Counts one entry that became dead without leaving the heap.
     pub(crate) fn mark_stale(&self) {
         self.stale.fetch_add(1, Ordering::Relaxed);

@@ -153,6 +153,9 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
         .name(format!("goro-{role}-{index}"))
         .spawn(move || {
             let _abort = AbortOnPanic(index);
+            // Listed as goro's own for the deadlock check (`deadlock.rs`
+            // says why a worker can be, although it runs user code).
+            let _own = crate::g::registry::OwnThread::register();
             let _ = slot.thread.set(std::thread::current());
             #[cfg(target_os = "linux")]
             // SAFETY: gettid has no preconditions.
@@ -185,6 +188,12 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
 }
 
 impl Ctx {
+    /// The coroutine this worker is running, if any.
+    #[inline]
+    pub(crate) fn running(&self) -> Option<NonNull<Header>> {
+        self.current.get()
+    }
+
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
     #[inline]
     pub(crate) fn is_active(&self) -> bool {
@@ -254,6 +263,8 @@ impl Ctx {
                 self.run_timers();
             }
             if t % 61 == 0 {
+                // Finished coroutines' tasks (`g/registry.rs`).
+                self.slot.registry.tidy(false);
                 // Fairness: the global queue, and I/O readiness while busy.
                 if let Some(p) = rt.poller_if_started() {
                     p.poll(Some(Duration::ZERO));
@@ -301,7 +312,10 @@ impl Ctx {
             let Some(st) = st else { continue };
             loop {
                 match st.steal_batch_and_pop(into) {
-                    Steal::Success(g) => return Some(g),
+                    Steal::Success(g) => {
+                        super::metrics::bump(&self.slot.counters.steals);
+                        return Some(g);
+                    }
                     Steal::Empty => break,
                     Steal::Retry => std::hint::spin_loop(),
                 }
@@ -479,6 +493,8 @@ impl Ctx {
         if was_spinning {
             rt.idle.stop_spinning();
         }
+        // Free finished coroutines' tasks before sleeping (`g/registry.rs`).
+        self.slot.registry.tidy(true);
         // `idle.rs` rule 1: publish, fence, recheck.
         if !rt.idle.push(self.index, || self.is_active()) {
             return; // retired meanwhile
@@ -496,7 +512,10 @@ impl Ctx {
             // to adopt what they set (their unpark token is harmless).
         } else {
             match rt.timers.try_sleeper(self.index) {
-                Some(timeout) => {
+                Some(mut timeout) => {
+                    if timeout.is_none() {
+                        timeout = super::deadlock::on_worker_idle(rt);
+                    }
                     // The timer sleeper is also the netpoller (if any socket
                     // was ever registered): it blocks in epoll until the next
                     // timer, I/O readiness, or a wake-up.
@@ -509,7 +528,10 @@ impl Ctx {
                 }
                 None => {
                     self.slot.proc.parked.store(true, Ordering::Relaxed);
-                    std::thread::park();
+                    match super::deadlock::on_worker_idle(rt) {
+                        Some(d) => std::thread::park_timeout(d),
+                        None => std::thread::park(),
+                    }
                     self.slot.proc.parked.store(false, Ordering::Relaxed);
                 }
             }
@@ -549,8 +571,11 @@ impl Ctx {
     /// others, then serve only its pinned inbox until it is needed again.
     fn retired(&self) -> Option<GRef> {
         let rt = self.rt;
-        if self.spinning.replace(false) {
-            rt.idle.stop_spinning();
+        // `idle.rs` rule 5: the last spinner leaving must wake the next, or
+        // work whose producer saw it spinning (and woke nobody) is stranded
+        // while the active workers sleep.
+        if self.spinning.replace(false) && rt.idle.stop_spinning() {
+            rt.wakep(true);
         }
         let mut moved = false;
         while let Some(g) = self
@@ -609,6 +634,10 @@ impl Ctx {
             .proc
             .running_at
             .store(ptr::from_ref(h.spawned_at).cast_mut(), Ordering::Relaxed);
+        self.slot
+            .counters
+            .running
+            .store(g.as_ptr().as_ptr(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
@@ -634,6 +663,10 @@ impl Ctx {
             }
         }
         overflow::leave();
+        self.slot
+            .counters
+            .running
+            .store(ptr::null_mut(), Ordering::Relaxed);
         self.current.set(None);
     }
 
@@ -655,6 +688,8 @@ impl Ctx {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
+                h.reg_home.store(self.index as u16, Ordering::Relaxed);
+                self.slot.registry.push(p);
                 true
             }
             Err(e) => {
@@ -678,6 +713,7 @@ impl Ctx {
                     STACK_FAILURES.fetch_add(1, Ordering::Relaxed);
                 }
                 g.fail(Panic::new(Box::new(msg), h));
+                super::scope::scope_count(h.scope, -1);
                 h.state.finish();
                 self.slot.counters.bump_exited();
                 false
@@ -698,7 +734,11 @@ impl Ctx {
         // token, so the coroutine's stack (where the callback lives) is
         // untouched by anyone else; the caller vouches for `cb`.
         let stay = unsafe { (*cb)() };
-        stay && matches!(h.state.commit_park(), Commit::Parked)
+        let parked = stay && matches!(h.state.commit_park(), Commit::Parked);
+        if parked {
+            super::metrics::bump(&self.slot.counters.parks);
+        }
+        parked
     }
 
     /// A yield: to the back of the queue, where others run first.
@@ -723,9 +763,21 @@ impl Ctx {
         self.stacks
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
+        let rt = self.rt;
+        let listed =
+            crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry, |i| {
+                &rt.slots[i].registry
+            });
+        super::scope::scope_count(g.header().scope, -1);
         g.header().state.finish();
         self.slot.counters.bump_exited();
-        drop(g);
+        if listed {
+            // The registry list holds the run reference now (`registry.rs`,
+            // R3); its next sweep drops it.
+            std::mem::forget(g);
+        } else {
+            drop(g);
+        }
     }
 
     /// Arms a park timeout for the running coroutine (from a park callback);

@@ -427,6 +427,9 @@ mod sweeper {
     }
 
     fn run() {
+        // goro's own thread for the deadlock check (`sched/deadlock.rs`): it
+        // only drops idle pooled values.
+        let _own = crate::g::registry::OwnThread::register();
         loop {
             std::thread::park_timeout(SWEEP_INTERVAL);
             let mut left = false;

@@ -1,0 +1,373 @@
+//! The registry of live coroutines: what `goro::dump()`, `goro::coroutines()`,
+//! deadlock reports and the leak check walk. One intrusive, singly linked
+//! [`List`] per worker, threaded through the coroutine headers' `reg_next`
+//! field.
+//!
+//! # How it stays cheap
+//!
+//! * **Registration at first run**, not at spawn: the worker that first runs
+//!   a coroutine (already the cold path: it takes a stack and builds the
+//!   context) pushes it on its own list: loads and stores on lines nobody
+//!   else writes (rule R1). `go!` itself pays nothing. The price: a
+//!   coroutine spawned and not yet started is not listed; snapshots count
+//!   those instead (live coroutines minus listed ones).
+//! * **Exit where it first ran, as the list's head** (every coroutine that
+//!   runs to completion without parking while others start there): the
+//!   worker unlinks it (a store to `head`; the entry's own link is left
+//!   intact for a reader standing on it), hands the list its run reference
+//!   instead of dropping it, and keeps it in a private array of popped
+//!   entries (no header field: the header stays small). They are freed in batches ([`List::flush`]): take
+//!   and release the lock (any reader that could have reached the entries
+//!   has finished), then drop the references. No fence or read-modify-write
+//!   at exit; one lock per batch of [`FLUSH_BATCH`], or at the worker's next
+//!   fairness tick, or before it sleeps.
+//! * **Exit otherwise** (it parked and others started on its worker since,
+//!   or it migrated): it stays listed, marked `DONE` by its state word, with
+//!   a reference the list owns (the run reference handed over, or, from
+//!   another worker, one taken before marking it `DONE`), until a full
+//!   sweep.
+//! * **Full sweep** ([`List::sweep`], owner only, under the lock): unlinks
+//!   the `DONE` entries. Amortised: it runs when the pushes plus the dead
+//!   entries since the last sweep exceed the entries that sweep kept (at
+//!   least [`SWEEP_MIN`]; checked at pushes, and for remote exits at
+//!   fairness ticks); a worker about to sleep also sweeps once the dead
+//!   entries reach an eighth of the kept ones.
+//!
+//! So a finished task (its block, and a detached coroutine's unread result)
+//! is freed soon after its exit when it finished as its list's head, and
+//! within the amortised bounds above otherwise.
+//!
+//! # Rules (cited by `// SAFETY:` comments)
+//!
+//! * **R1 (one writer of the links).** Only the list's owner (its worker,
+//!   on its own thread) changes `head`, a listed header's `reg_next`, or
+//!   the popped array: pushes publish the new head with a release store after
+//!   writing its link; a head pop only moves `head`; other unlinking
+//!   happens in a sweep, under the lock.
+//! * **R2 (readers lock).** A reader ([`List::for_each`]) holds the lock
+//!   while it walks. A swept entry is freed after the sweep released the
+//!   lock, a popped one after a later lock and release: either way, any
+//!   reader that could reach it has finished, and later readers start from
+//!   a head that no longer leads to it.
+//! * **R3 (listed means live).** A listed header is running, queued or
+//!   parked (its run reference keeps it), or `DONE` with a reference the
+//!   list owns (the run reference handed over, or the one given at a
+//!   remote exit), dropped by the sweep after unlinking, outside the lock
+//!   (dropping a task may run user `Drop` code).
+//!
+//! # What a reader may read
+//!
+//! Immutable header fields (id, name, spawn site, stack size, scope),
+//! atomics (state, pin, the packed wait reason). Never the `UnsafeCell`s.
+//!
+//! Alternatives rejected: registering at spawn (measured: the spawning
+//! worker's list then held coroutines that finished on other workers, and
+//! its sweeps read headers those workers had just written, a cache miss per
+//! spawn on the spawn benchmark); unlinking at exit (a store-load fence per
+//! exit to exclude concurrent readers, or a lock); a doubly linked list (a
+//! lock, usually another worker's, per exit); a sharded hash set (a lock
+//! and a hash per spawn and per exit); walking the task allocator's chunks
+//! (freed blocks are rewritten without synchronisation).
+
+use std::ptr::{self, NonNull};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+use super::state::DONE;
+use super::{Header, dec_ref, inc_ref};
+
+/// Fewest pushes between two sweeps of a list.
+pub(crate) const SWEEP_MIN: usize = 256;
+
+/// Most popped entries kept on a dead stack before it is freed.
+pub(crate) const FLUSH_BATCH: usize = 64;
+
+/// One worker's list of registered coroutines. See the module docs.
+/// Counters are written by the owner only, except `remote_dead`.
+pub(crate) struct List {
+    head: AtomicPtr<Header>,
+    /// Taken by readers and by sweeps and flushes (rule R2).
+    lock: Mutex<()>,
+    /// Pushes, and finished entries left in the list by this worker, since
+    /// the last sweep.
+    work: AtomicUsize,
+    /// `work` that triggers the next sweep: `max(SWEEP_MIN, kept)`.
+    sweep_at: AtomicUsize,
+    /// Entries the last sweep left.
+    kept: AtomicUsize,
+    /// Finished entries left in the list by other workers (any thread adds).
+    remote_dead: AtomicUsize,
+    /// Popped entries waiting to be freed: `popped[..npopped]`.
+    popped: [AtomicPtr<Header>; FLUSH_BATCH],
+    npopped: AtomicUsize,
+}
+
+impl List {
+    pub(crate) const fn new() -> Self {
+        List {
+            head: AtomicPtr::new(ptr::null_mut()),
+            lock: Mutex::new(()),
+            work: AtomicUsize::new(0),
+            sweep_at: AtomicUsize::new(SWEEP_MIN),
+            kept: AtomicUsize::new(0),
+            remote_dead: AtomicUsize::new(0),
+            popped: [const { AtomicPtr::new(ptr::null_mut()) }; FLUSH_BATCH],
+            npopped: AtomicUsize::new(0),
+        }
+    }
+
+    /// Lists `h` at its first run. Owner only (rule R1), on the worker's
+    /// own stack.
+    #[inline]
+    pub(crate) fn push(&self, h: NonNull<Header>) {
+        // SAFETY: the caller runs `h` (it holds the run reference).
+        let hdr = unsafe { h.as_ref() };
+        hdr.reg_next
+            .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.head.store(h.as_ptr(), Ordering::Release);
+        let n = self.work.load(Ordering::Relaxed) + 1;
+        self.work.store(n, Ordering::Relaxed);
+        if n > self.sweep_at.load(Ordering::Relaxed) {
+            self.sweep();
+        }
+    }
+
+    /// Frees the dead stack if it holds anything; owner only, on the
+    /// worker's own stack (fairness ticks). `sleeping`: the worker is about
+    /// to sleep, so also sweep if the dead entries in the list reach an
+    /// eighth of the kept ones.
+    #[inline]
+    pub(crate) fn tidy(&self, sleeping: bool) {
+        if self.npopped.load(Ordering::Relaxed) != 0 {
+            self.flush();
+        }
+        let remote = self.remote_dead.load(Ordering::Relaxed);
+        if remote > self.sweep_at.load(Ordering::Relaxed) {
+            self.sweep();
+        } else if sleeping {
+            let dead = self.work.load(Ordering::Relaxed) + remote;
+            if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
+                self.sweep();
+            }
+        }
+    }
+
+    /// Frees the dead stack (rule R2). Owner only.
+    #[cold]
+    fn flush(&self) {
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        let n = self.npopped.load(Ordering::Relaxed);
+        self.npopped.store(0, Ordering::Relaxed);
+        for slot in &self.popped[..n] {
+            if let Some(h) = NonNull::new(slot.load(Ordering::Relaxed)) {
+                // A popped entry, alive by the list's reference (R3).
+                dec_ref(h);
+            }
+        }
+    }
+
+    /// Unlinks finished entries and drops their references. Owner only.
+    #[cold]
+    pub(crate) fn sweep(&self) {
+        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let dead = self.unlink_done();
+        drop(guard);
+        release(dead);
+    }
+
+    /// Under the lock, by the owner: unlinks every `DONE` entry and returns
+    /// them chained through their `reg_next` (no allocation; no reader can
+    /// reach them once the lock is released, R2).
+    fn unlink_done(&self) -> *mut Header {
+        let mut dead: *mut Header = ptr::null_mut();
+        let mut kept = 0;
+        let mut prev: Option<&Header> = None;
+        // Remote exits counted before this point are found by this walk.
+        let remote = self.remote_dead.load(Ordering::Acquire);
+        let mut cur = self.head.load(Ordering::Relaxed);
+        while let Some(h) = NonNull::new(cur) {
+            // SAFETY: R3: listed headers are live while we hold the lock.
+            let hdr = unsafe { h.as_ref() };
+            let next = hdr.reg_next.load(Ordering::Relaxed);
+            if hdr.state.load() == DONE {
+                match prev {
+                    None => self.head.store(next, Ordering::Release),
+                    Some(p) => p.reg_next.store(next, Ordering::Release),
+                }
+                hdr.reg_next.store(dead, Ordering::Relaxed);
+                dead = cur;
+            } else {
+                kept += 1;
+                prev = Some(hdr);
+            }
+            cur = next;
+        }
+        self.work.store(0, Ordering::Relaxed);
+        self.kept.store(kept, Ordering::Relaxed);
+        self.sweep_at.store(SWEEP_MIN.max(kept), Ordering::Relaxed);
+        self.remote_dead.fetch_sub(remote, Ordering::Relaxed);
+        dead
+    }
+
+    /// Calls `f` on every listed header that has not finished, under the
+    /// lock (rule R2). `f` must not block or spawn.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cur = self.head.load(Ordering::Acquire);
+        while let Some(h) = NonNull::new(cur) {
+            // SAFETY: R2 and R3: nobody frees a header we can reach while we
+            // hold the lock.
+            let hdr = unsafe { h.as_ref() };
+            if hdr.state.load() != DONE {
+                f(hdr);
+            }
+            cur = hdr.reg_next.load(Ordering::Acquire);
+        }
+    }
+}
+
+/// At the exit of `h`, run by worker `me` whose list is `mine`, *before*
+/// `h` is marked `DONE` (rule R3: a sweep must never find it `DONE`
+/// without the list's reference). `home` is the list that holds it.
+/// Returns `true` if the list took over the caller's run reference (the
+/// caller must then `forget` it, not drop it); otherwise the home list got
+/// a reference of its own.
+#[inline]
+pub(crate) fn on_exit(
+    h: NonNull<Header>,
+    me: usize,
+    mine: &List,
+    home: impl FnOnce(usize) -> &'static List,
+) -> bool {
+    // SAFETY: the caller runs `h`.
+    let hdr = unsafe { h.as_ref() };
+    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
+    if at != me {
+        inc_ref(h);
+        home(at).remote_dead.fetch_add(1, Ordering::Release);
+        return false;
+    }
+    if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
+        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
+        mine.head
+            .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
+        let n = mine.npopped.load(Ordering::Relaxed);
+        mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
+        mine.npopped.store(n + 1, Ordering::Relaxed);
+        if n + 1 == FLUSH_BATCH {
+            mine.flush();
+        }
+    } else {
+        // Counted towards the next sweep (checked at the next push).
+        mine.work
+            .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+    true
+}
+
+/// Drops the list references of a chain made by `unlink_done`.
+fn release(mut cur: *mut Header) {
+    while let Some(h) = NonNull::new(cur) {
+        // SAFETY: unlinked by us; the chain is ours alone and each entry
+        // still holds the list's reference.
+        cur = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
+        dec_ref(h);
+    }
+}
+
+/// A wait reason packed into one word so that readers on other threads can
+/// load it without tearing: the pointer in the low 48 bits, the length in
+/// the high 16. Written by the coroutine's runner at park (a plain store).
+pub(crate) struct WaitReason(AtomicU64);
+
+/// Stored when a reason does not fit the packing (never for goro's own).
+const UNPACKABLE: &str = "?";
+
+impl WaitReason {
+    pub(crate) const fn new() -> Self {
+        WaitReason(AtomicU64::new(0))
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, r: &'static str) {
+        let (p, n) = (r.as_ptr() as u64, r.len() as u64);
+        let w = if p >> 48 == 0 && n >> 16 == 0 {
+            p | n << 48
+        } else {
+            UNPACKABLE.as_ptr() as u64 | (UNPACKABLE.len() as u64) << 48
+        };
+        self.0.store(w, Ordering::Relaxed);
+    }
+
+    /// The last reason set ("" before the first park).
+    pub(crate) fn get(&self) -> &'static str {
+        let w = self.0.load(Ordering::Relaxed);
+        if w == 0 {
+            return "";
+        }
+        let (p, n) = ((w & ((1 << 48) - 1)) as *const u8, (w >> 48) as usize);
+        // SAFETY: every non-zero word was made by `set` from one
+        // `&'static str` (pointer and length stored together in one atomic
+        // word, so they cannot come from two different strings).
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p, n)) }
+    }
+}
+
+/// goro's own threads (workers, the stack scavenger, and later the monitor
+/// and idle pool threads): their kernel thread ids, and a generation bumped
+/// by every change. A thread is listed only while it cannot run user code,
+/// so the deadlock check may count it as unable to wake anybody; a pool
+/// thread that runs user code drops its [`OwnThread`] first (then it counts
+/// as a plain thread, quiet only while asleep in a goro wait).
+static OWN_THREADS: Mutex<(Vec<i32>, u64)> = Mutex::new((Vec::new(), 0));
+
+fn own_threads() -> std::sync::MutexGuard<'static, (Vec<i32>, u64)> {
+    OWN_THREADS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Lists the calling thread as one of goro's own until dropped.
+pub(crate) struct OwnThread(i32);
+
+impl OwnThread {
+    pub(crate) fn register() -> OwnThread {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        let mut g = own_threads();
+        g.0.push(tid);
+        g.1 += 1;
+        OwnThread(tid)
+    }
+}
+
+impl Drop for OwnThread {
+    fn drop(&mut self) {
+        let mut g = own_threads();
+        g.0.retain(|&t| t != self.0);
+        g.1 += 1;
+    }
+}
+
+/// The generation of the own-thread list (no allocation).
+pub(crate) fn own_thread_generation() -> u64 {
+    own_threads().1
+}
+
+/// How many own threads are listed (no allocation: the deadlock check).
+pub(crate) fn own_thread_count() -> usize {
+    own_threads().0.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_round_trip() {
+        let r = WaitReason::new();
+        assert_eq!(r.get(), "");
+        r.set("chan receive");
+        assert_eq!(r.get(), "chan receive");
+        r.set("sync.Mutex.Lock");
+        assert_eq!(r.get(), "sync.Mutex.Lock");
+    }
+}

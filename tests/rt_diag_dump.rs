@@ -1,0 +1,254 @@
+//! Seeing inside: `goro::coroutines()` and `goro::dump()` show every live
+//! coroutine with its state, wait reason, spawn site and pinning;
+//! `goro::metrics()` counters move as they should. Exact counts need a
+//! process of their own (other tests spawn too), so the scenarios run in
+//! child processes, under one worker (where "runnable" can be caught
+//! deterministically) and under several.
+
+mod common;
+
+use std::time::Duration;
+
+use goro::{Builder, CoroutineState, chan};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn find(name: &str) -> Option<goro::CoroutineInfo> {
+    goro::coroutines()
+        .into_iter()
+        .find(|c| c.name.as_deref() == Some(name))
+}
+
+fn wait_for_state(name: &str, state: CoroutineState) -> goro::CoroutineInfo {
+    common::watchdog(name, LIMIT, || {
+        loop {
+            if let Some(c) = find(name).filter(|c| c.state == state) {
+                return c;
+            }
+            goro::time::sleep(Duration::from_millis(1));
+        }
+    })
+}
+
+/// With one worker: the main coroutine is running on worker 0, a fresh
+/// spawn is only counted until it first runs, a yielder is runnable
+/// whenever main runs, a receiver is
+/// waiting on "chan receive", a pinned one says so, and finished ones are
+/// gone.
+#[test]
+fn states_reasons_and_sites() {
+    common::for_procs("states_reasons_and_sites", &[1], LIMIT, || {
+        goro::run(|| {
+            let (tx, rx) = chan::<u32>(0);
+            let parked = Builder::new().name("parked").spawn(move || rx.recv());
+            let parked_line = line!() - 1;
+            let c = wait_for_state("parked", CoroutineState::Waiting);
+            assert_eq!(c.wait_reason, Some("chan receive"));
+            assert_eq!(c.spawned_at.file(), file!());
+            assert_eq!(c.spawned_at.line(), parked_line);
+            assert!(!c.pinned);
+            assert_eq!(c.waiting_for, None, "first sighting starts the clock");
+            std::thread::sleep(Duration::from_millis(20));
+            let again = find("parked").unwrap();
+            assert!(again.waiting_for.unwrap() >= Duration::from_millis(20));
+
+            // One worker: a coroutine that has run and yielded is queued
+            // whenever main runs.
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let s2 = stop.clone();
+            let queued = Builder::new().name("queued").spawn(move || {
+                while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+                    goro::yield_now();
+                }
+                5
+            });
+            assert!(find("queued").is_none(), "listed from its first run on");
+            assert!(goro::dump().contains("1 coroutine(s) spawned and not yet started"));
+            goro::time::sleep(Duration::from_millis(5));
+            let q = find("queued").unwrap();
+            assert_eq!(q.state, CoroutineState::Runnable);
+            assert!(!q.pinned);
+            let (ptx, prx) = chan::<()>(0);
+            let pinned = Builder::new()
+                .name("pinned")
+                .pinned(true)
+                .spawn(move || prx.recv());
+            let p = wait_for_state("pinned", CoroutineState::Waiting);
+            assert!(p.pinned);
+            assert!(goro::dump().contains("[chan receive, locked to thread]: name \"pinned\""));
+            ptx.send(()).unwrap();
+            pinned.join().unwrap().unwrap();
+            assert_eq!(q.wait_reason, None);
+            let me = goro::current().unwrap().id();
+            let main = goro::coroutines().into_iter().find(|c| c.id == me).unwrap();
+            assert_eq!(main.state, CoroutineState::Running { worker: 0 });
+            assert_eq!(main.name.as_deref(), Some("main"));
+
+            let dump = goro::dump();
+            assert!(
+                dump.contains(&format!(
+                    "[chan receive]: name \"parked\", spawned at {}:{parked_line}:",
+                    file!()
+                )),
+                "{dump}"
+            );
+            assert!(dump.contains(&format!(
+                "coroutine {me} [running on worker 0]: name \"main\""
+            )));
+            assert!(dump.contains("[runnable]: name \"queued\""), "{dump}");
+
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(queued.join().unwrap(), 5);
+            tx.send(1).unwrap();
+            assert_eq!(parked.join().unwrap(), Some(1));
+            let left: Vec<_> = goro::coroutines().into_iter().map(|c| c.id).collect();
+            assert_eq!(left, vec![me], "finished coroutines leave the registry");
+        });
+    });
+}
+
+/// Under several workers: many coroutines parked on different primitives
+/// are all listed, each once, with its own reason; running ones show their
+/// worker.
+#[test]
+fn many_coroutines_listed_once() {
+    common::for_each_procs("many_coroutines_listed_once", LIMIT, || {
+        goro::run(|| {
+            let (tx, rx) = chan::<()>(0);
+            let wg = goro::sync::WaitGroup::new();
+            wg.add(1);
+            let mut hs = Vec::new();
+            for i in 0..300 {
+                let (rx, wg) = (rx.clone(), wg.clone());
+                hs.push(Builder::new().name(format!("w{i}")).spawn(move || {
+                    if i % 2 == 0 {
+                        let _ = rx.recv();
+                    } else {
+                        wg.wait();
+                    }
+                }));
+            }
+            common::watchdog("all parked", LIMIT, || {
+                loop {
+                    let cs = goro::coroutines();
+                    let waiting = cs
+                        .iter()
+                        .filter(|c| c.state == CoroutineState::Waiting)
+                        .count();
+                    if waiting == 300 {
+                        let mut ids: Vec<u64> = cs.iter().map(|c| c.id).collect();
+                        ids.dedup();
+                        assert_eq!(ids.len(), cs.len(), "each coroutine once");
+                        for c in cs.iter().filter(|c| c.state == CoroutineState::Waiting) {
+                            let i: usize = c.name.as_ref().unwrap()[1..].parse().unwrap();
+                            let want = if i % 2 == 0 {
+                                "chan receive"
+                            } else {
+                                "sync.WaitGroup.Wait"
+                            };
+                            assert_eq!(c.wait_reason, Some(want), "{c:?}");
+                        }
+                        break;
+                    }
+                    goro::time::sleep(Duration::from_millis(1));
+                }
+            });
+            if goro::maxprocs() > 1 {
+                // A coroutine busy on another worker shows as running there.
+                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let s2 = stop.clone();
+                let spinner = Builder::new().name("spinner").spawn(move || {
+                    while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+                common::watchdog("spinner running", LIMIT, || {
+                    loop {
+                        match find("spinner").map(|c| c.state) {
+                            Some(CoroutineState::Running { worker }) => {
+                                assert!(worker < goro::maxprocs());
+                                break;
+                            }
+                            _ => goro::yield_now(),
+                        }
+                    }
+                });
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                spinner.join().unwrap();
+            }
+            drop(tx);
+            wg.done();
+            for h in hs {
+                h.join().unwrap();
+            }
+        });
+    });
+}
+
+/// Metrics: spawning N moves `spawned_total` by exactly N (this process
+/// spawns nothing else meanwhile), a parked coroutine is counted as
+/// parked, parks are counted, a sleeping one arms a timer.
+#[test]
+fn metrics_move() {
+    common::for_each_procs("metrics_move", LIMIT, || {
+        goro::run(|| {
+            let before = goro::metrics();
+            assert_eq!(before.workers, goro::maxprocs());
+            assert_eq!(before.live, 1, "only main");
+            assert_eq!(before.parked, 0);
+            // Worker threads register as they start, asynchronously.
+            common::watchdog("threads", LIMIT, || {
+                while goro::metrics().threads < before.workers {
+                    goro::time::sleep(Duration::from_millis(1));
+                }
+            });
+            assert_eq!(before.local_queue_depths.len(), before.workers);
+            let hs: Vec<_> = (0..100).map(|i| goro::go!(move || i)).collect();
+            let sum: u32 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+            assert_eq!(sum, 4950);
+            let after = goro::metrics();
+            assert_eq!(after.spawned_total - before.spawned_total, 100);
+
+            let (tx, rx) = chan::<()>(0);
+            let h = goro::go!(move || rx.recv());
+            common::watchdog("parked", LIMIT, || {
+                while goro::metrics().parked != 1 {
+                    goro::time::sleep(Duration::from_millis(1));
+                }
+            });
+            let m = goro::metrics();
+            assert_eq!(m.live, 2);
+            assert!(m.parks_total > before.parks_total);
+            tx.send(()).unwrap();
+            h.join().unwrap();
+
+            let sleeper = goro::go!(|| goro::time::sleep(Duration::from_millis(300)));
+            common::watchdog("timer armed", LIMIT, || {
+                while goro::metrics().timers_armed == 0 {
+                    goro::yield_now();
+                }
+            });
+            sleeper.join().unwrap();
+            assert_eq!(goro::metrics().live, 1);
+        });
+    });
+}
+
+/// The registry frees a finished coroutine's task a little after its exit
+/// (at its worker's next sweep): a detached coroutine's result must still
+/// be dropped promptly, here a `Sender` whose drop closes the channel the
+/// main coroutine waits on, and a stream of them must not pile up.
+#[test]
+fn detached_results_are_dropped() {
+    common::for_each_procs("detached_results_are_dropped", LIMIT, || {
+        goro::run(|| {
+            for _ in 0..200 {
+                let (tx, rx) = chan::<()>(0);
+                drop(goro::go!(move || tx));
+                assert_eq!(rx.recv(), None, "closed when the result is dropped");
+            }
+            // The worker went idle in between: its sweeps kept the list short.
+            assert_eq!(goro::coroutines().len(), 1);
+        });
+    });
+}
