@@ -423,3 +423,58 @@ fn rendezvous_receives_from_async_code() {
         assert_eq!(drops.load(Ordering::SeqCst), 2);
     });
 }
+
+/// futures-rs, a runtime-agnostic crate: its combinators (`join`,
+/// `select`), its channels (`oneshot`, `mpsc` woken from another thread and
+/// from coroutines) and its streams run under `block_on` on a coroutine,
+/// under GOMAXPROCS 1 and 2.
+#[test]
+fn futures_rs_combinators_channels_and_streams() {
+    use futures::StreamExt;
+    use futures::channel::{mpsc as fmpsc, oneshot as foneshot};
+    use futures::future::{self, Either};
+    for procs in [1, 2] {
+        common::watchdog("futures-rs under block_on", LIMIT, || {
+            let prev = goro::set_maxprocs(procs).unwrap();
+            goro::run(|| {
+                // join: one half woken by a plain thread, the other by a timer.
+                let (tx, rx) = foneshot::channel::<u32>();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(5));
+                    let _ = tx.send(40);
+                });
+                let after = goro::time::after(Duration::from_millis(10));
+                let timer = after.recv_async();
+                let (a, b) = goro::block_on(future::join(rx, timer));
+                assert_eq!(a, Ok(40));
+                assert!(b.is_some());
+
+                // select: the ready side wins, the other is handed back.
+                let (_keep, never) = foneshot::channel::<u32>();
+                let ready = future::ready(7u32);
+                match goro::block_on(future::select(never, ready)) {
+                    Either::Right((v, _pending)) => assert_eq!(v, 7),
+                    Either::Left(_) => panic!("a oneshot nobody sends on won"),
+                }
+
+                // A futures mpsc stream fed by 8 coroutines, summed as a stream.
+                let (tx, rx) = fmpsc::unbounded::<u64>();
+                for i in 0..8u64 {
+                    let tx = tx.clone();
+                    goro::go!(move || {
+                        for k in 0..100 {
+                            tx.unbounded_send(i * 100 + k).unwrap();
+                            if k % 10 == 0 {
+                                goro::yield_now();
+                            }
+                        }
+                    });
+                }
+                drop(tx);
+                let sum: u64 = goro::block_on(rx.fold(0, |acc, v| async move { acc + v }));
+                assert_eq!(sum, (0..800u64).sum());
+            });
+            goro::set_maxprocs(prev).unwrap();
+        });
+    }
+}

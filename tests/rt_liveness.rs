@@ -317,7 +317,7 @@ fn sleep_loops_do_not_starve_a_ticker() {
 }
 
 /// `GORO_DEBUG=blockwarn=<ms>`: a coroutine that holds its worker longer
-/// than that is named once on stderr (id and spawn site); `0` turns it off;
+/// than that is named once on stderr (id, name and spawn site); `0` turns it off;
 /// an announced blocking call (`block_in_place`) is not warned about.
 #[test]
 fn blockwarn_names_the_culprit_once() {
@@ -366,7 +366,7 @@ fn blockwarn_names_the_culprit_once() {
             let w = warnings[0];
             assert!(
                 w.starts_with(&format!(
-                    "goro: coroutine {id} spawned at tests/rt_liveness.rs:"
+                    "goro: coroutine {id} (parser) spawned at tests/rt_liveness.rs:"
                 )),
                 "{w}"
             );

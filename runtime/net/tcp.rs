@@ -103,6 +103,16 @@ impl TcpListener {
     /// The accepted stream has `TCP_NODELAY` set (Nagle's algorithm off), as
     /// Go sets it on every TCP connection; [`TcpStream::set_nodelay`]`(false)`
     /// turns Nagle back on.
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// let (s, peer) = l.accept()?;
+    /// assert_eq!(peer, c.local_addr()?);
+    /// assert!(s.nodelay()?); // as Go: no Nagle on accepted streams
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         self.accept_deadline(None)
     }
@@ -390,6 +400,16 @@ impl TcpStream {
 
     /// Sets `TCP_NODELAY` (on by default for connected and accepted
     /// streams; `false` turns Nagle's algorithm back on).
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// assert!(c.nodelay()?); // the default, as in Go
+    /// c.set_nodelay(false)?; // Nagle back on
+    /// assert!(!c.nodelay()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.io.io().set_nodelay(nodelay)
     }

@@ -446,13 +446,21 @@ fn warn(s: &super::Slot, id: u64, stalled: Duration, retaken: bool) {
     // (`Ctx::execute`), so a non-null value is valid forever.
     let at = unsafe { at.as_ref() };
     let at = at.map_or(String::new(), |l| format!(" spawned at {l}"));
+    // Its name, from the registry's snapshot (`dump.rs`): the monitor may
+    // not read another thread's header itself, the registry may. Once per
+    // coroutine, so the snapshot's cost does not matter.
+    let name = super::dump::coroutines()
+        .into_iter()
+        .find(|c| c.id == id)
+        .and_then(|c| c.name)
+        .map_or(String::new(), |n| format!(" ({n})"));
     let tail = if retaken {
         "; its worker was handed to another thread"
     } else {
         ""
     };
     eprintln!(
-        "goro: coroutine {id}{at} has run {} ms without yielding{tail}",
+        "goro: coroutine {id}{name}{at} has run {} ms without yielding{tail}",
         stalled.as_millis()
     );
 }

@@ -623,8 +623,13 @@ impl Ctx {
         // SAFETY: state rule 1: we hold the run reference (we took it from a
         // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
-        if slot.is_none() && !self.first_run(&g, slot) {
-            return;
+        if slot.is_none() {
+            if !self.first_run(&g, slot) {
+                return;
+            }
+        } else if h.reg_home.load(Ordering::Relaxed) == u16::MAX {
+            // `try_spawn` gave it a stack early: list it at its first run.
+            self.register(&g);
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         self.current.set(Some(g.as_ptr()));
@@ -670,6 +675,16 @@ impl Ctx {
         self.current.set(None);
     }
 
+    /// Lists a coroutine at its first run in this worker's registry
+    /// (`g/registry.rs`).
+    #[cold]
+    fn register(&self, g: &GRef) {
+        g.header()
+            .reg_home
+            .store(self.index as u16, Ordering::Relaxed);
+        self.slot.registry.push(g.as_ptr());
+    }
+
     /// A stack from this worker's cache (`try_spawn` reserves one early).
     pub(crate) fn take_stack(&self, usable: usize) -> std::io::Result<crate::g::stack::Stack> {
         self.stacks.borrow_mut().take(&self.rt.stacks, usable)
@@ -688,8 +703,7 @@ impl Ctx {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
-                h.reg_home.store(self.index as u16, Ordering::Relaxed);
-                self.slot.registry.push(p);
+                self.register(g);
                 true
             }
             Err(e) => {
