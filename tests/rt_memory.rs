@@ -12,28 +12,6 @@ use goro::sync::WaitGroup;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Lowers this process's address-space limit to what it uses now plus
-/// `extra` bytes.
-fn limit_address_space(extra: u64) {
-    let vm_kib: u64 = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("VmSize:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap();
-    // SAFETY: setrlimit with a valid struct; only lowers our own limit.
-    let r = unsafe {
-        libc::setrlimit(
-            libc::RLIMIT_AS,
-            &libc::rlimit {
-                rlim_cur: vm_kib * 1024 + extra,
-                rlim_max: libc::RLIM_INFINITY,
-            },
-        )
-    };
-    assert_eq!(r, 0);
-}
-
 #[test]
 fn address_space_limit_is_one_cause_line_and_a_count() {
     const NAME: &str = "address_space_limit_is_one_cause_line_and_a_count";
@@ -42,7 +20,7 @@ fn address_space_limit_is_one_cause_line_and_a_count() {
         goro::init().unwrap();
         goro::go!(|| ()).join().unwrap();
         // Room for a few 64 MiB slabs of 256 KiB stacks: far fewer than N.
-        limit_address_space(200 << 20);
+        common::limit_address_space(200 << 20);
         let failed = goro::run(|| {
             let gate = WaitGroup::new();
             gate.add(1);

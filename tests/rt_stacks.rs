@@ -231,24 +231,7 @@ fn refused_stack_memory_is_a_clear_error() {
     }
     goro::init().unwrap();
     goro::go!(|| ()).join().unwrap();
-    let vm_kib: u64 = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("VmSize:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap();
-    let limit = (vm_kib + 16 * 1024) * 1024;
-    // SAFETY: setrlimit with a valid struct; only lowers our own limit.
-    let r = unsafe {
-        libc::setrlimit(
-            libc::RLIMIT_AS,
-            &libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: libc::RLIM_INFINITY,
-            },
-        )
-    };
-    assert_eq!(r, 0);
+    common::limit_address_space(16 << 20);
     // A new stack size needs a new 64 MiB slab, which no longer fits.
     let h = goro::Builder::new().stack_size(512 * 1024).spawn(|| 1);
     let err = h.join().unwrap_err();

@@ -175,3 +175,25 @@ pub fn pattern(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Lowers this process's address-space limit (`RLIMIT_AS`) to what it
+/// maps now plus `extra` bytes (for out-of-memory tests in a child).
+pub fn limit_address_space(extra: u64) {
+    let vm_kib: u64 = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap();
+    // SAFETY: setrlimit with a valid struct; only lowers our own limit.
+    let r = unsafe {
+        libc::setrlimit(
+            libc::RLIMIT_AS,
+            &libc::rlimit {
+                rlim_cur: vm_kib * 1024 + extra,
+                rlim_max: libc::RLIM_INFINITY,
+            },
+        )
+    };
+    assert_eq!(r, 0);
+}
