@@ -16,6 +16,7 @@
 //! | `quitdump=<0\|1>`| 0, 1 | 1 (default): `SIGQUIT` prints the coroutine dump and exits 2; 0 leaves `SIGQUIT` alone |
 //! | `deadlock=<0\|1>`| 0, 1 | 1 (default): detect a global deadlock, report it and exit 2 |
 //! | `blockwarn=<ms>` | 0.. | warn when a worker is stuck in one coroutine that long (read by the monitor; 0: off; default 100) |
+//! | `stacks=<0\|1>` | 0, 1 | 1: record each parked coroutine's call stack so the dump (deadlock report, `SIGQUIT`, [`dump`](crate::dump)) prints it (costs an unwind per park; default 0) |
 //!
 //! Unlike Go, which silently ignores a bad `GOMAXPROCS`, goro refuses to
 //! start and names the variable: a typo in a deployment should not quietly
@@ -70,6 +71,8 @@ pub(crate) struct Config {
     pub(crate) quitdump: bool,
     /// `GORO_DEBUG=deadlock=<0|1>`.
     pub(crate) deadlock: bool,
+    /// `GORO_DEBUG=stacks=<0|1>`.
+    pub(crate) stacks: bool,
 }
 
 /// Default bound on the `spawn_blocking` pool (tokio's too).
@@ -108,6 +111,7 @@ pub(crate) struct Debug {
     pub(crate) quitdump: bool,
     pub(crate) deadlock: bool,
     pub(crate) blockwarn_ms: u64,
+    pub(crate) stacks: bool,
 }
 
 impl Default for Debug {
@@ -117,6 +121,7 @@ impl Default for Debug {
             quitdump: true,
             deadlock: true,
             blockwarn_ms: DEFAULT_BLOCKWARN_MS,
+            stacks: false,
         }
     }
 }
@@ -160,10 +165,13 @@ pub(crate) fn parse_debug(v: &str) -> Result<Debug, ConfigError> {
             "blockwarn" => d.blockwarn_ms = ms(key)?,
             "quitdump" => d.quitdump = flag(key)?,
             "deadlock" => d.deadlock = flag(key)?,
+            "stacks" => d.stacks = flag(key)?,
             _ => {
                 return Err(debug_error(
                     item,
-                    format!("a known key (schedtrace, quitdump, deadlock, blockwarn), not `{key}`"),
+                    format!(
+                        "a known key (schedtrace, quitdump, deadlock, blockwarn, stacks), not `{key}`"
+                    ),
                 ));
             }
         }
@@ -216,6 +224,7 @@ impl Config {
             schedtrace_ms: debug.schedtrace_ms,
             quitdump: debug.quitdump,
             deadlock: debug.deadlock,
+            stacks: debug.stacks,
         })
     }
 }
@@ -309,14 +318,16 @@ mod tests {
     #[test]
     fn debug_list() {
         assert_eq!(parse_debug(""), Ok(Debug::default()));
-        let d = parse_debug(" schedtrace=1000, quitdump=0,,blockwarn=50,deadlock=0 ").unwrap();
+        let d =
+            parse_debug(" schedtrace=1000, quitdump=0,,blockwarn=50,deadlock=0,stacks=1 ").unwrap();
         assert_eq!(
             d,
             Debug {
                 schedtrace_ms: 1000,
                 quitdump: false,
                 deadlock: false,
-                blockwarn_ms: 50
+                blockwarn_ms: 50,
+                stacks: true
             }
         );
         assert_eq!(
@@ -328,6 +339,7 @@ mod tests {
         for (bad, key) in [
             ("schedtrace=fast", "schedtrace"),
             ("quitdump=yes", "quitdump"),
+            ("stacks=2", "stacks"),
             ("blockwarn=-1", "blockwarn"),
             ("gctrace=1", "gctrace"),
             ("schedtrace", "schedtrace"),

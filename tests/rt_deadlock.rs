@@ -47,6 +47,26 @@ fn recv_no_sender() {
     });
 }
 
+/// A function the dump must name when `GORO_DEBUG=stacks=1` records
+/// where each coroutine parked.
+#[inline(never)]
+fn parks_in_marker_fn(rx: goro::chan::Receiver<u32>) -> Option<u32> {
+    let v = rx.recv();
+    std::hint::black_box(v)
+}
+
+fn recv_no_sender_stacks() {
+    goro::run(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let h = Builder::new()
+            .name("stuck-receiver")
+            .spawn(move || parks_in_marker_fn(rx));
+        blocking();
+        let _ = h.join();
+        drop(tx);
+    });
+}
+
 fn mutex_cycle() {
     goro::run(|| {
         let (a, b) = (
@@ -153,6 +173,11 @@ const SCENARIOS: &[Scenario] = &[
         Expect::Deadlock(&[("stuck-receiver", "chan receive"), ("main", "join")]),
     ),
     (
+        "recv_no_sender_stacks",
+        recv_no_sender_stacks,
+        Expect::Deadlock(&[("stuck-receiver", "chan receive"), ("main", "join")]),
+    ),
+    (
         "mutex_cycle",
         mutex_cycle,
         Expect::Deadlock(&[
@@ -179,6 +204,15 @@ fn run_parent(name: &str, expect: Expect, procs: usize) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(CHILD, name)
         .env("GOMAXPROCS", procs.to_string())
+        // The `_stacks` scenarios also record where each coroutine parked.
+        .env(
+            "GORO_DEBUG",
+            if name.ends_with("_stacks") {
+                "stacks=1"
+            } else {
+                ""
+            },
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -251,6 +285,11 @@ fn run_parent(name: &str, expect: Expect, procs: usize) {
             // Spawn sites name this file (`goro::run`'s main coroutine is
             // spawned inside goro, the others here).
             assert!(stderr.contains("tests/rt_deadlock.rs:"), "{ctx}");
+            // With `stacks=1` the stuck coroutine's frames are printed:
+            // the function it parked in, under its paragraph; without it,
+            // no frames at all.
+            let frames = stderr.contains("parks_in_marker_fn");
+            assert_eq!(frames, name.ends_with("_stacks"), "{ctx}");
             let latency = exited_at.saturating_sub(blocked_at);
             assert!(
                 latency < 1000,

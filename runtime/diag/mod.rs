@@ -29,6 +29,11 @@ pub use crate::sched::metrics::Metrics;
 /// coroutine 17 [chan receive, 3 minutes]: name "parser", spawned at src/main.rs:42:5
 /// ```
 ///
+/// With `GORO_DEBUG=stacks=1` each parked coroutine's paragraph also lists
+/// the frames it parked in, one symbol per line (`file:line` below it when
+/// debug info exists), from the function that parked down to the
+/// coroutine's body; recording them costs an unwind per park.
+///
 /// ```
 /// goro::run(|| {
 ///     let (tx, rx) = goro::chan::<()>(0);

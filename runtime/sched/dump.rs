@@ -202,7 +202,14 @@ pub(crate) fn dump() -> String {
     let all = coroutines();
     for c in &all {
         format_one(c, &mut out);
-        out.push_str("\n\n");
+        out.push('\n');
+        // `GORO_DEBUG=stacks=1`: where a parked coroutine parked.
+        if c.state == CoroutineState::Waiting {
+            if let Some(frames) = super::stacks::frames(c.id) {
+                out.push_str(&frames);
+            }
+        }
+        out.push('\n');
     }
     // Registered at their first run (`g/registry.rs`): the rest are queued.
     let unstarted = rt().num_goroutine().saturating_sub(all.len());

@@ -84,6 +84,7 @@ pub(crate) mod park;
 pub(crate) mod ready;
 pub(crate) mod scope;
 pub(crate) mod sigquit;
+pub(crate) mod stacks;
 pub(crate) mod timer_heap;
 pub(crate) mod timers;
 pub(crate) mod worker;
@@ -329,6 +330,9 @@ pub(crate) fn init() -> Result<&'static Runtime, ConfigError> {
     let r = RT.get_or_init(|| Runtime::new(config));
     START.call_once(|| {
         park::install_hook();
+        if r.config.stacks {
+            stacks::enable();
+        }
         crate::g::stack::page_size();
         crate::g::overflow::install_handler();
         r.ensure_started(r.nprocs.load(Ordering::SeqCst));

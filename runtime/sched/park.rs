@@ -119,6 +119,9 @@ pub(crate) fn park_current(
     if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } {
         unwinding_stays(hdr);
     }
+    // `GORO_DEBUG=stacks=1`: the dump shows where we park (`stacks.rs`);
+    // the guard drops the record when the park returns.
+    let _stack = super::stacks::enabled().then(|| super::stacks::record(hdr.id));
     // SAFETY: the trampoline stored this coroutine's yielder before running
     // user code; we are on this coroutine.
     unsafe { coro::suspend(*hdr.yielder.get(), Switch::Park(cb_ptr)) };
