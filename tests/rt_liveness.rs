@@ -316,6 +316,49 @@ fn sleep_loops_do_not_starve_a_ticker() {
     });
 }
 
+/// Fairness: a pinned coroutine (`lock_os_thread`, `Builder::pinned`) can
+/// run only on its worker, but yielding in a loop it must still share that
+/// worker: a sleeper it spawned (queued on the same worker) wakes from its
+/// timer and runs, and a plain coroutine in the local queue runs too.
+#[test]
+fn pinned_yield_loop_does_not_starve_its_worker() {
+    common::for_each_procs(
+        "pinned_yield_loop_does_not_starve_its_worker",
+        LIMIT,
+        || {
+            for _ in 0..20 {
+                let waited = goro::run(|| {
+                    let p = goro::Builder::new().pinned(true).spawn(|| {
+                        let woke = Arc::new(AtomicBool::new(false));
+                        let ran = Arc::new(AtomicBool::new(false));
+                        let (w, r) = (woke.clone(), ran.clone());
+                        let start = Instant::now();
+                        let sleeper = goro::go!(move || {
+                            goro::time::sleep(Duration::from_millis(2));
+                            w.store(true, Ordering::SeqCst);
+                        });
+                        let plain = goro::go!(move || r.store(true, Ordering::SeqCst));
+                        while !(woke.load(Ordering::SeqCst) && ran.load(Ordering::SeqCst)) {
+                            assert!(
+                                start.elapsed() < Duration::from_secs(10),
+                                "starved by a pinned yield loop (timer woke: {}, queued ran: {})",
+                                woke.load(Ordering::SeqCst),
+                                ran.load(Ordering::SeqCst)
+                            );
+                            goro::yield_now();
+                        }
+                        sleeper.join().unwrap();
+                        plain.join().unwrap();
+                        start.elapsed()
+                    });
+                    p.join().unwrap()
+                });
+                assert!(waited >= Duration::from_millis(2), "{waited:?}");
+            }
+        },
+    );
+}
+
 /// `GORO_DEBUG=blockwarn=<ms>`: a coroutine that holds its worker longer
 /// than that is named once on stderr (id, name and spawn site); `0` turns it off;
 /// an announced blocking call (`block_in_place`) is not warned about.

@@ -256,11 +256,17 @@ impl Ctx {
             self.tick.set(t);
             self.slot.tick.store(t, Ordering::Relaxed);
 
-            if let Some(g) = self.slot.pop_pinned() {
-                return g;
-            }
             if rt.timers.maybe_due() {
                 self.run_timers();
+            }
+            // Pinned coroutines can run only here: they go first on every
+            // other tick, and whenever the local queue is empty. Always
+            // first, a pinned coroutine yielding in a loop would starve
+            // this worker's timers and queue for good.
+            if t & 1 == 1
+                && let Some(g) = self.slot.pop_pinned()
+            {
+                return g;
             }
             if t % 61 == 0 {
                 // Finished coroutines' tasks (`g/registry.rs`).
@@ -274,6 +280,9 @@ impl Ctx {
                 }
             }
             if let Some(g) = self.pop_local() {
+                return g;
+            }
+            if let Some(g) = self.slot.pop_pinned() {
                 return g;
             }
             if let Some(g) = self.steal_global() {
