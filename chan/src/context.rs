@@ -152,8 +152,13 @@ pub(crate) struct Entry {
     /// plain store instead of a compare-exchange.
     pub(crate) exclusive: bool,
     pub(crate) cx: *const Context,
-    /// Rendezvous channels: where the value goes / comes from.
+    /// Rendezvous channels: where the value goes / comes from. Buffered
+    /// channels: null while the sender waits; the slot reserved for it by
+    /// the receiver that handed it room (`SyncWaiters::hand_over`), written
+    /// before the claim.
     pub(crate) packet: *mut u8,
+    /// Buffered channels: the stamp that publishes the slot in `packet`.
+    pub(crate) stamp: usize,
     /// Taken by whoever claims the entry (or disconnects it).
     unparker: Option<Unparker>,
     prev: *mut Entry,
@@ -186,6 +191,7 @@ impl Entry {
             exclusive,
             cx: cx.id(),
             packet,
+            stamp: 0,
             unparker: Some(unparker),
             prev: std::ptr::null_mut(),
             next: std::ptr::null_mut(),
@@ -209,6 +215,16 @@ pub(crate) struct Claimed {
     /// Borrowed for an exclusive entry: wake it with
     /// `waiter::unpark_then`, publishing the waiter's signal in `then`.
     pub(crate) unparker: Unparker,
+}
+
+/// What [`Waiters::claim_one_handing`] did with the room it was offered.
+pub(crate) enum Handed {
+    /// A waiter was claimed with the reservation: wake it (after unlocking).
+    To(Unparker),
+    /// A reservation was made but no waiter took it: release it.
+    Unused(*const u8, usize),
+    /// Nobody waits, or there was no room to reserve.
+    NoRoom,
 }
 
 /// An intrusive FIFO of waiting entries. Always used under a mutex.
@@ -299,23 +315,89 @@ impl Waiters {
             let entry = unsafe { &mut *e };
             let next = entry.next;
             if Some(entry.cx) != me {
-                // SAFETY: linked in this list.
-                unsafe { self.unlink(e) };
                 let packet = entry.packet;
-                let unparker = entry
-                    .unparker
-                    .take()
-                    .expect("a linked entry has its unparker");
-                let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
-                // SAFETY: the context outlives its linked entries (rule 1);
-                // this claim is our last access to the waiter's frame.
-                if unsafe { Self::claim(cx, oper, exclusive) } {
+                // SAFETY: linked in this list, under the mutex.
+                if let Some(unparker) = unsafe { self.unlink_and_claim(e) } {
                     return Some(Claimed { packet, unparker });
                 }
             }
             e = next;
         }
         None
+    }
+
+    /// Hands a reservation to the first entry (in FIFO order) that is still
+    /// waiting: `reserve` runs once, when such an entry is found, and
+    /// returns the reservation (a slot pointer and its publishing stamp) or
+    /// `None` (no room: nobody is claimed). The reservation is written into
+    /// the entry *before* the claim (rule 2); if the claim fails (the
+    /// waiter gave up, or another channel won its select), the next waiting
+    /// entry gets it. Returns the claimed waiter's unparker, or the
+    /// reservation nobody took (the caller releases it after unlocking).
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list.
+    pub(crate) unsafe fn claim_one_handing(
+        &mut self,
+        reserve: impl FnOnce() -> Option<(*const u8, usize)>,
+    ) -> Handed {
+        let mut reserve = Some(reserve);
+        let mut held: Option<(*const u8, usize)> = None;
+        let mut e = self.head;
+        while !e.is_null() {
+            // SAFETY: linked entries are valid under the mutex (rule 1).
+            let entry = unsafe { &mut *e };
+            let next = entry.next;
+            // SAFETY: as above.
+            if unsafe { entry.cx() }.state() == WAITING {
+                let (slot, stamp) = match held {
+                    Some(r) => r,
+                    None => match reserve.take().and_then(|f| f()) {
+                        Some(r) => {
+                            held = Some(r);
+                            r
+                        }
+                        None => return Handed::NoRoom,
+                    },
+                };
+                // The reservation goes in before the claim (rule 2).
+                entry.packet = slot as *mut u8;
+                entry.stamp = stamp;
+                // SAFETY: linked in this list, under the mutex.
+                if let Some(unparker) = unsafe { self.unlink_and_claim(e) } {
+                    return Handed::To(unparker);
+                }
+            }
+            e = next;
+        }
+        match held {
+            Some((slot, stamp)) => Handed::Unused(slot, stamp),
+            None => Handed::NoRoom,
+        }
+    }
+
+    /// Unlinks `e`, takes its unparker, then claims its context for its
+    /// operation: the claim is the last access to the waiter's frame (rule
+    /// 2). Returns the unparker if the claim landed; if it failed, the
+    /// entry stays unlinked (its owner's `remove` sees that).
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list, and `e` is linked in
+    /// it.
+    #[inline]
+    unsafe fn unlink_and_claim(&mut self, e: *mut Entry) -> Option<Unparker> {
+        // SAFETY: caller contract.
+        unsafe { self.unlink(e) };
+        // SAFETY: linked until just now, under the mutex (rule 1).
+        let entry = unsafe { &mut *e };
+        let unparker = entry
+            .unparker
+            .take()
+            .expect("a linked entry has its unparker");
+        let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
+        // SAFETY: the context outlives its linked entries (rule 1); this
+        // claim is our last access to the waiter's frame.
+        unsafe { Self::claim(cx, oper, exclusive) }.then_some(unparker)
     }
 
     /// Tries to claim context `cx` for operation `oper`.
@@ -441,11 +523,56 @@ impl SyncWaiters {
         self.is_empty.store(l.is_empty(), Ordering::SeqCst);
     }
 
+    /// Whether anyone may be registered: one `SeqCst` load, the second half
+    /// of the Dekker handshake with [`SyncWaiters::register`] (module docs
+    /// of `array.rs`).
+    #[inline]
+    pub(crate) fn has_waiters(&self) -> bool {
+        // loom 0.7 treats a `SeqCst` load as `Acquire` (tokio-rs/loom#180)
+        // and may return a value that the `SeqCst` total order rules out
+        // here; a read-modify-write always reads the latest value, which is
+        // what that order guarantees for this handshake. Same answer, only
+        // under loom.
+        #[cfg(loom)]
+        {
+            !self.is_empty.fetch_or(false, Ordering::SeqCst)
+        }
+        #[cfg(not(loom))]
+        {
+            !self.is_empty.load(Ordering::SeqCst)
+        }
+    }
+
     /// Wakes one waiter, if any. One `SeqCst` load when nobody waits.
     #[inline]
     pub(crate) fn notify(&self) {
-        if !self.is_empty.load(Ordering::SeqCst) {
+        if self.has_waiters() {
             self.notify_slow();
+        }
+    }
+
+    /// Hands room to one waiting sender (buffered channels): under the
+    /// list's lock, `reserve` claims a slot once a waiting entry is found,
+    /// the entry gets it and is claimed ([`Waiters::claim_one_handing`]),
+    /// and the waiter is woken after unlocking. Returns a reservation that
+    /// no waiter took, for the caller to release.
+    #[cold]
+    pub(crate) fn hand_over(
+        &self,
+        reserve: impl FnOnce() -> Option<(*const u8, usize)>,
+    ) -> Option<(*const u8, usize)> {
+        let mut l = self.lock();
+        // SAFETY: we hold the mutex.
+        let handed = unsafe { l.claim_one_handing(reserve) };
+        self.is_empty.store(l.is_empty(), Ordering::SeqCst);
+        drop(l);
+        match handed {
+            Handed::To(u) => {
+                u.unpark_into();
+                None
+            }
+            Handed::Unused(slot, stamp) => Some((slot, stamp)),
+            Handed::NoRoom => None,
         }
     }
 

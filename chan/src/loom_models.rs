@@ -16,18 +16,19 @@
 //! switch threads at them or weaken their ordering, so races *between* two
 //! of those operations are not explored.
 //!
+//! The buffered flavor's no-lost-wake-up argument is a Dekker handshake of
+//! `SeqCst` operations (publish the stamp, then load the wait list's
+//! `is_empty`; register, then re-load the stamp). loom 0.7 does not model
+//! `SeqCst` loads (it treats them as `Acquire`, tokio-rs/loom#180) and would
+//! let the notifier read a stale `is_empty == true`, a deadlock that cannot
+//! happen. Under `cfg(loom)` that one load is a read-modify-write
+//! (`SyncWaiters::has_waiters`), which reads the latest value as the
+//! `SeqCst` order guarantees; the stamps are `std` atomics, which loom runs
+//! in program order. So the models of a sender parked on a full buffer
+//! (the hand-off of `array/blocking.rs`, rule H1) are meaningful.
+//!
 //! Not modelled:
 //!
-//! * A sender blocking on a full buffered channel until a receiver frees a
-//!   slot. The buffered flavor's no-lost-wake-up argument is a Dekker
-//!   handshake of `SeqCst` operations (publish the stamp, then load the wait
-//!   list's `is_empty`; register, then re-load the stamp). loom 0.7 does not
-//!   model `SeqCst` loads (it treats them as `Acquire`, tokio-rs/loom#180),
-//!   so it reports a deadlock that cannot happen: the notifier reads a stale
-//!   `is_empty == true`. The receive-side model below passes within its
-//!   preemption bound, but it is weaker than it looks for the same reason.
-//!   Making this modelable needs `fence(SeqCst)` on both sides under
-//!   `cfg(loom)` and loom atomics for the stamps.
 //! * Timeouts: loom has no clock (a timed park returns at once under loom,
 //!   so a timed wait would spin).
 //! * Selects with several cases in more than one thread: the case order
@@ -182,4 +183,73 @@ fn select_over_two_channels_takes_exactly_one() {
             "the send succeeded iff the select took it"
         );
     });
+}
+
+/// A value that counts its drops, to check that the buffer's values are
+/// dropped exactly once.
+struct Counted(u32, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Go's receive from a full buffer with a parked sender (`array.rs`, rule
+/// H1): the receive completes the sender's send before it returns, so
+/// dropping the last receiver right after cannot fail it; the value it
+/// delivered is dropped with the buffer, once. `via_select`: the receive
+/// is a `select!` case.
+fn receive_from_full_completes_parked_send(via_select: bool) {
+    model(move || {
+        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, rx) = chan::<Counted>(1);
+        tx.send(Counted(1, drops.clone())).unwrap();
+        let tx2 = tx.clone();
+        let d2 = drops.clone();
+        let s = thread::spawn(move || tx2.send(Counted(2, d2)).map_err(|e| e.into_inner().0));
+        // Whether the sender has registered (it cannot have found room:
+        // the buffer is full until the receive below). A spin until it has
+        // would make loom's executions unbounded; instead every
+        // interleaving is explored and the promise is checked in those
+        // where it applies. The yield lets loom schedule the sender first
+        // (without it no explored execution had it registered here; with
+        // it, 28 of 106 executions do, and the check fails on the pre-hand-
+        // off code, where the woken sender retried and met the close).
+        thread::yield_now();
+        let registered = tx.has_waiting_senders();
+        let got = if via_select {
+            crate::select! { recv(rx) -> v => v }
+        } else {
+            rx.recv()
+        };
+        assert_eq!(got.as_ref().map(|c| c.0), Some(1));
+        drop(got);
+        drop(rx);
+        let sent = s.join().unwrap();
+        if registered {
+            assert_eq!(sent, Ok(()), "the parked send completed");
+        } else {
+            // It came after the receive: it either found the room or the
+            // close, and in the latter case has its own value back.
+            assert!(matches!(sent, Ok(()) | Err(2)), "{sent:?}");
+        }
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "the received value and the second one (dropped with the buffer, \
+             or handed back and dropped by the sender), each once"
+        );
+        assert!(tx.send(Counted(3, drops.clone())).is_err());
+    });
+}
+
+#[test]
+fn recv_from_full_completes_parked_send() {
+    receive_from_full_completes_parked_send(false);
+}
+
+#[test]
+fn select_recv_from_full_completes_parked_send() {
+    receive_from_full_completes_parked_send(true);
 }
