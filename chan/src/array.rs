@@ -117,6 +117,19 @@ impl Backoff {
     }
 }
 
+/// What a registered sender finds at `tail` ([`Array::send_room`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Room {
+    /// Room (or closed, or `tail` moved): try to claim.
+    Free,
+    /// Full: park; the receiver that frees room will see the registration.
+    Full,
+    /// A receiver is moving the oldest message out right now and may not
+    /// have seen the registration: wait for it (a step of a few
+    /// instructions).
+    Freeing,
+}
+
 struct Slot<T> {
     stamp: AtomicUsize,
     /// Whether the slot holds a message (false: an abandoned claim).
@@ -269,21 +282,42 @@ impl<T> Array<T> {
         }
     }
 
-    /// Whether a send could make progress now (a free slot at `tail`, or
-    /// closed), for a sender that just registered. Pairs with the `SeqCst`
-    /// stamp store in `read` (see the module docs).
+    /// Whether a send could make progress now, for a sender that just
+    /// registered (`array/blocking.rs`, rule M4): `false` only when the
+    /// ring is full and no receiver is in the middle of freeing the slot
+    /// at `tail`.
     pub(crate) fn send_ready(&self) -> bool {
+        self.send_room() != Room::Full
+    }
+
+    /// What a sender that has just registered finds at `tail` (rule M4 in
+    /// `array/blocking.rs`). Every load is `SeqCst`: they pair with the
+    /// receivers' `SeqCst` claim of `head` and load of the sender list.
+    pub(crate) fn send_room(&self) -> Room {
         let tail = self.tail.load(Ordering::SeqCst);
         if tail & self.mark_bit != 0 {
-            return true;
+            return Room::Free;
         }
         let stamp = self.buffer[tail & (self.mark_bit - 1)]
             .stamp
             .load(Ordering::SeqCst);
-        // Not ready exactly when `start_send` says no room: the slot holds
-        // the previous lap's message, or its unwritten claim.
         let prev = stamp.wrapping_add(self.one_lap);
-        prev != tail + 1 && prev != tail
+        if prev == tail + 1 {
+            // The previous lap's message is still there. Full if nobody has
+            // claimed it; otherwise its receiver is moving it out, and may
+            // have looked for waiting senders before we registered.
+            if self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail {
+                Room::Full
+            } else {
+                Room::Freeing
+            }
+        } else if prev == tail {
+            // The previous lap's claim, not yet written: full.
+            Room::Full
+        } else {
+            // Free, or `tail` moved on: look again.
+            Room::Free
+        }
     }
 
     /// Completes a send claim. Gives the value back if the channel was
@@ -477,8 +511,14 @@ impl<T> Array<T> {
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
         // SAFETY: as above; the message is moved out exactly once.
         let msg = unsafe { slot.msg.get().read().assume_init() };
-        slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.notify_senders();
+        // Look for parked senders *before* freeing the slot (rule M1 in
+        // `array/blocking.rs`): one `SeqCst` load when nobody waits, as
+        // after the free it would be; the slot stays ours meanwhile.
+        if self.senders.has_waiters() {
+            self.free_to_sender(slot, token.array_stamp);
+        } else {
+            slot.stamp.store(token.array_stamp, Ordering::SeqCst);
+        }
         Some(msg)
     }
 

@@ -42,6 +42,30 @@
 //! Waiters park with a validate callback that re-reads `state` (see
 //! `waiter.rs`), so a claim that lands between registering and sleeping is
 //! never missed.
+//!
+//! # Value entries (rules V1–V3)
+//!
+//! A parked plain `send` on a buffered channel leaves a pointer to its
+//! value in its entry (`Entry::value`, Go's sudog `elem`), so that the
+//! receiver that frees room moves the value in itself (`array/blocking.rs`,
+//! rules M1–M3). Moving a value out of another party's frame needs more
+//! than rule 2, because the copy must be made *before* the claim and must
+//! not be made at all if the claim could fail:
+//!
+//! 4. **V1 (one list, one operation).** A value entry is the only entry of
+//!    its context (a plain send, never a `select!` case), so nobody outside
+//!    its list can claim it.
+//! 5. **V2 (claimed only under the lock).** Every claim of a value entry's
+//!    context is made holding its list's lock: the mover's
+//!    ([`Waiters::unlink_and_claim_locked`]), the close's
+//!    ([`Waiters::disconnect_all`]), and the waiter's own withdrawal
+//!    ([`SyncWaiters::withdraw`]: a timeout, or room it found itself). So a
+//!    lock holder that sees it `WAITING` knows its claim will land, and may
+//!    copy the value out first.
+//! 6. **V3 (the value is read-only while linked).** The waiter neither reads
+//!    nor moves its value while the entry is linked; after a claim for its
+//!    operation (`FIRST_OPER`) the value belongs to the mover and the waiter
+//!    forgets its copy; after any other claim it still owns it.
 
 use std::time::Instant;
 
@@ -154,11 +178,14 @@ pub(crate) struct Entry {
     pub(crate) cx: *const Context,
     /// Rendezvous channels: where the value goes / comes from. Buffered
     /// channels: null while the sender waits; the slot reserved for it by
-    /// the receiver that handed it room (`SyncWaiters::hand_over`), written
+    /// the receiver that handed it room (`array/blocking.rs`, rule H1), written
     /// before the claim.
     pub(crate) packet: *mut u8,
     /// Buffered channels: the stamp that publishes the slot in `packet`.
     pub(crate) stamp: usize,
+    /// Buffered channels, plain `send`: the value waiting to be sent, in
+    /// the waiter's frame (rules V1–V3); null for every other entry.
+    pub(crate) value: *const u8,
     /// Taken by whoever claims the entry (or disconnects it).
     unparker: Option<Unparker>,
     prev: *mut Entry,
@@ -192,6 +219,7 @@ impl Entry {
             cx: cx.id(),
             packet,
             stamp: 0,
+            value: std::ptr::null(),
             unparker: Some(unparker),
             prev: std::ptr::null_mut(),
             next: std::ptr::null_mut(),
@@ -327,7 +355,7 @@ impl Waiters {
     }
 
     /// Hands a reservation to the first entry (in FIFO order) that is still
-    /// waiting: `reserve` runs once, when such an entry is found, and
+    /// waiting and is not a value entry (those get values moved instead): `reserve` runs once, when such an entry is found, and
     /// returns the reservation (a slot pointer and its publishing stamp) or
     /// `None` (no room: nobody is claimed). The reservation is written into
     /// the entry *before* the claim (rule 2); if the claim fails (the
@@ -348,8 +376,10 @@ impl Waiters {
             // SAFETY: linked entries are valid under the mutex (rule 1).
             let entry = unsafe { &mut *e };
             let next = entry.next;
+            // Value entries (plain sends) never take a reservation: their
+            // claim for `FIRST_OPER` means "your value was moved" (rule V3).
             // SAFETY: as above.
-            if unsafe { entry.cx() }.state() == WAITING {
+            if entry.value.is_null() && unsafe { entry.cx() }.state() == WAITING {
                 let (slot, stamp) = match held {
                     Some(r) => r,
                     None => match reserve.take().and_then(|f| f()) {
@@ -374,6 +404,50 @@ impl Waiters {
             Some((slot, stamp)) => Handed::Unused(slot, stamp),
             None => Handed::NoRoom,
         }
+    }
+
+    /// The first entry, in FIFO order, whose context is still waiting.
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list.
+    pub(crate) unsafe fn first_waiting(&self) -> Option<*mut Entry> {
+        let mut e = self.head;
+        while !e.is_null() {
+            // SAFETY: linked entries are valid under the mutex (rule 1).
+            let entry = unsafe { &*e };
+            // SAFETY: as above.
+            if unsafe { entry.cx() }.state() == WAITING {
+                return Some(e);
+            }
+            e = entry.next;
+        }
+        None
+    }
+
+    /// Unlinks the value entry `e`, takes its unparker, and claims its
+    /// context for its operation with a plain store: the last access to the
+    /// waiter's frame (rule 2). The claim cannot fail (rule V2).
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list; `e` is a value entry
+    /// linked in it, seen `WAITING` under this same lock hold.
+    pub(crate) unsafe fn unlink_and_claim_locked(&mut self, e: *mut Entry) -> Unparker {
+        // SAFETY: caller contract.
+        unsafe { self.unlink(e) };
+        // SAFETY: linked until just now, under the mutex (rule 1).
+        let entry = unsafe { &mut *e };
+        debug_assert!(!entry.value.is_null(), "a value entry");
+        let unparker = entry
+            .unparker
+            .take()
+            .expect("a linked entry has its unparker");
+        // SAFETY: the context outlives its linked entries (rule 1); it is
+        // `WAITING` and only lock holders claim it (rule V2), so the store
+        // is the claim; it is our last access to the waiter's frame.
+        unsafe { &*entry.cx }
+            .state
+            .store(entry.oper, Ordering::Release);
+        unparker
     }
 
     /// Unlinks `e`, takes its unparker, then claims its context for its
@@ -551,29 +625,35 @@ impl SyncWaiters {
         }
     }
 
-    /// Hands room to one waiting sender (buffered channels): under the
-    /// list's lock, `reserve` claims a slot once a waiting entry is found,
-    /// the entry gets it and is claimed ([`Waiters::claim_one_handing`]),
-    /// and the waiter is woken after unlocking. Returns a reservation that
-    /// no waiter took, for the caller to release.
-    #[cold]
-    pub(crate) fn hand_over(
-        &self,
-        reserve: impl FnOnce() -> Option<(*const u8, usize)>,
-    ) -> Option<(*const u8, usize)> {
+    /// Runs `f` on the list under its lock, then updates the lock-free
+    /// "anyone there?" flag before unlocking. Wake whoever `f` claimed
+    /// after this returns (rule 3).
+    #[inline]
+    pub(crate) fn with_list<R>(&self, f: impl FnOnce(&mut Waiters) -> R) -> R {
         let mut l = self.lock();
-        // SAFETY: we hold the mutex.
-        let handed = unsafe { l.claim_one_handing(reserve) };
+        let r = f(&mut l);
         self.is_empty.store(l.is_empty(), Ordering::SeqCst);
-        drop(l);
-        match handed {
-            Handed::To(u) => {
-                u.unpark_into();
-                None
-            }
-            Handed::Unused(slot, stamp) => Some((slot, stamp)),
-            Handed::NoRoom => None,
-        }
+        r
+    }
+
+    /// The owner of value entry `e` gives up waiting (a timeout, or room it
+    /// found itself): under the lock, claims `cx` as `ABORTED` unless
+    /// someone claimed it first, and unlinks `e`. Returns the final state:
+    /// `ABORTED`, or the earlier claim (rule V2: a mover's `FIRST_OPER`
+    /// means the value is gone).
+    ///
+    /// # Safety
+    /// `e` was registered here (or is no longer linked); `cx` is its context.
+    pub(crate) unsafe fn withdraw(&self, e: *mut Entry, cx: &Context) -> usize {
+        self.with_list(|l| {
+            let s = match cx.try_claim(ABORTED) {
+                Ok(()) => ABORTED,
+                Err(s) => s,
+            };
+            // SAFETY: caller contract; we hold the mutex.
+            unsafe { l.remove(e) };
+            s
+        })
     }
 
     #[cold]

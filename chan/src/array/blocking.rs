@@ -6,9 +6,11 @@
 //! Alternatives rejected: waking a parked sender with a bare "room now"
 //! and letting it claim the room itself (what this file did before issue
 //! 12: a close between the wake-up and its claim failed a send that Go
-//! would have completed); the receiver moving the sender's value itself
-//! (a `select!` send case has no value until it wins, so it could not be
-//! served the same way).
+//! would have completed); reserving the freed slot for every parked sender
+//! and letting the woken sender write it (the first re-landing of issue
+//! 12, rule H1 for all senders: the slot sat claimed but unwritten until
+//! the sender ran, receivers reaching it parked, and `chan_4x4` fell to a
+//! sixth; `docs/benchmarks.md`).
 //!
 //! # Blocking
 //!
@@ -49,30 +51,70 @@
 //! microseconds at most and changes nothing else. (`select4`: 130 → 82 ns
 //! per operation on two workers; measurements in `docs/benchmarks.md`.)
 //!
-//! # Hand-off to a parked sender (rules H1, H2)
+//! # Moving a parked sender's value (rules M1–M4)
 //!
 //! Go's receive from a full channel with a waiting sender moves that
 //! sender's value into the freed slot before it returns, so the send has
-//! completed. Here:
+//! completed. A parked plain `send` (or `send_timeout`) leaves a pointer
+//! to its value in its entry (a *value entry*, `context.rs` rules V1–V3):
 //!
-//! - **H1.** Whoever opens room (a receive that frees a slot, an undone
-//!   claim) and finds a sender registered reserves the room *for* it:
-//!   under the sender list's lock it claims the slot at `tail`
-//!   (`start_send`), writes the claim into the first waiting entry (its
-//!   `packet` and `stamp`) and only then claims the entry (context rule 2);
-//!   if that claim fails (the sender gave up, or its select was won
-//!   elsewhere) the next waiting entry gets it, and a reservation nobody
-//!   takes is released with `abandon_send`. The woken sender (plain `send`
-//!   or a `select!` send case) only writes its value into the reserved
-//!   slot: a claim made before a close still completes, so its send returns
-//!   `Ok` even if the last receiver is dropped right after the receive.
-//! - **H2.** A sender that finds room after registering (it opened before
-//!   its registration was visible) claims that room itself *while still
-//!   registered*, then withdraws. If a hand-off claimed it meanwhile, it
-//!   holds two claims: it fills the earlier and gives back the later. (Giving
-//!   up the registration first and claiming after would leave a window in
-//!   which a close makes the send fail although it was already waiting
-//!   when the receive freed the room.)
+//! - **M1 (look before freeing).** A receive (`read`) checks the sender
+//!   list (one `SeqCst` load) *before* it frees its slot, and frees it at
+//!   once when nobody waits: the same two atomic operations as free-then-
+//!   check. When someone waits, it takes the list's lock with the slot
+//!   still its own.
+//! - **M2 (the freed slot is the tail).** If the first waiting entry is a
+//!   value entry and `tail` is exactly the next lap's position `q` of the
+//!   slot just read (the ring was full), no sender can claim `q`: its stamp
+//!   does not say free. The receiver moves `tail` past `q` (a
+//!   compare-exchange that fails only if the channel was closed), copies
+//!   the value into the slot, publishes it (`stamp = q + 1`), and claims
+//!   the entry last (rule V2 makes that claim certain, so the copy is
+//!   never undone). No slot is ever claimed and left unwritten on this
+//!   path, and the send has completed before the receive returns.
+//! - **M3 (otherwise, room at the tail).** If the ring was not full at that
+//!   slot (several receivers), or for room opened some other way (an
+//!   abandoned claim passed or undone), the slot is freed first and the
+//!   lock holder then claims whatever room is at `tail` (`start_send`) for
+//!   the first waiting value entry, with the same copy, publish, claim. No
+//!   room (another sender took it, or a receiver is still freeing the tail
+//!   slot and will do this itself): the entry stays parked.
+//! - **M4 (a registered sender re-checks, and waits out a receiver caught
+//!   half-way).** After registering (`SeqCst`), a sender looks at `tail`
+//!   ([`Array::send_room`]): free room it claims itself *while still
+//!   registered* and then withdraws under the lock; if a mover claimed it
+//!   first, it gives its own claim back and returns `Ok`. A full ring whose
+//!   oldest message nobody has claimed (`head` a lap behind `tail`) is safe
+//!   to park on: the receiver that claims that message does so after the
+//!   registration, so its M1 check sees it. But if a receiver has claimed
+//!   it already, that receiver's check may have come before the
+//!   registration, and it will free the slot without looking again: the
+//!   sender waits for it (spin, then yield) instead of parking.
+//!
+//! # Select send cases (rules H1, H2)
+//!
+//! A `select!` send case has no value until it wins (its expression runs
+//! after), so room is *reserved* for it instead:
+//!
+//! - **H1.** If the first waiting entry is a select send case, the lock
+//!   holder frees the slot (if it has one), claims the slot at `tail`
+//!   (`start_send`), writes the claim into the entry (`packet`, `stamp`)
+//!   and only then claims the entry (context rule 2); if that claim fails
+//!   (its select was won elsewhere, or it gave up) the next waiting entry
+//!   gets it, and a reservation nobody takes is released with
+//!   `abandon_send`. The woken select writes its value into the reserved
+//!   slot: a claim made before a close still completes. Until the select
+//!   runs, the slot is claimed but unwritten (receivers reaching it park;
+//!   non-blocking ones wait for it, rule L1): acceptable for selects, whose
+//!   send cases are rare on hot paths, and the reason plain sends use
+//!   M1–M3 instead.
+//! - **H2 (gap).** A select whose send-case registration finds room (or a
+//!   receiver half-way, M4) withdraws from *every* case and claims again,
+//!   as for any ready case. If the channel is closed in between, the send
+//!   case fails although it was registered when the room opened; a plain
+//!   `send` has no such window (it claims while still registered). Go has
+//!   the same outcome for this interleaving: it too would see the close
+//!   first. Left as is.
 //!
 //! # The last receiver
 //!
@@ -83,16 +125,29 @@
 //! the drain waits for them (rule L1); parked senders are woken by the close
 //! and get their values back in `SendError`.
 
+use std::mem::MaybeUninit;
 use std::time::Instant;
 
-use super::{Array, Token, waiter};
-use crate::context::{ABORTED, Context, Entry, FIRST_OPER};
+use super::{Array, Backoff, Room, Slot, Token, waiter};
+use crate::context::{ABORTED, Context, Entry, FIRST_OPER, Handed, WAITING, Waiters};
 use crate::error::{SendTimeoutError, TrySendError};
+use crate::waiter::Unparker;
 use std::sync::atomic::Ordering;
 
 /// Pause instructions a blocked sender spins through, at most, before it
 /// parks (a few microseconds; see the module docs).
 const SEND_SPINS: usize = 200;
+
+/// How a parked plain send ended (`Array::send_parked`).
+enum Parked {
+    /// A receiver moved the value into the ring (rules M2, M3): sent.
+    Moved,
+    /// The sender claimed room itself (rule M4), or found the channel
+    /// closed (null slot): write the value with this claim.
+    Own(Token),
+    /// Timed out or closed while parked: look again.
+    Retry,
+}
 
 impl<T> Array<T> {
     /// Blocking send, optionally until `deadline`.
@@ -124,58 +179,87 @@ impl<T> Array<T> {
                     continue;
                 }
             }
-            let cx = Context::new();
-            let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
-            // SAFETY: `entry` stays in this frame until it is unlinked: by a
-            // notifier's claim, or by `unregister` below.
-            unsafe { self.senders.register(&mut entry) };
-            // Registered: a receiver that frees a slot from now on hands it
-            // to us (rule H1). Room that opened before it could see us, we
-            // take ourselves, still registered (rule H2).
-            let mut own = Token::default();
-            let took = loop {
-                if !self.send_ready() {
-                    break false;
+            match self.send_parked(&msg, deadline) {
+                Parked::Moved => {
+                    // The ring holds the value now (rule V3).
+                    std::mem::forget(msg);
+                    return Ok(());
                 }
-                if self.start_send(&mut own) {
-                    break true;
+                Parked::Own(mut own) => {
+                    // SAFETY: our own fresh claim (or closed), completed once.
+                    return unsafe { self.write(&mut own, msg) }.map_err(SendTimeoutError::Closed);
                 }
-            };
-            let state = if took {
-                match cx.try_claim(ABORTED) {
-                    Ok(()) => ABORTED,
-                    Err(s) => s,
-                }
-            } else {
-                cx.wait_until("chan send", deadline)
-            };
-            if state != FIRST_OPER {
-                // SAFETY: registered above.
-                unsafe { self.senders.unregister(&mut entry) };
-            } else if !entry.packet.is_null() {
-                // A receiver handed us a reserved slot (rule H1): the send
-                // has completed; only the write is left.
-                token.array_slot = entry.packet;
-                token.array_stamp = entry.stamp;
-                if took && !own.array_slot.is_null() {
-                    // We claimed one ourselves too (rule H2): fill the
-                    // earlier position and give back the later, which is
-                    // the likelier to still be the latest claim (then
-                    // `tail` just moves back, leaving no skipped slot).
-                    if (own.array_stamp.wrapping_sub(token.array_stamp) as isize) < 0 {
-                        std::mem::swap(&mut own, &mut token);
+                Parked::Retry => {}
+            }
+        }
+    }
+
+    /// Registers a value entry for `msg` and waits until a receiver moves
+    /// it (rules M2, M3), room turns up for us to claim (M4), the channel
+    /// closes, or `deadline` passes. `msg` stays where it is, untouched,
+    /// while the entry is linked (rule V3); after `Parked::Moved` the
+    /// caller must forget it.
+    fn send_parked(&self, msg: &T, deadline: Option<Instant>) -> Parked {
+        let cx = Context::new();
+        let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
+        entry.value = msg as *const T as *const u8;
+        // SAFETY: `entry` stays in this frame until it is unlinked: by a
+        // claimer, or by `withdraw` below.
+        unsafe { self.senders.register(&mut entry) };
+        // Rule M4: room that opened before a receiver could see us, we
+        // claim ourselves, still registered.
+        let mut own = Token::default();
+        let mut backoff = Backoff::new();
+        let took = loop {
+            if cx.state() != WAITING {
+                break false;
+            }
+            match self.send_room() {
+                Room::Full => break false,
+                Room::Freeing => backoff.snooze(),
+                Room::Free => {
+                    if self.start_send(&mut own) {
+                        break true;
                     }
-                    // SAFETY: a fresh claim of ours, completed once (here).
-                    unsafe { self.abandon_send(&mut own) };
                 }
-                // SAFETY: the claim left is ours, completed once.
-                return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
             }
-            if took {
-                // SAFETY: our own fresh claim (or closed), completed once.
-                return unsafe { self.write(&mut own, msg) }.map_err(SendTimeoutError::Closed);
+        };
+        let state = if took {
+            // SAFETY: registered above; `cx` is its context.
+            unsafe { self.senders.withdraw(&mut entry, &cx) }
+        } else {
+            self.wait_parked(&cx, &mut entry, deadline)
+        };
+        if state == FIRST_OPER {
+            // A receiver moved the value (rules M2, M3).
+            if took && !own.array_slot.is_null() {
+                // SAFETY: our fresh claim, completed once (here).
+                unsafe { self.abandon_send(&mut own) };
             }
-            // Closed, timed out, or woken without a slot: look again.
+            Parked::Moved
+        } else if took {
+            Parked::Own(own)
+        } else {
+            // Closed (the close unlinked us) or timed out (`withdraw` did).
+            Parked::Retry
+        }
+    }
+
+    /// Parks until a claim lands on `cx`, or until `deadline`, when the
+    /// sender withdraws under the list's lock (rule V2: never by a bare
+    /// compare-exchange, which could race with a mover's copy). Returns
+    /// the final state.
+    fn wait_parked(&self, cx: &Context, entry: &mut Entry, deadline: Option<Instant>) -> usize {
+        loop {
+            let s = cx.state();
+            if s != WAITING {
+                return s;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                // SAFETY: registered by `send_parked`; `cx` is its context.
+                return unsafe { self.senders.withdraw(entry, cx) };
+            }
+            waiter::park("chan send", deadline, || cx.state() == WAITING);
         }
     }
 
@@ -252,38 +336,130 @@ impl<T> Array<T> {
     }
 
     /// Room opened (a slot freed, or a claim undone): if a sender is
-    /// parked, reserve the room for it and wake it with the reservation
-    /// (rule H1): its send has then completed, whatever happens to the
-    /// receivers next. One `SeqCst` load when nobody waits.
+    /// parked, give it the room (rules M3, H1). One `SeqCst` load when
+    /// nobody waits.
     #[inline]
     pub(super) fn notify_senders(&self) {
         if self.senders.has_waiters() {
-            self.hand_room_to_sender();
+            self.hand_room(None);
         }
     }
 
+    /// `read` found senders waiting before freeing `slot` (rule M1):
+    /// complete the first one's send into it (M2), or free it and hand the
+    /// room on (M3, H1). `free` is the slot's free stamp, the next lap's
+    /// position.
     #[cold]
-    fn hand_room_to_sender(&self) {
-        let unused = self.senders.hand_over(|| {
-            let mut token = Token::default();
-            if self.start_send(&mut token) && !token.array_slot.is_null() {
-                Some((token.array_slot, token.array_stamp))
-            } else {
-                None // no room after all (another sender took it), or closed
-            }
+    pub(super) fn free_to_sender(&self, slot: &Slot<T>, free: usize) {
+        self.hand_room(Some((slot, free)));
+    }
+
+    #[cold]
+    fn hand_room(&self, freeing: Option<(&Slot<T>, usize)>) {
+        let (wake, published, unused) = self.senders.with_list(|l| {
+            // SAFETY: `with_list` holds the list's lock.
+            unsafe { self.hand_room_locked(l, freeing) }
         });
+        if let Some(u) = wake {
+            u.unpark_into();
+        }
+        if published {
+            self.published();
+        }
         if let Some((slot, stamp)) = unused {
-            // Every waiter gave up meanwhile: release the room (which looks
-            // for a waiter again).
+            // Every select that could take the reservation gave up:
+            // release the room (which looks for a waiter again).
             let mut token = Token {
                 array_slot: slot,
                 array_stamp: stamp,
                 ..Token::default()
             };
-            // SAFETY: a fresh claim made by `start_send` above, completed
-            // once (here).
+            // SAFETY: a fresh claim made by `start_send` under the lock,
+            // completed once (here).
             unsafe { self.abandon_send(&mut token) };
         }
+    }
+
+    /// The body of [`Array::hand_room`]. Returns whom to wake, whether a
+    /// message was published (wake a receiver), and a reservation nobody
+    /// took.
+    ///
+    /// # Safety
+    /// The caller holds the sender list's lock (`l` is that list).
+    unsafe fn hand_room_locked(
+        &self,
+        l: &mut Waiters,
+        freeing: Option<(&Slot<T>, usize)>,
+    ) -> (Option<Unparker>, bool, Option<(*const u8, usize)>) {
+        let free = |f: Option<(&Slot<T>, usize)>| {
+            if let Some((slot, stamp)) = f {
+                slot.stamp.store(stamp, Ordering::SeqCst);
+            }
+        };
+        // SAFETY: we hold the lock (caller contract).
+        let Some(e) = (unsafe { l.first_waiting() }) else {
+            free(freeing);
+            return (None, false, None);
+        };
+        // SAFETY: linked, under the lock (context rule 1).
+        let value = unsafe { (*e).value };
+        if value.is_null() {
+            // A select send case: reserve room for it (rule H1).
+            free(freeing);
+            // SAFETY: we hold the lock.
+            let handed = unsafe {
+                l.claim_one_handing(|| {
+                    let mut t = Token::default();
+                    (self.start_send(&mut t) && !t.array_slot.is_null())
+                        .then_some((t.array_slot, t.array_stamp))
+                })
+            };
+            return match handed {
+                Handed::To(u) => (Some(u), false, None),
+                Handed::Unused(slot, stamp) => (None, false, Some((slot, stamp))),
+                Handed::NoRoom => (None, false, None),
+            };
+        }
+        // A plain send. Rule M2: the slot just read is the tail's.
+        let target = match freeing {
+            Some((slot, q))
+                if self
+                    .tail
+                    .compare_exchange(q, self.next(q), Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok() =>
+            {
+                Some((slot as *const Slot<T>, q + 1))
+            }
+            _ => {
+                // Rule M3: free our slot (if any), then claim what is at
+                // the tail.
+                free(freeing);
+                let mut t = Token::default();
+                (self.start_send(&mut t) && !t.array_slot.is_null())
+                    .then(|| (t.array_slot as *const Slot<T>, t.array_stamp))
+            }
+        };
+        let Some((slot, stamp)) = target else {
+            // No room after all, or closed (the close will wake it).
+            return (None, false, None);
+        };
+        // SAFETY: the slot is claimed by us (tail moved past it, its stamp
+        // not yet published). The entry is `WAITING` under the lock, so it
+        // is ours to claim (rule V2) and its value is there to copy (V3):
+        // the copy becomes the only live one when the claim lands, just
+        // below, and the waiter then forgets its own.
+        unsafe {
+            let slot = &*slot;
+            slot.msg
+                .get()
+                .write(MaybeUninit::new(std::ptr::read(value as *const T)));
+            *slot.present.get() = true;
+            // SeqCst: pairs with a registering receiver's re-check.
+            slot.stamp.store(stamp, Ordering::SeqCst);
+        }
+        // SAFETY: linked and `WAITING` under this lock hold; a value entry.
+        let u = unsafe { l.unlink_and_claim_locked(e) };
+        (Some(u), true, None)
     }
 
     /// The last receiver is gone: closes the channel and drops every
