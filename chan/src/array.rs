@@ -80,54 +80,21 @@
 use crate::context::SyncWaiters;
 use crate::error::TrySendError;
 use crate::select::Token;
-use crate::waiter;
+use crate::waiter::{self, Backoff};
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod blocking;
 
-/// Waiting for a party in the middle of a step of a few instructions (a
-/// sender writing the slot it claimed, a receiver moving a message out):
-/// spin with growing pauses, then yield, so that the party runs even when
-/// it shares our worker or CPU (rule L1). Never spins under loom.
-struct Backoff {
-    step: u32,
-}
-
-impl Backoff {
-    /// Spin steps (2^step pauses each) before yielding.
-    const SPIN_STEPS: u32 = 6;
-
-    #[inline]
-    fn new() -> Self {
-        Backoff { step: 0 }
-    }
-
-    #[cold]
-    fn snooze(&mut self) {
-        if self.step < Self::SPIN_STEPS && !cfg!(loom) {
-            for _ in 0..1u32 << self.step {
-                std::hint::spin_loop();
-            }
-            self.step += 1;
-        } else {
-            waiter::yield_now();
-        }
-    }
-}
-
 /// What a registered sender finds at `tail` ([`Array::send_room`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Room {
     /// Room (or closed, or `tail` moved): try to claim.
     Free,
-    /// Full: park; the receiver that frees room will see the registration.
+    /// Full: park; the receiver that frees room will look for the
+    /// registration (rules M1, F1 in `array/blocking.rs`).
     Full,
-    /// A receiver is moving the oldest message out right now and may not
-    /// have seen the registration: wait for it (a step of a few
-    /// instructions).
-    Freeing,
 }
 
 struct Slot<T> {
@@ -229,7 +196,8 @@ impl<T> Array<T> {
                 return true;
             }
             let slot = &self.buffer[tail & (self.mark_bit - 1)];
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            // Without a waiting sender's flag (rule F1).
+            let stamp = slot.stamp.load(Ordering::Acquire) & !self.mark_bit;
             if stamp == tail {
                 match self.tail.compare_exchange_weak(
                     tail,
@@ -284,32 +252,43 @@ impl<T> Array<T> {
 
     /// Whether a send could make progress now, for a sender that just
     /// registered (`array/blocking.rs`, rule M4): `false` only when the
-    /// ring is full and no receiver is in the middle of freeing the slot
-    /// at `tail`.
+    /// ring is full (having asked a receiver caught freeing the tail slot
+    /// to look for waiting senders, rule F1).
     pub(crate) fn send_ready(&self) -> bool {
         self.send_room() != Room::Full
     }
 
-    /// What a sender that has just registered finds at `tail` (rule M4 in
-    /// `array/blocking.rs`). Every load is `SeqCst`: they pair with the
-    /// receivers' `SeqCst` claim of `head` and load of the sender list.
+    /// What a sender that has just registered finds at `tail` (rules M4,
+    /// F1 in `array/blocking.rs`). Every access is `SeqCst`: they pair with
+    /// the receivers' `SeqCst` claim of `head`, load of the sender list and
+    /// swap of the stamp.
     pub(crate) fn send_room(&self) -> Room {
         let tail = self.tail.load(Ordering::SeqCst);
         if tail & self.mark_bit != 0 {
             return Room::Free;
         }
-        let stamp = self.buffer[tail & (self.mark_bit - 1)]
-            .stamp
-            .load(Ordering::SeqCst);
+        let slot = &self.buffer[tail & (self.mark_bit - 1)];
+        let raw = slot.stamp.load(Ordering::SeqCst);
+        let stamp = raw & !self.mark_bit;
         let prev = stamp.wrapping_add(self.one_lap);
         if prev == tail + 1 {
             // The previous lap's message is still there. Full if nobody has
-            // claimed it; otherwise its receiver is moving it out, and may
-            // have looked for waiting senders before we registered.
-            if self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail {
-                Room::Full
-            } else {
-                Room::Freeing
+            // claimed it, or if a waiting sender already flagged it.
+            if raw != stamp || self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail
+            {
+                return Room::Full;
+            }
+            // A receiver is moving it out, and may have looked for waiting
+            // senders before we registered: flag the slot, so that its free
+            // looks again (rule F1). If the stamp moved meanwhile, look again.
+            match slot.stamp.compare_exchange(
+                raw,
+                raw | self.mark_bit,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => Room::Full,
+                Err(_) => Room::Free,
             }
         } else if prev == tail {
             // The previous lap's claim, not yet written: full.
@@ -425,7 +404,8 @@ impl<T> Array<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let slot = &self.buffer[head & (self.mark_bit - 1)];
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            // Without a waiting sender's flag (rule F1).
+            let stamp = slot.stamp.load(Ordering::Acquire) & !self.mark_bit;
             if stamp == head + 1 {
                 match self.head.compare_exchange_weak(
                     head,
@@ -488,7 +468,8 @@ impl<T> Array<T> {
         let head = self.head.load(Ordering::SeqCst);
         let stamp = self.buffer[head & (self.mark_bit - 1)]
             .stamp
-            .load(Ordering::SeqCst);
+            .load(Ordering::SeqCst)
+            & !self.mark_bit;
         if stamp != head && stamp.wrapping_add(self.one_lap) != head + 1 {
             return true; // published, or moved on: look again
         }
@@ -516,8 +497,11 @@ impl<T> Array<T> {
         // after the free it would be; the slot stays ours meanwhile.
         if self.senders.has_waiters() {
             self.free_to_sender(slot, token.array_stamp);
-        } else {
-            slot.stamp.store(token.array_stamp, Ordering::SeqCst);
+        } else if slot.stamp.swap(token.array_stamp, Ordering::SeqCst) & self.mark_bit != 0 {
+            // A sender registered after our look and flagged the slot
+            // (rule F1): look again. (On x86 the swap is the instruction a
+            // `SeqCst` store compiles to anyway.)
+            self.notify_senders();
         }
         Some(msg)
     }

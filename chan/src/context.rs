@@ -245,16 +245,6 @@ pub(crate) struct Claimed {
     pub(crate) unparker: Unparker,
 }
 
-/// What [`Waiters::claim_one_handing`] did with the room it was offered.
-pub(crate) enum Handed {
-    /// A waiter was claimed with the reservation: wake it (after unlocking).
-    To(Unparker),
-    /// A reservation was made but no waiter took it: release it.
-    Unused(*const u8, usize),
-    /// Nobody waits, or there was no room to reserve.
-    NoRoom,
-}
-
 /// An intrusive FIFO of waiting entries. Always used under a mutex.
 pub(crate) struct Waiters {
     head: *mut Entry,
@@ -354,58 +344,6 @@ impl Waiters {
         None
     }
 
-    /// Hands a reservation to the first entry (in FIFO order) that is still
-    /// waiting and is not a value entry (those get values moved instead): `reserve` runs once, when such an entry is found, and
-    /// returns the reservation (a slot pointer and its publishing stamp) or
-    /// `None` (no room: nobody is claimed). The reservation is written into
-    /// the entry *before* the claim (rule 2); if the claim fails (the
-    /// waiter gave up, or another channel won its select), the next waiting
-    /// entry gets it. Returns the claimed waiter's unparker, or the
-    /// reservation nobody took (the caller releases it after unlocking).
-    ///
-    /// # Safety
-    /// The caller holds the mutex guarding this list.
-    pub(crate) unsafe fn claim_one_handing(
-        &mut self,
-        reserve: impl FnOnce() -> Option<(*const u8, usize)>,
-    ) -> Handed {
-        let mut reserve = Some(reserve);
-        let mut held: Option<(*const u8, usize)> = None;
-        let mut e = self.head;
-        while !e.is_null() {
-            // SAFETY: linked entries are valid under the mutex (rule 1).
-            let entry = unsafe { &mut *e };
-            let next = entry.next;
-            // Value entries (plain sends) never take a reservation: their
-            // claim for `FIRST_OPER` means "your value was moved" (rule V3).
-            // SAFETY: as above.
-            if entry.value.is_null() && unsafe { entry.cx() }.state() == WAITING {
-                let (slot, stamp) = match held {
-                    Some(r) => r,
-                    None => match reserve.take().and_then(|f| f()) {
-                        Some(r) => {
-                            held = Some(r);
-                            r
-                        }
-                        None => return Handed::NoRoom,
-                    },
-                };
-                // The reservation goes in before the claim (rule 2).
-                entry.packet = slot as *mut u8;
-                entry.stamp = stamp;
-                // SAFETY: linked in this list, under the mutex.
-                if let Some(unparker) = unsafe { self.unlink_and_claim(e) } {
-                    return Handed::To(unparker);
-                }
-            }
-            e = next;
-        }
-        match held {
-            Some((slot, stamp)) => Handed::Unused(slot, stamp),
-            None => Handed::NoRoom,
-        }
-    }
-
     /// The first entry, in FIFO order, whose context is still waiting.
     ///
     /// # Safety
@@ -459,7 +397,7 @@ impl Waiters {
     /// The caller holds the mutex guarding this list, and `e` is linked in
     /// it.
     #[inline]
-    unsafe fn unlink_and_claim(&mut self, e: *mut Entry) -> Option<Unparker> {
+    pub(crate) unsafe fn unlink_and_claim(&mut self, e: *mut Entry) -> Option<Unparker> {
         // SAFETY: caller contract.
         unsafe { self.unlink(e) };
         // SAFETY: linked until just now, under the mutex (rule 1).
@@ -604,12 +542,17 @@ impl SyncWaiters {
     pub(crate) fn has_waiters(&self) -> bool {
         // loom 0.7 treats a `SeqCst` load as `Acquire` (tokio-rs/loom#180)
         // and may return a value that the `SeqCst` total order rules out
-        // here; a read-modify-write always reads the latest value, which is
-        // what that order guarantees for this handshake. Same answer, only
-        // under loom.
+        // here. A read-modify-write does not help either: loom orders
+        // stores only partially, so a second read-modify-write may read
+        // the first one's own store back, past a later registration. Every
+        // store of `is_empty` is made under the list's lock, so reading it
+        // under the lock gives the latest value, which is what the `SeqCst`
+        // order guarantees for this handshake. Same answer, only under
+        // loom.
         #[cfg(loom)]
         {
-            !self.is_empty.fetch_or(false, Ordering::SeqCst)
+            let _l = self.lock();
+            !self.is_empty.load(Ordering::SeqCst)
         }
         #[cfg(not(loom))]
         {

@@ -21,11 +21,16 @@
 //! `is_empty`; register, then re-load the stamp). loom 0.7 does not model
 //! `SeqCst` loads (it treats them as `Acquire`, tokio-rs/loom#180) and would
 //! let the notifier read a stale `is_empty == true`, a deadlock that cannot
-//! happen. Under `cfg(loom)` that one load is a read-modify-write
-//! (`SyncWaiters::has_waiters`), which reads the latest value as the
-//! `SeqCst` order guarantees; the stamps are `std` atomics, which loom runs
-//! in program order. So the models of a sender parked on a full buffer
-//! (the hand-off of `array/blocking.rs`, rule H1) are meaningful.
+//! happen. Under `cfg(loom)` that one load is made under the list's lock
+//! (`SyncWaiters::has_waiters`; every store of the flag is made under it),
+//! which reads the latest value as the `SeqCst` order guarantees. (It was
+//! a read-modify-write until 2026-12-02, but loom orders stores only
+//! partially, and a second read-modify-write could read the first one's
+//! store back past a later registration: a deadlock reported in
+//! `plain_and_select_senders_on_full_ring` that cannot happen.) The stamps
+//! are `std` atomics, which loom runs in program order. So the models of a
+//! sender parked on a full buffer (`array/blocking.rs`, rules M1–M4, H1)
+//! are meaningful.
 //!
 //! Not modelled:
 //!
@@ -252,4 +257,84 @@ fn recv_from_full_completes_parked_send() {
 #[test]
 fn select_recv_from_full_completes_parked_send() {
     receive_from_full_completes_parked_send(true);
+}
+
+/// A receive from a full ring races with a close while a plain sender is
+/// parked or parking (rules M1–M4 of `array/blocking.rs`): the sender's
+/// value is either moved into the ring by the receive (its send returns
+/// `Ok` and the value is received exactly once) or handed back by the
+/// close; never both, never lost. Every value is dropped exactly once.
+#[test]
+fn recv_from_full_races_with_close() {
+    model(|| {
+        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, rx) = chan::<Counted>(1);
+        tx.send(Counted(1, drops.clone())).unwrap();
+        let tx2 = tx.clone();
+        let d2 = drops.clone();
+        let s = thread::spawn(move || tx2.send(Counted(2, d2)).map_err(|e| e.into_inner().0));
+        let c = thread::spawn(move || assert!(tx.close()));
+        // The receiver runs on its own thread: a wake-up token left by a
+        // claim the waiter saw without sleeping is harmless to goro, but
+        // loom reports it as an error if it reaches a thread blocked in
+        // `join`, so the joining thread never parks on the channel.
+        let r = thread::spawn(move || {
+            let mut got = Vec::new();
+            while let Some(v) = rx.recv() {
+                got.push(v.0);
+            }
+            got
+        });
+        c.join().unwrap();
+        let sent = s.join().unwrap();
+        let got = r.join().unwrap();
+        match sent {
+            Ok(()) => assert_eq!(got, [1, 2], "a completed send is received"),
+            Err(v) => {
+                assert_eq!(v, 2);
+                assert_eq!(got, [1], "a failed send is not received");
+            }
+        }
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 2);
+    });
+}
+
+/// A plain sender (a value entry, moved by the receiver: rules M2, M3)
+/// and a `select!` send case (a reservation: rule H1) both wait on a full
+/// ring; two receives make room for both. Every message arrives exactly
+/// once, in some order, and both sends return `Ok`.
+#[test]
+fn plain_and_select_senders_on_full_ring() {
+    model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        tx.send(1).unwrap();
+        let tx2 = tx.clone();
+        let plain = thread::spawn(move || tx2.send(2));
+        let sel = thread::spawn(move || crate::select! { send(tx, 3) -> r => r });
+        // On its own thread, as in `recv_from_full_races_with_close`.
+        let r = thread::spawn(move || {
+            let got = [rx.recv(), rx.recv(), rx.recv()].map(Option::unwrap);
+            (got, rx)
+        });
+        plain.join().unwrap().unwrap();
+        sel.join().unwrap().unwrap();
+        let (mut got, rx) = r.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2, 3]);
+        assert_eq!(rx.try_recv(), Err(crate::TryRecvError::Closed));
+    });
+}
+
+/// A `select!` send case waits on a full ring (rule H1: the receive that
+/// frees room reserves it for the case, which then writes its value).
+#[test]
+fn select_send_case_on_full_ring() {
+    model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        tx.send(1).unwrap();
+        let sel = thread::spawn(move || crate::select! { send(tx, 3) -> r => r });
+        let r = thread::spawn(move || [rx.recv(), rx.recv()]);
+        sel.join().unwrap().unwrap();
+        assert_eq!(r.join().unwrap(), [Some(1), Some(3)]);
+    });
 }

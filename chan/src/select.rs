@@ -250,6 +250,7 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
     // makes the registration report ready. With `Timeout::Now` we then
     // withdraw at once instead of waiting; `default` is chosen only if no
     // registration saw a ready case and nobody claimed us meanwhile.
+    let mut backoff = waiter::Backoff::new();
     loop {
         if !now_only && deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
@@ -305,6 +306,14 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
             // Registered on every case with none ready and nobody came:
             // there was an instant with nothing ready.
             return None;
+        }
+        if saw_ready {
+            // A registration saw a case ready that the pass above could not
+            // claim: a counterpart is half-way through an operation (a
+            // receiver freeing the slot a send case needs, `array.rs` rule
+            // M4). Let it finish (it may share our worker) before looking
+            // again.
+            backoff.snooze();
         }
     }
 }

@@ -128,8 +128,8 @@
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
-use super::{Array, Backoff, Room, Slot, Token, waiter};
-use crate::context::{ABORTED, Context, Entry, FIRST_OPER, Handed, WAITING, Waiters};
+use super::{Array, Room, Slot, Token, waiter};
+use crate::context::{ABORTED, Context, Entry, FIRST_OPER, WAITING, Waiters};
 use crate::error::{SendTimeoutError, TrySendError};
 use crate::waiter::Unparker;
 use std::sync::atomic::Ordering;
@@ -209,14 +209,12 @@ impl<T> Array<T> {
         // Rule M4: room that opened before a receiver could see us, we
         // claim ourselves, still registered.
         let mut own = Token::default();
-        let mut backoff = Backoff::new();
         let took = loop {
             if cx.state() != WAITING {
                 break false;
             }
             match self.send_room() {
                 Room::Full => break false,
-                Room::Freeing => backoff.snooze(),
                 Room::Free => {
                     if self.start_send(&mut own) {
                         break true;
@@ -380,86 +378,100 @@ impl<T> Array<T> {
         }
     }
 
-    /// The body of [`Array::hand_room`]. Returns whom to wake, whether a
-    /// message was published (wake a receiver), and a reservation nobody
-    /// took.
+    /// The body of [`Array::hand_room`]: room goes to the waiting entries
+    /// in FIFO order until one takes it (rules M2, M3, H1). Returns whom to
+    /// wake, whether a message was published (wake a receiver), and a
+    /// reservation nobody took (release it after unlocking).
     ///
     /// # Safety
     /// The caller holds the sender list's lock (`l` is that list).
     unsafe fn hand_room_locked(
         &self,
         l: &mut Waiters,
-        freeing: Option<(&Slot<T>, usize)>,
+        mut freeing: Option<(&Slot<T>, usize)>,
     ) -> (Option<Unparker>, bool, Option<(*const u8, usize)>) {
-        let free = |f: Option<(&Slot<T>, usize)>| {
-            if let Some((slot, stamp)) = f {
-                slot.stamp.store(stamp, Ordering::SeqCst);
+        let mut room: Option<(*const Slot<T>, usize)> = None;
+        // SAFETY (every `first_waiting` and entry access below): we hold
+        // the lock, so linked entries are alive (context rule 1).
+        while let Some(e) = unsafe { l.first_waiting() } {
+            // SAFETY: see above.
+            let value = unsafe { (*e).value };
+            if room.is_none() {
+                room = self.take_room(&mut freeing, !value.is_null());
             }
-        };
-        // SAFETY: we hold the lock (caller contract).
-        let Some(e) = (unsafe { l.first_waiting() }) else {
-            free(freeing);
-            return (None, false, None);
-        };
-        // SAFETY: linked, under the lock (context rule 1).
-        let value = unsafe { (*e).value };
-        if value.is_null() {
-            // A select send case: reserve room for it (rule H1).
-            free(freeing);
-            // SAFETY: we hold the lock.
-            let handed = unsafe {
-                l.claim_one_handing(|| {
-                    let mut t = Token::default();
-                    (self.start_send(&mut t) && !t.array_slot.is_null())
-                        .then_some((t.array_slot, t.array_stamp))
-                })
+            let Some((slot, stamp)) = room else {
+                // No room after all (another sender took it, or a receiver
+                // is still freeing the tail slot and will look itself), or
+                // closed (the close wakes everyone).
+                return (None, false, None);
             };
-            return match handed {
-                Handed::To(u) => (Some(u), false, None),
-                Handed::Unused(slot, stamp) => (None, false, Some((slot, stamp))),
-                Handed::NoRoom => (None, false, None),
-            };
+            if !value.is_null() {
+                // A plain send (rules M2, M3). SAFETY: the slot is claimed
+                // by us (tail moved past it, its stamp not yet published).
+                // The entry is `WAITING` under the lock, so our claim below
+                // will land (rule V2) and its value is there to copy (V3):
+                // the copy is the only live one once the claim lands, and
+                // the waiter then forgets its own.
+                unsafe {
+                    let slot = &*slot;
+                    slot.msg
+                        .get()
+                        .write(MaybeUninit::new(std::ptr::read(value as *const T)));
+                    *slot.present.get() = true;
+                    // SeqCst: pairs with a registering receiver's re-check.
+                    slot.stamp.store(stamp, Ordering::SeqCst);
+                }
+                // SAFETY: linked and `WAITING` under this lock hold; a
+                // value entry.
+                let u = unsafe { l.unlink_and_claim_locked(e) };
+                return (Some(u), true, None);
+            }
+            // A select send case: the reservation goes in before the claim
+            // (rule H1, context rule 2). SAFETY: see above.
+            unsafe {
+                (*e).packet = slot as *mut u8;
+                (*e).stamp = stamp;
+            }
+            // SAFETY: linked, under the lock. If the claim fails (its
+            // select was won elsewhere, or it gave up) the entry is
+            // unlinked and the next one gets the room.
+            if let Some(u) = unsafe { l.unlink_and_claim(e) } {
+                return (Some(u), false, None);
+            }
         }
-        // A plain send. Rule M2: the slot just read is the tail's.
-        let target = match freeing {
-            Some((slot, q))
-                if self
-                    .tail
-                    .compare_exchange(q, self.next(q), Ordering::SeqCst, Ordering::Relaxed)
-                    .is_ok() =>
-            {
-                Some((slot as *const Slot<T>, q + 1))
-            }
-            _ => {
-                // Rule M3: free our slot (if any), then claim what is at
-                // the tail.
-                free(freeing);
-                let mut t = Token::default();
-                (self.start_send(&mut t) && !t.array_slot.is_null())
-                    .then(|| (t.array_slot as *const Slot<T>, t.array_stamp))
-            }
-        };
-        let Some((slot, stamp)) = target else {
-            // No room after all, or closed (the close will wake it).
-            return (None, false, None);
-        };
-        // SAFETY: the slot is claimed by us (tail moved past it, its stamp
-        // not yet published). The entry is `WAITING` under the lock, so it
-        // is ours to claim (rule V2) and its value is there to copy (V3):
-        // the copy becomes the only live one when the claim lands, just
-        // below, and the waiter then forgets its own.
-        unsafe {
-            let slot = &*slot;
-            slot.msg
-                .get()
-                .write(MaybeUninit::new(std::ptr::read(value as *const T)));
-            *slot.present.get() = true;
-            // SeqCst: pairs with a registering receiver's re-check.
+        // Nobody (left) waiting: free our slot if we still hold it.
+        if let Some((slot, stamp)) = freeing {
             slot.stamp.store(stamp, Ordering::SeqCst);
         }
-        // SAFETY: linked and `WAITING` under this lock hold; a value entry.
-        let u = unsafe { l.unlink_and_claim_locked(e) };
-        (Some(u), true, None)
+        (None, false, room.map(|(s, st)| (s as *const u8, st)))
+    }
+
+    /// Room for the first waiting entry. `freeing` (the slot `read` has
+    /// just emptied and not yet freed) is taken: for a value entry, whose
+    /// claim cannot fail, the slot itself if it is the tail's (rule M2: a
+    /// compare-exchange that only a close can make fail, since no sender
+    /// can claim a slot whose stamp does not say free); otherwise it is
+    /// freed and whatever is at `tail` is claimed (M3, H1). `None`: no
+    /// room, or closed.
+    fn take_room(
+        &self,
+        freeing: &mut Option<(&Slot<T>, usize)>,
+        for_value: bool,
+    ) -> Option<(*const Slot<T>, usize)> {
+        if let Some((slot, q)) = freeing.take() {
+            if for_value
+                && self
+                    .tail
+                    .compare_exchange(q, self.next(q), Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Some((slot as *const Slot<T>, q + 1));
+            }
+            slot.stamp.store(q, Ordering::SeqCst);
+        }
+        let mut t = Token::default();
+        (self.start_send(&mut t) && !t.array_slot.is_null())
+            .then(|| (t.array_slot as *const Slot<T>, t.array_stamp))
     }
 
     /// The last receiver is gone: closes the channel and drops every
