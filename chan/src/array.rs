@@ -13,13 +13,17 @@
 //! | `p`               | free: a sender at `tail == p` may claim it |
 //! | `p + 1`           | written: a receiver at `head == p` may claim it |
 //! | `p + one_lap`     | read in this lap: free for the next lap's sender |
+//! | `(p + 1) \| mark_bit` | being read, and a registered sender asks the receiver to look for it when it frees the slot (rule F1, `array/blocking.rs`) |
+//!
+//! Stamps never use `mark_bit` otherwise; every reader masks it off.
 //!
 //! Seen from the next lap's position `q = p + one_lap` of the same slot,
 //! `p` (claimed, not yet written) and `p + 1` (written, not yet read, or
 //! being read) both mean "not free yet": a sender at `tail == q` finds
 //! the ring full, a receiver at `head == q` finds nothing to take. Both
 //! say so at once rather than spin: the party that holds the slot may not
-//! be running (rule H1, `array/blocking.rs`).
+//! be running (a `select!` send case holding a reservation, rule H1 in
+//! `array/blocking.rs`).
 //!
 //! Sending claims a slot by moving `tail` forward with a compare-exchange,
 //! writes, then publishes with `stamp = p + 1` (release). Receiving claims by
@@ -29,8 +33,10 @@
 //!
 //! # Blocking
 //!
-//! Parking, the hand-off of freed room to parked senders (rules H1, H2)
-//! and the drain when the last receiver goes are in `array/blocking.rs`.
+//! Parking, the receive that moves a parked sender's value into the ring
+//! (rules M1–M4, F1, F2), the reservation of room for `select!` send cases
+//! (H1, H2) and the drain when the last receiver goes are in
+//! `array/blocking.rs`.
 //!
 //! # Non-blocking operations are linearizable (rule L1)
 //!
@@ -240,7 +246,7 @@ impl<T> Array<T> {
                 // A sender of the previous lap claimed this slot and has not
                 // written it yet: the ring is full (the head cannot be past
                 // that slot). Spinning here would wait on a party that may
-                // not be running (a sender handed the slot, rule H1, that
+                // not be running (a select send case handed the slot, rule H1, that
                 // has not been scheduled yet).
                 return false;
             } else {
@@ -274,8 +280,7 @@ impl<T> Array<T> {
         if prev == tail + 1 {
             // The previous lap's message is still there. Full if nobody has
             // claimed it, or if a waiting sender already flagged it.
-            if raw != stamp || self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail
-            {
+            if raw != stamp || self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail {
                 return Room::Full;
             }
             // A receiver is moving it out, and may have looked for waiting

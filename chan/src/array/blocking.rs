@@ -51,7 +51,7 @@
 //! microseconds at most and changes nothing else. (`select4`: 130 → 82 ns
 //! per operation on two workers; measurements in `docs/benchmarks.md`.)
 //!
-//! # Moving a parked sender's value (rules M1–M4)
+//! # Moving a parked sender's value (rules M1–M4, F1, F2)
 //!
 //! Go's receive from a full channel with a waiting sender moves that
 //! sender's value into the freed slot before it returns, so the send has
@@ -79,17 +79,29 @@
 //!   the first waiting value entry, with the same copy, publish, claim. No
 //!   room (another sender took it, or a receiver is still freeing the tail
 //!   slot and will do this itself): the entry stays parked.
-//! - **M4 (a registered sender re-checks, and waits out a receiver caught
-//!   half-way).** After registering (`SeqCst`), a sender looks at `tail`
-//!   ([`Array::send_room`]): free room it claims itself *while still
-//!   registered* and then withdraws under the lock; if a mover claimed it
-//!   first, it gives its own claim back and returns `Ok`. A full ring whose
-//!   oldest message nobody has claimed (`head` a lap behind `tail`) is safe
-//!   to park on: the receiver that claims that message does so after the
-//!   registration, so its M1 check sees it. But if a receiver has claimed
-//!   it already, that receiver's check may have come before the
-//!   registration, and it will free the slot without looking again: the
-//!   sender waits for it (spin, then yield) instead of parking.
+//! - **M4 (a registered sender re-checks).** After registering
+//!   (`SeqCst`), a sender looks at `tail` ([`Array::send_room`]): free room
+//!   it claims itself *while still registered* and then withdraws under
+//!   the lock; if a mover claimed the entry first, it gives its own claim
+//!   back and returns `Ok`. A full ring whose oldest message nobody has
+//!   claimed (`head` a lap behind `tail`) is safe to park on: the receiver
+//!   that claims that message does so after the registration, so its M1
+//!   look sees it.
+//! - **F1 (flag a slot being freed).** But if a receiver has claimed that
+//!   message already, its M1 look may have come before the registration,
+//!   and it would free the slot without looking again. So the sender sets
+//!   `mark_bit` in the slot's stamp (a compare-exchange from the exact
+//!   "written" stamp; stamps never use that bit otherwise) and parks. Every
+//!   reader of a stamp masks the flag off.
+//! - **F2 (the free sees the flag).** A receiver that found nobody waiting
+//!   frees its slot with a swap and, if the old stamp carried the flag,
+//!   looks for waiting senders after all (room goes to them as in M3).
+//!   Paths that free or fill a slot under the sender list's lock overwrite
+//!   the flag with a plain store: a flag set during that lock hold comes
+//!   from a sender that registered before it, which the lock holder saw.
+//!   So no sender waits on a receiver that may not be running (an earlier
+//!   draft spun for it instead: loom found two such senders yielding to
+//!   each other forever, and on one worker it spins on a descheduled one).
 //!
 //! # Select send cases (rules H1, H2)
 //!
@@ -108,8 +120,8 @@
 //!   non-blocking ones wait for it, rule L1): acceptable for selects, whose
 //!   send cases are rare on hot paths, and the reason plain sends use
 //!   M1–M3 instead.
-//! - **H2 (gap).** A select whose send-case registration finds room (or a
-//!   receiver half-way, M4) withdraws from *every* case and claims again,
+//! - **H2 (gap).** A select whose send-case registration finds room
+//!   withdraws from *every* case and claims again,
 //!   as for any ready case. If the channel is closed in between, the send
 //!   case fails although it was registered when the room opened; a plain
 //!   `send` has no such window (it claims while still registered). Go has
