@@ -226,22 +226,27 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
     // A select that will not wait (`default`, or a deadline already past)
     // must not miss an operation completed before it started (rule L1 of
     // `array.rs`): its pass waits out operations caught half-way.
-    let deadline = timeout.deadline();
+    // (Two loops rather than a test per case: this pass is the whole of a
+    // select that finds a case ready, the common case on busy channels.)
     let now_only = match timeout {
         Timeout::Now => true,
         Timeout::At(d) => Instant::now() >= d,
         Timeout::Never => false,
     };
-    for &i in order.iter() {
-        let ready = if now_only {
-            cases[i].handle.try_select_now(&mut token)
-        } else {
-            cases[i].handle.try_select(&mut token)
-        };
-        if ready {
-            return Some(done(i, token, cases));
+    if now_only {
+        for &i in order.iter() {
+            if cases[i].handle.try_select_now(&mut token) {
+                return Some(done(i, token, cases));
+            }
+        }
+    } else {
+        for &i in order.iter() {
+            if cases[i].handle.try_select(&mut token) {
+                return Some(done(i, token, cases));
+            }
         }
     }
+    let deadline = timeout.deadline();
     // Nothing was ready during the pass above, but the pass is not atomic:
     // a case seen not ready may have become ready before a later case was
     // seen (Go locks every channel for it). So before `default` runs (or we
