@@ -497,6 +497,75 @@ fn last_receiver_racing_with_senders_loses_nothing() {
     });
 }
 
+/// Senders with tiny timeouts race with receives that move parked
+/// senders' values into the ring (`array/blocking.rs`, rules M2, M3; a
+/// timed-out sender withdraws under the wait list's lock, `context.rs`
+/// rule V2): every send either returned `Ok` and its value is received
+/// exactly once, or timed out and got its own value back, which is never
+/// received. Nothing is lost, duplicated or dropped twice.
+#[test]
+fn timed_out_sends_racing_with_receives_lose_nothing() {
+    let name = "timed_out_sends_racing_with_receives_lose_nothing";
+    common::for_each_procs(name, LIMIT, || {
+        goro::run(|| {
+            const SENDERS: u64 = 4;
+            const PER: u64 = 2_000;
+            for cap in [1usize, 2, 8] {
+                let counts = Counts::new();
+                let (tx, rx) = chan::<Tracked>(cap);
+                let senders: Vec<_> = (0..SENDERS)
+                    .map(|s| {
+                        let (tx, c2) = (tx.clone(), counts.clone());
+                        goro::go!(move || {
+                            let mut sent = Vec::new();
+                            for i in 0..PER {
+                                let id = s * PER + i;
+                                // 0 to 70 microseconds: many expire while
+                                // parked, some as a receive moves them.
+                                let t = Duration::from_micros(i % 8 * 10);
+                                match tx.send_timeout(Tracked::new(&c2, id), t) {
+                                    Ok(()) => sent.push(id),
+                                    Err(e) => {
+                                        assert!(e.is_timeout(), "nobody closes the channel");
+                                        assert_eq!(e.into_inner().id, id, "its own value back");
+                                    }
+                                }
+                            }
+                            sent
+                        })
+                    })
+                    .collect();
+                drop(tx);
+                let ledger = chan_util::Ledger::new((SENDERS * PER) as usize);
+                let mut received = 0usize;
+                for (n, v) in rx.iter().enumerate() {
+                    ledger.mark(v.id);
+                    received += 1;
+                    if n % 16 == 0 {
+                        // Let the ring fill up and senders park and expire.
+                        nap(Duration::from_micros(30));
+                    }
+                }
+                let mut sent: Vec<u64> = senders
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap())
+                    .collect();
+                sent.sort_unstable();
+                assert_eq!(sent.len(), received, "cap {cap}: every Ok send received");
+                for id in sent {
+                    assert_eq!(
+                        ledger.times(id),
+                        1,
+                        "cap {cap}: sent value {id} received once"
+                    );
+                }
+                assert_eq!(counts.made(), (SENDERS * PER) as usize);
+                assert_eq!(counts.live(), 0, "cap {cap}: every value dropped, once");
+            }
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // select! ergonomics, unwind safety, is_full
 
