@@ -483,7 +483,7 @@ impl<T> Array<T> {
         }
         let mut t = Token::default();
         (self.start_send(&mut t) && !t.array_slot.is_null())
-            .then(|| (t.array_slot as *const Slot<T>, t.array_stamp))
+            .then_some((t.array_slot as *const Slot<T>, t.array_stamp))
     }
 
     /// The last receiver is gone: closes the channel and drops every
