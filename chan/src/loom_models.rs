@@ -200,19 +200,34 @@ impl Drop for Counted {
     }
 }
 
-/// Go's receive from a full buffer with a parked sender (`array.rs`, rule
-/// H1): the receive completes the sender's send before it returns, so
+/// A channel of capacity 1 holding `Counted(1)`, and a thread sending
+/// `Counted(2)` into it (it parks, or will, unless room opens first); its
+/// result gives back the id of a value it got back.
+#[allow(clippy::type_complexity)]
+fn full_ring_and_sender() -> (
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    crate::Sender<Counted>,
+    crate::Receiver<Counted>,
+    thread::JoinHandle<Result<(), u32>>,
+) {
+    let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (tx, rx) = chan::<Counted>(1);
+    tx.send(Counted(1, drops.clone())).unwrap();
+    let tx2 = tx.clone();
+    let d2 = drops.clone();
+    let s = thread::spawn(move || tx2.send(Counted(2, d2)).map_err(|e| e.into_inner().0));
+    (drops, tx, rx, s)
+}
+
+/// Go's receive from a full buffer with a parked sender
+/// (`array/blocking.rs`, rules M1–M3: the receive moves the parked value
+/// into the slot it freed): the receive completes the sender's send before it returns, so
 /// dropping the last receiver right after cannot fail it; the value it
 /// delivered is dropped with the buffer, once. `via_select`: the receive
 /// is a `select!` case.
 fn receive_from_full_completes_parked_send(via_select: bool) {
     model(move || {
-        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (tx, rx) = chan::<Counted>(1);
-        tx.send(Counted(1, drops.clone())).unwrap();
-        let tx2 = tx.clone();
-        let d2 = drops.clone();
-        let s = thread::spawn(move || tx2.send(Counted(2, d2)).map_err(|e| e.into_inner().0));
+        let (drops, tx, rx, s) = full_ring_and_sender();
         // Whether the sender has registered (it cannot have found room:
         // the buffer is full until the receive below). A spin until it has
         // would make loom's executions unbounded; instead every
@@ -267,12 +282,7 @@ fn select_recv_from_full_completes_parked_send() {
 #[test]
 fn recv_from_full_races_with_close() {
     model(|| {
-        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (tx, rx) = chan::<Counted>(1);
-        tx.send(Counted(1, drops.clone())).unwrap();
-        let tx2 = tx.clone();
-        let d2 = drops.clone();
-        let s = thread::spawn(move || tx2.send(Counted(2, d2)).map_err(|e| e.into_inner().0));
+        let (drops, tx, rx, s) = full_ring_and_sender();
         let c = thread::spawn(move || assert!(tx.close()));
         // The receiver runs on its own thread: a wake-up token left by a
         // claim the waiter saw without sleeping is harmless to goro, but
