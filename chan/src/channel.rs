@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crate::array::Array;
 use crate::counter::{self, Receivers, Senders};
 use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::iter::{Iter, TryIter};
 use crate::waiter;
 use crate::zero::Zero;
 
@@ -690,90 +691,6 @@ impl<T> fmt::Debug for Receiver<T> {
             .field("len", &self.len())
             .field("cap", &self.cap())
             .finish()
-    }
-}
-
-/// Blocking iterator of [`Receiver::iter`]; ends when the channel is
-/// closed and drained.
-///
-/// ```
-/// let (tx, rx) = goro_chan::chan::<u8>(2);
-/// std::thread::spawn(move || {
-///     tx.send(1).unwrap();
-///     tx.send(2).unwrap();
-/// });
-/// let mut it = rx.iter();
-/// assert_eq!((it.next(), it.next(), it.next()), (Some(1), Some(2), None));
-/// ```
-pub struct Iter<'a, T> {
-    rx: &'a Receiver<T>,
-}
-
-impl<T> Iterator for Iter<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.recv()
-    }
-}
-
-/// Non-blocking iterator of [`Receiver::try_iter`]; ends at the first
-/// moment nothing is ready.
-///
-/// ```
-/// let (tx, rx) = goro_chan::chan::<u8>(2);
-/// tx.send(1).unwrap();
-/// let mut it = rx.try_iter();
-/// assert_eq!((it.next(), it.next()), (Some(1), None));
-/// # drop(tx);
-/// ```
-pub struct TryIter<'a, T> {
-    rx: &'a Receiver<T>,
-}
-
-impl<T> Iterator for TryIter<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.try_recv().ok()
-    }
-}
-
-/// Owning blocking iterator (`for v in rx`); ends when the channel is
-/// closed and drained.
-///
-/// ```
-/// let (tx, rx) = goro_chan::chan::<u8>(2);
-/// tx.send(4).unwrap();
-/// drop(tx);
-/// let mut seen = Vec::new();
-/// for v in rx {
-///     seen.push(v);
-/// }
-/// assert_eq!(seen, vec![4]);
-/// ```
-pub struct IntoIter<T> {
-    rx: Receiver<T>,
-}
-
-impl<T> Iterator for IntoIter<T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.recv()
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Receiver<T> {
-    type Item = T;
-    type IntoIter = Iter<'a, T>;
-    fn into_iter(self) -> Iter<'a, T> {
-        self.iter()
-    }
-}
-
-impl<T> IntoIterator for Receiver<T> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-    fn into_iter(self) -> IntoIter<T> {
-        IntoIter { rx: self }
     }
 }
 

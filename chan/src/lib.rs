@@ -48,6 +48,7 @@ mod context;
 mod counter;
 mod error;
 mod future;
+mod iter;
 mod lock;
 mod loom;
 #[cfg(all(test, loom))]
@@ -59,12 +60,13 @@ mod sleepers;
 pub mod waiter;
 mod zero;
 
-pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never, never_sender};
+pub use channel::{Receiver, Sender, chan, never, never_sender};
 pub use error::{
     RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,
 };
 pub use future::RecvFuture;
+pub use iter::{IntoIter, Iter, TryIter};
 pub use select::{Select, SelectedOperation};
 
 /// Items the `select!` macro expands to. Not a stable API.
