@@ -257,6 +257,59 @@ fn install_guards(los: &[usize]) -> io::Result<usize> {
     Ok(done)
 }
 
+/// `MADV_POPULATE_WRITE` (Linux 5.14); not in every libc release yet.
+const MADV_POPULATE_WRITE: libc::c_int = 23;
+
+static PREFAULT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Commits the top page of each stack in `stacks` with one
+/// `process_madvise(MADV_POPULATE_WRITE)` on our own pidfd (any advice is
+/// accepted for one's own process since Linux 6.13), instead of one page
+/// fault per stack when its coroutine first runs: a million coroutines
+/// spawned in a burst otherwise pay a million fault entries and exits.
+/// Only the top page: a coroutine that parks after a few frames touches
+/// just that one, and each of these stacks is about to be used (they go
+/// to a worker's cache, at most [`BATCH`] at a time), so nothing is
+/// committed that a first run would not commit anyway.
+///
+/// Best effort: a kernel that refuses (older than 6.13, or without
+/// `process_madvise`) turns it off for the process, and the pages fault in
+/// on first touch as before.
+fn prefault_tops(stacks: &[Stack]) {
+    if stacks.is_empty() || !PREFAULT.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(fd) = self_pidfd() else {
+        PREFAULT.store(false, Ordering::Relaxed);
+        return;
+    };
+    let p = page_size();
+    let iov: Vec<libc::iovec> = stacks
+        .iter()
+        .map(|s| libc::iovec {
+            iov_base: (s.top() - p) as *mut libc::c_void,
+            iov_len: p,
+        })
+        .collect();
+    // SAFETY: every range is the top usable page of a stack that we own
+    // and that no coroutine runs on yet; populating it only commits
+    // zero-filled memory (its contents, if any, are kept). The iovec array
+    // outlives the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_process_madvise,
+            fd,
+            iov.as_ptr(),
+            iov.len(),
+            MADV_POPULATE_WRITE,
+            0,
+        )
+    };
+    if r < 0 {
+        PREFAULT.store(false, Ordering::Relaxed);
+    }
+}
+
 fn max_map_count() -> String {
     std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .map(|s| s.trim().to_string())
@@ -461,16 +514,31 @@ impl StackPool {
 
     /// Up to `n` stacks of `usable` bytes into `out`; fails only if not even
     /// one could be had.
+    ///
+    /// The top pages of the stacks that are not hot (fresh from a slab, or
+    /// released by the scavenger) are pre-faulted in one system call after
+    /// the lock is dropped ([`prefault_tops`]).
     fn take_batch(&self, usable: usize, n: usize, out: &mut Vec<Stack>) -> io::Result<()> {
         let total = usable + page_size();
+        let start = out.len();
         let mut g = self.lock();
         let class = g.classes.entry(total).or_insert_with(|| Class::new(total));
+        let mut first_fresh = None;
         for i in 0..n {
+            // `Class::take` hands out every hot stack before any other, so
+            // the stacks after the first non-hot one are all non-hot.
+            if first_fresh.is_none() && class.hot.is_empty() {
+                first_fresh = Some(out.len());
+            }
             match class.take() {
                 Ok(s) => out.push(s),
                 Err(e) if i == 0 => return Err(e),
                 Err(_) => break,
             }
+        }
+        drop(g);
+        if let Some(f) = first_fresh {
+            prefault_tops(&out[f.max(start)..]);
         }
         Ok(())
     }
