@@ -373,7 +373,19 @@ pub(super) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
     if !children.is_empty() {
         stack.push(children.into_iter());
     }
-    while let Some(top) = stack.last_mut() {
+    let on_coroutine = crate::sched::worker::current().is_some();
+    let yield_every: usize = std::env::var("CTX_YIELD").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut since_yield = 0usize;
+    while !stack.is_empty() {
+        if on_coroutine && yield_every > 0 {
+            since_yield += 1;
+            if since_yield >= yield_every {
+                since_yield = 0;
+                crate::yield_now();
+                continue;
+            }
+        }
+        let top = stack.last_mut().expect("not empty");
         let Some(child) = top.next() else {
             stack.pop();
             continue;
