@@ -296,6 +296,36 @@ mod recycle {
     }
 }
 
+/// The unparkers a `close` collects under the lock, to wake after it:
+/// the first one inline, so closing a channel with at most one waiter (a
+/// context's done channel, a signal channel) allocates nothing.
+#[derive(Default)]
+struct WakeList {
+    first: Option<Unparker>,
+    more: Vec<Unparker>,
+}
+
+impl Extend<Unparker> for WakeList {
+    fn extend<I: IntoIterator<Item = Unparker>>(&mut self, iter: I) {
+        for u in iter {
+            if self.first.is_none() {
+                self.first = Some(u);
+            } else {
+                self.more.push(u);
+            }
+        }
+    }
+}
+
+impl WakeList {
+    /// Wakes every collected waiter, in the order they were collected.
+    fn wake_all(self) {
+        for u in self.first.into_iter().chain(self.more) {
+            u.unpark_into();
+        }
+    }
+}
+
 struct Inner {
     senders: Waiters,
     receivers: Waiters,
@@ -592,7 +622,7 @@ impl<T> Zero<T> {
 
     /// Closes the channel; `true` if this call did.
     pub(crate) fn close(&self) -> bool {
-        let mut wake = Vec::new();
+        let mut wake = WakeList::default();
         let mut g = self.lock();
         if g.closed {
             return false;
@@ -604,9 +634,7 @@ impl<T> Zero<T> {
             g.receivers.disconnect_all(&mut wake);
         }
         drop(g);
-        for u in wake {
-            u.unpark_into();
-        }
+        wake.wake_all();
         true
     }
 
