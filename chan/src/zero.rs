@@ -539,8 +539,14 @@ impl<T> Zero<T> {
             packet.await_partner(WRITTEN, deadline.is_none(), "chan send");
             return Ok(());
         }
-        // SAFETY: linked by us above (or already unlinked).
-        unsafe { self.lock().senders.remove(&mut entry) };
+        if s != DISCONNECTED {
+            // Timed out: we claimed ourselves, so the entry may still be
+            // linked. (A close unlinks before its claim lands, context
+            // rule 2: no lock to take for a woken waiter of a closed
+            // channel.)
+            // SAFETY: linked by us above (or already unlinked).
+            unsafe { self.lock().senders.remove(&mut entry) };
+        }
         // SAFETY: unclaimed (timed out or closed): the value is still ours.
         let msg = unsafe { packet.take() };
         Err(if s == DISCONNECTED {
@@ -611,11 +617,14 @@ impl<T> Zero<T> {
                 }
                 continue; // the sender abandoned its value
             }
-            // SAFETY: linked by us above (or already unlinked).
-            unsafe { self.lock().receivers.remove(&mut entry) };
             if s == DISCONNECTED {
+                // `close` unlinked the entry before its claim landed
+                // (context rule 2): nothing to remove, no lock to take.
                 return Ok(None);
             }
+            // Timed out: we claimed ourselves; the entry may be linked.
+            // SAFETY: linked by us above (or already unlinked).
+            unsafe { self.lock().receivers.remove(&mut entry) };
             return Err(());
         }
     }
