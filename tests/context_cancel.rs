@@ -277,7 +277,10 @@ fn large_cancel_lets_woken_waiters_run_before_it_returns() {
                 assert_eq!(seen.load(Ordering::Relaxed), 0);
                 cancel.cancel();
                 let during = seen.load(Ordering::Relaxed);
-                assert!(during > 0, "no woken waiter ran during a {LEAVES}-node cancel");
+                assert!(
+                    during > 0,
+                    "no woken waiter ran during a {LEAVES}-node cancel"
+                );
                 done.wait();
                 assert_eq!(seen.load(Ordering::Relaxed), LEAVES);
                 assert_eq!(root.child_count(), 0);
