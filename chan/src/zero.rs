@@ -182,7 +182,9 @@ impl<T> Packet<T> {
 /// packets fall back to the global allocator).
 ///
 /// No reference into the thread-local outlives a call (the cache is never
-/// held across a park: a coroutine may resume on another thread).
+/// held across a park: a coroutine may resume on another thread), and the
+/// two functions that touch it are never inlined, so no thread-local
+/// address is computed in a frame that parks.
 ///
 /// Alternatives rejected: a packet in the select's own frame, with the
 /// value moved into the `Token` on completion (changes the select
@@ -235,7 +237,12 @@ mod recycle {
     }
 
     /// A block of `BLOCK` bytes aligned to `ALIGN`, uninitialised.
-    #[inline]
+    ///
+    /// `#[inline(never)]` (as `free`): a caller that parks between two
+    /// packet operations (`Zero::read`, `select`) may resume on another
+    /// thread, and a thread-local address computed inline could be reused
+    /// by the compiler across that switch (goro's `docs/safety.md`).
+    #[inline(never)]
     pub(super) fn alloc() -> *mut u8 {
         let cached = CACHE
             .try_with(|c| {
@@ -259,7 +266,7 @@ mod recycle {
     ///
     /// # Safety
     /// `p` came from [`alloc`], holds no live value, and is not used again.
-    #[inline]
+    #[inline(never)]
     pub(super) unsafe fn free(p: *mut u8) {
         let kept = CACHE
             .try_with(|c| {
