@@ -546,14 +546,8 @@ impl<T> Zero<T> {
             packet.await_partner(WRITTEN, deadline.is_none(), "chan send");
             return Ok(());
         }
-        if s != DISCONNECTED {
-            // Timed out: we claimed ourselves, so the entry may still be
-            // linked. (A close unlinks before its claim lands, context
-            // rule 2: no lock to take for a woken waiter of a closed
-            // channel.)
-            // SAFETY: linked by us above (or already unlinked).
-            unsafe { self.lock().senders.remove(&mut entry) };
-        }
+        // SAFETY: `entry` was linked in `senders` above; unclaimed.
+        unsafe { self.withdraw(s, &mut entry, true) };
         // SAFETY: unclaimed (timed out or closed): the value is still ours.
         let msg = unsafe { packet.take() };
         Err(if s == DISCONNECTED {
@@ -624,16 +618,36 @@ impl<T> Zero<T> {
                 }
                 continue; // the sender abandoned its value
             }
-            if s == DISCONNECTED {
-                // `close` unlinked the entry before its claim landed
-                // (context rule 2): nothing to remove, no lock to take.
-                return Ok(None);
-            }
-            // Timed out: we claimed ourselves; the entry may be linked.
-            // SAFETY: linked by us above (or already unlinked).
-            unsafe { self.lock().receivers.remove(&mut entry) };
-            return Err(());
+            // SAFETY: `entry` was linked in `receivers` above; unclaimed.
+            unsafe { self.withdraw(s, &mut entry, false) };
+            return if s == DISCONNECTED { Ok(None) } else { Err(()) };
         }
+    }
+
+    /// After a plain `send`/`recv` wait that ended without a claim for its
+    /// operation (`s` is `DISCONNECTED` or `ABORTED`): makes sure `entry`
+    /// is out of its list. A `close` unlinked it before its claim landed
+    /// (context rule 2), so a waiter it woke takes no lock here; a timed-out
+    /// waiter claimed itself and may still be linked. Out of line, so the
+    /// rendezvous path around the park stays as short as it was.
+    ///
+    /// # Safety
+    /// `entry` was linked by the caller in this channel's senders
+    /// (`is_send`) or receivers list, and not claimed for its operation.
+    #[cold]
+    #[inline(never)]
+    unsafe fn withdraw(&self, s: usize, entry: &mut Entry, is_send: bool) {
+        if s == DISCONNECTED {
+            return;
+        }
+        let mut g = self.lock();
+        let list = if is_send {
+            &mut g.senders
+        } else {
+            &mut g.receivers
+        };
+        // SAFETY: linked there by the caller, or already unlinked.
+        unsafe { list.remove(entry) };
     }
 
     /// Closes the channel; `true` if this call did.
