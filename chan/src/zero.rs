@@ -637,16 +637,25 @@ impl<T> Zero<T> {
     #[cold]
     #[inline(never)]
     unsafe fn withdraw(&self, s: usize, entry: &mut Entry, is_send: bool) {
-        if s == DISCONNECTED {
-            return;
+        if s != DISCONNECTED {
+            // SAFETY: caller contract.
+            unsafe { self.unlink(entry, is_send) };
         }
+    }
+
+    /// Takes `entry` out of the senders (`is_send`) or receivers list, if
+    /// it is still linked there.
+    ///
+    /// # Safety
+    /// `entry` was linked in that list of this channel (context rule 1).
+    unsafe fn unlink(&self, entry: &mut Entry, is_send: bool) {
         let mut g = self.lock();
         let list = if is_send {
             &mut g.senders
         } else {
             &mut g.receivers
         };
-        // SAFETY: linked there by the caller, or already unlinked.
+        // SAFETY: linked in this list or not at all (caller contract).
         unsafe { list.remove(entry) };
     }
 
@@ -717,16 +726,8 @@ impl<T> Zero<T> {
     /// `entry` came from `register_*` on this channel, and the case was not
     /// claimed for its operation (so nobody else uses the packet).
     pub(crate) unsafe fn unregister(&self, entry: &mut Entry, is_send: bool) {
-        {
-            let mut g = self.lock();
-            let list = if is_send {
-                &mut g.senders
-            } else {
-                &mut g.receivers
-            };
-            // SAFETY: linked in this list or not at all.
-            unsafe { list.remove(entry) };
-        }
+        // SAFETY: registered in this list by `register_*` (caller contract).
+        unsafe { self.unlink(entry, is_send) };
         // SAFETY: caller contract: unclaimed, so ours.
         unsafe { Packet::<T>::free(entry.packet) };
     }

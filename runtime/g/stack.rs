@@ -75,7 +75,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -218,28 +218,10 @@ fn install_guards(los: &[usize]) -> io::Result<usize> {
     let mut done = 0;
     if BATCH_GUARDS.load(Ordering::Relaxed)
         && GUARD_MODE.load(Ordering::Relaxed) != GuardMode::Mprotect as u8
-        && let Some(fd) = self_pidfd()
+        // SAFETY: every page is the first of a stack in a private anonymous
+        // mapping we own and nobody uses yet.
+        && let Some(r) = unsafe { madvise_pages(los.iter().copied(), MADV_GUARD_INSTALL) }
     {
-        let iov: Vec<libc::iovec> = los
-            .iter()
-            .map(|&lo| libc::iovec {
-                iov_base: lo as *mut libc::c_void,
-                iov_len: p,
-            })
-            .collect();
-        // SAFETY: every range is the first page of a stack in a private
-        // anonymous mapping we own and nobody uses yet; the iovec array
-        // outlives the call.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_process_madvise,
-                fd,
-                iov.as_ptr(),
-                iov.len(),
-                MADV_GUARD_INSTALL,
-                0,
-            )
-        };
         if r > 0 {
             GUARD_MODE.store(GuardMode::Madvise as u8, Ordering::Relaxed);
             done = r as usize / p;
@@ -257,55 +239,43 @@ fn install_guards(los: &[usize]) -> io::Result<usize> {
     Ok(done)
 }
 
+/// One `process_madvise(advice)` (own process: any advice, Linux 6.13+) over
+/// the page at each of `pages`: `None` without a pidfd, else its result.
+///
+/// # Safety
+/// Each page is in a private anonymous mapping we own, unused by anyone.
+unsafe fn madvise_pages(pages: impl Iterator<Item = usize>, advice: libc::c_int) -> Option<isize> {
+    let fd = self_pidfd()?;
+    let p = page_size();
+    let iov: Vec<_> = pages
+        .map(|a| libc::iovec {
+            iov_base: a as _,
+            iov_len: p,
+        })
+        .collect();
+    let (ptr, n, call) = (iov.as_ptr(), iov.len(), libc::SYS_process_madvise);
+    // SAFETY: caller contract for the pages; `iov` outlives the call.
+    Some(unsafe { libc::syscall(call, fd, ptr, n, advice, 0) } as isize)
+}
+
 /// `MADV_POPULATE_WRITE` (Linux 5.14); not in every libc release yet.
 const MADV_POPULATE_WRITE: libc::c_int = 23;
 
-static PREFAULT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+/// Cleared once the kernel refuses a pre-fault ([`prefault_tops`]).
+static PREFAULT: AtomicBool = AtomicBool::new(true);
 
-/// Commits the top page of each stack in `stacks` with one
-/// `process_madvise(MADV_POPULATE_WRITE)` on our own pidfd (any advice is
-/// accepted for one's own process since Linux 6.13), instead of one page
-/// fault per stack when its coroutine first runs: a million coroutines
-/// spawned in a burst otherwise pay a million fault entries and exits.
-/// Only the top page: a coroutine that parks after a few frames touches
-/// just that one, and each of these stacks is about to be used (they go
-/// to a worker's cache, at most [`BATCH`] at a time), so nothing is
-/// committed that a first run would not commit anyway.
-///
-/// Best effort: a kernel that refuses (older than 6.13, or without
-/// `process_madvise`) turns it off for the process, and the pages fault in
-/// on first touch as before.
+/// Commits the top page (every coroutine touches it) of these stacks, about
+/// to be used, in one `MADV_POPULATE_WRITE` call instead of a fault trap per
+/// stack at first run. Best effort: off once the kernel refuses.
 fn prefault_tops(stacks: &[Stack]) {
     if stacks.is_empty() || !PREFAULT.load(Ordering::Relaxed) {
         return;
     }
-    let Some(fd) = self_pidfd() else {
-        PREFAULT.store(false, Ordering::Relaxed);
-        return;
-    };
-    let p = page_size();
-    let iov: Vec<libc::iovec> = stacks
-        .iter()
-        .map(|s| libc::iovec {
-            iov_base: (s.top() - p) as *mut libc::c_void,
-            iov_len: p,
-        })
-        .collect();
-    // SAFETY: every range is the top usable page of a stack that we own
-    // and that no coroutine runs on yet; populating it only commits
-    // zero-filled memory (its contents, if any, are kept). The iovec array
-    // outlives the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_process_madvise,
-            fd,
-            iov.as_ptr(),
-            iov.len(),
-            MADV_POPULATE_WRITE,
-            0,
-        )
-    };
-    if r < 0 {
+    let tops = stacks.iter().map(|s| s.top() - page_size());
+    // SAFETY: top pages of stacks we own that no coroutine runs on yet;
+    // populating commits zero-filled memory and keeps any contents.
+    let r = unsafe { madvise_pages(tops, MADV_POPULATE_WRITE) };
+    if r.is_none_or(|r| r < 0) {
         PREFAULT.store(false, Ordering::Relaxed);
     }
 }
@@ -514,19 +484,14 @@ impl StackPool {
 
     /// Up to `n` stacks of `usable` bytes into `out`; fails only if not even
     /// one could be had.
-    ///
-    /// The top pages of the stacks that are not hot (fresh from a slab, or
-    /// released by the scavenger) are pre-faulted in one system call after
-    /// the lock is dropped ([`prefault_tops`]).
+    /// Non-hot ones are pre-faulted after the lock is dropped ([`prefault_tops`]).
     fn take_batch(&self, usable: usize, n: usize, out: &mut Vec<Stack>) -> io::Result<()> {
         let total = usable + page_size();
-        let start = out.len();
         let mut g = self.lock();
         let class = g.classes.entry(total).or_insert_with(|| Class::new(total));
         let mut first_fresh = None;
         for i in 0..n {
-            // `Class::take` hands out every hot stack before any other, so
-            // the stacks after the first non-hot one are all non-hot.
+            // Hot stacks go out first: all after the first non-hot are non-hot.
             if first_fresh.is_none() && class.hot.is_empty() {
                 first_fresh = Some(out.len());
             }
@@ -538,7 +503,7 @@ impl StackPool {
         }
         drop(g);
         if let Some(f) = first_fresh {
-            prefault_tops(&out[f.max(start)..]);
+            prefault_tops(&out[f..]);
         }
         Ok(())
     }
