@@ -12,10 +12,10 @@
 //!        ^lo0                      ^lo1
 //! ```
 //!
-//! Nothing is committed up front: a page costs memory only once the
-//! coroutine touches it, so a coroutine that parks after using 3 KiB of stack
-//! costs one page however large its stack is. `MADV_NOHUGEPAGE` keeps
-//! transparent huge pages from turning that one page into two megabytes.
+//! Nothing is committed up front: a page costs memory once it is touched
+//! (the top page, which every coroutine uses, is pre-faulted in bulk when a
+//! worker's cache takes the stack), so a coroutine that parks after 3 KiB
+//! of stack costs one page. `MADV_NOHUGEPAGE` keeps huge pages out.
 //!
 //! # Guard pages
 //!
