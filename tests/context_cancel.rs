@@ -241,3 +241,50 @@ fn causes_cascade_to_existing_descendants() {
     assert_eq!(tc.err(), Some(Error::DeadlineExceeded));
     assert_eq!(context::cause(&tc).unwrap().to_string(), "too slow");
 }
+
+/// Rule 4 of `context/node.rs`: a coroutine cancelling a large tree yields
+/// now and then, so on a single worker the waiters it woke have run before
+/// `cancel` returns (without the yields none could: nothing else runs on
+/// the one worker until the canceller parks), and every waiter still sees
+/// the cancel exactly once.
+#[test]
+fn large_cancel_lets_woken_waiters_run_before_it_returns() {
+    common::for_procs(
+        "large_cancel_lets_woken_waiters_run_before_it_returns",
+        &[1],
+        LIMIT,
+        || {
+            goro::run(|| {
+                const LEAVES: usize = 4_000;
+                let (root, cancel) = context::with_cancel(&context::background());
+                let ready = goro::sync::WaitGroup::new();
+                let done = goro::sync::WaitGroup::new();
+                let seen = Arc::new(AtomicUsize::new(0));
+                for _ in 0..LEAVES {
+                    let (leaf, _lc) = context::with_cancel(&root);
+                    let (seen, ready, done) = (seen.clone(), ready.clone(), done.clone());
+                    ready.add(1);
+                    done.add(1);
+                    goro::go!(move || {
+                        let d = leaf.done();
+                        ready.done();
+                        assert_eq!(d.recv(), None);
+                        seen.fetch_add(1, Ordering::Relaxed);
+                        done.done();
+                    });
+                }
+                ready.wait();
+                assert_eq!(seen.load(Ordering::Relaxed), 0);
+                cancel.cancel();
+                let during = seen.load(Ordering::Relaxed);
+                assert!(
+                    during > 0,
+                    "no woken waiter ran during a {LEAVES}-node cancel"
+                );
+                done.wait();
+                assert_eq!(seen.load(Ordering::Relaxed), LEAVES);
+                assert_eq!(root.child_count(), 0);
+            });
+        },
+    );
+}

@@ -468,7 +468,7 @@ impl Waiters {
     ///
     /// # Safety
     /// The caller holds the mutex guarding this list.
-    pub(crate) unsafe fn disconnect_all(&mut self, out: &mut Vec<Unparker>) {
+    pub(crate) unsafe fn disconnect_all(&mut self, out: &mut impl Extend<Unparker>) {
         while !self.head.is_null() {
             let e = self.head;
             // SAFETY: linked entries are valid under the mutex (rule 1).
@@ -487,7 +487,7 @@ impl Waiters {
             if unsafe { (*entry.cx).try_claim(DISCONNECTED) }.is_ok()
                 && let Some(u) = unparker
             {
-                out.push(u);
+                out.extend(Some(u));
             }
         }
     }

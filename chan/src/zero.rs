@@ -15,8 +15,8 @@
 //! |------|-------|------------|-----------|
 //! | plain `send` | sender's stack | `WRITTEN` (holds the value) | — |
 //! | plain `recv` | receiver's stack | `EMPTY` | the sender that claims it |
-//! | `select!` recv case | heap | `EMPTY` | the sender that claims it |
-//! | `select!` send case | heap | `EMPTY` | the select itself, after it wins (lazy value) |
+//! | `select!` recv case | heap (a recycled block, see `recycle`) | `EMPTY` | the sender that claims it |
+//! | `select!` send case | heap (likewise) | `EMPTY` | the select itself, after it wins (lazy value) |
 //!
 //! | state       | meaning | next |
 //! |-------------|---------|------|
@@ -85,14 +85,34 @@ impl<T> Packet<T> {
             msg: UnsafeCell::new(MaybeUninit::new(msg)),
         }
     }
+    /// A fresh empty packet off the stack: a recycled block when it fits
+    /// one ([`recycle`]), else a `Box`.
     fn heap() -> *mut u8 {
-        Box::into_raw(Box::new(Self::empty())) as *mut u8
+        if recycle::fits::<Self>() {
+            let p = recycle::alloc() as *mut Self;
+            // SAFETY: `p` is a block of at least `size_of::<Self>()` bytes,
+            // aligned for `Self` (`fits`), and nobody else holds it.
+            unsafe { p.write(Self::empty()) };
+            p as *mut u8
+        } else {
+            Box::into_raw(Box::new(Self::empty())) as *mut u8
+        }
     }
     /// # Safety
     /// `p` came from `Packet::<T>::heap` and the caller owns it (module docs).
     unsafe fn free(p: *mut u8) {
-        // SAFETY: caller contract; a heap packet's value, if any, was moved out.
-        drop(unsafe { Box::from_raw(p as *mut Packet<T>) });
+        if recycle::fits::<Self>() {
+            // SAFETY: caller contract; a heap packet's value, if any, was
+            // moved out, so dropping the packet drops only its unparker.
+            // The block is then unused and goes back to the cache.
+            unsafe {
+                std::ptr::drop_in_place(p as *mut Self);
+                recycle::free(p);
+            }
+        } else {
+            // SAFETY: caller contract; a Box, as `heap` made it.
+            drop(unsafe { Box::from_raw(p as *mut Packet<T>) });
+        }
     }
     /// Parks until the state is no longer `from`; returns the new state.
     fn wait_while(&self, from: u8, reason: &'static str) -> u8 {
@@ -143,6 +163,173 @@ impl<T> Packet<T> {
     unsafe fn take(&self) -> T {
         // SAFETY: caller contract.
         unsafe { self.msg.get().read().assume_init() }
+    }
+}
+
+/// Recycling of `select!`'s heap packets (Go keeps a per-P cache of
+/// `sudog`s for the same reason).
+///
+/// A blocking select on unbuffered channels needs a packet per case that
+/// outlives the select call (a send case's value is written after `select`
+/// returns; a receive case's value is read then), so it cannot live in the
+/// select's frame as plain `send`/`recv` packets do. Instead of a `malloc`
+/// and a `free` per case per blocking select, packets that fit a 64-byte
+/// block come from a small per-thread stack of blocks: taking one is a
+/// thread-local pop, giving one back a push. A block is freed on one thread
+/// and reused on another freely (it is plain memory); a thread keeps at most
+/// [`CAP`](recycle) blocks and frees the rest, and its cache is freed when
+/// it exits (after that, or while its thread-locals are being torn down,
+/// packets fall back to the global allocator).
+///
+/// No reference into the thread-local outlives a call (the cache is never
+/// held across a park: a coroutine may resume on another thread), and the
+/// two functions that touch it are never inlined, so no thread-local
+/// address is computed in a frame that parks.
+///
+/// Alternatives rejected: a packet in the select's own frame, with the
+/// value moved into the `Token` on completion (changes the select
+/// protocol and the `SelectHandle` signature shared with the other
+/// flavors, and a `Select` builder's cases may move after it returns); a
+/// global lock-free free list (a contended cache line shared by all
+/// workers).
+#[cfg(not(loom))]
+mod recycle {
+    use std::cell::UnsafeCell;
+    use std::mem::MaybeUninit;
+
+    /// Bytes of a block: `Packet<T>` for any `T` of up to 40 bytes.
+    const BLOCK: usize = 64;
+    /// Alignment of a block.
+    const ALIGN: usize = 16;
+    /// Blocks a thread keeps.
+    const CAP: usize = 32;
+
+    #[repr(C, align(16))]
+    struct Block(MaybeUninit<[u8; BLOCK]>);
+
+    struct Cache {
+        len: usize,
+        blocks: [*mut Block; CAP],
+    }
+
+    impl Drop for Cache {
+        fn drop(&mut self) {
+            for &b in &self.blocks[..self.len] {
+                // SAFETY: every cached block came from `Box::new` in
+                // `alloc` and is owned by the cache alone.
+                drop(unsafe { Box::from_raw(b) });
+            }
+        }
+    }
+
+    std::thread_local! {
+        // Only touched inside `alloc` and `free`, which call nothing that
+        // could re-enter them.
+        static CACHE: UnsafeCell<Cache> = const {
+            UnsafeCell::new(Cache { len: 0, blocks: [std::ptr::null_mut(); CAP] })
+        };
+    }
+
+    /// Whether a `P` fits a block.
+    #[inline]
+    pub(super) const fn fits<P>() -> bool {
+        size_of::<P>() <= BLOCK && align_of::<P>() <= ALIGN
+    }
+
+    /// A block of `BLOCK` bytes aligned to `ALIGN`, uninitialised.
+    ///
+    /// `#[inline(never)]` (as `free`): a caller that parks between two
+    /// packet operations (`Zero::read`, `select`) may resume on another
+    /// thread, and a thread-local address computed inline could be reused
+    /// by the compiler across that switch (goro's `docs/safety.md`).
+    #[inline(never)]
+    pub(super) fn alloc() -> *mut u8 {
+        let cached = CACHE
+            .try_with(|c| {
+                // SAFETY: no other reference to the cache exists (see the
+                // static's comment) for the duration of this closure.
+                let c = unsafe { &mut *c.get() };
+                (c.len > 0).then(|| {
+                    c.len -= 1;
+                    c.blocks[c.len]
+                })
+            })
+            .ok()
+            .flatten();
+        match cached {
+            Some(b) => b as *mut u8,
+            None => Box::into_raw(Box::new(Block(MaybeUninit::uninit()))) as *mut u8,
+        }
+    }
+
+    /// Gives a block back.
+    ///
+    /// # Safety
+    /// `p` came from [`alloc`], holds no live value, and is not used again.
+    #[inline(never)]
+    pub(super) unsafe fn free(p: *mut u8) {
+        let kept = CACHE
+            .try_with(|c| {
+                // SAFETY: as in `alloc`.
+                let c = unsafe { &mut *c.get() };
+                if c.len < CAP {
+                    c.blocks[c.len] = p as *mut Block;
+                    c.len += 1;
+                    true
+                } else {
+                    false
+                }
+            })
+            .unwrap_or(false);
+        if !kept {
+            // SAFETY: caller contract; every block is a `Box<Block>`.
+            drop(unsafe { Box::from_raw(p as *mut Block) });
+        }
+    }
+}
+
+/// Under loom every packet is a plain `Box` (the model checks the protocol,
+/// not the allocator).
+#[cfg(loom)]
+mod recycle {
+    pub(super) const fn fits<P>() -> bool {
+        false
+    }
+    pub(super) fn alloc() -> *mut u8 {
+        unreachable!("fits() is false under loom")
+    }
+    pub(super) unsafe fn free(_: *mut u8) {
+        unreachable!("fits() is false under loom")
+    }
+}
+
+/// The unparkers a `close` collects under the lock, to wake after it:
+/// the first one inline, so closing a channel with at most one waiter (a
+/// context's done channel, a signal channel) allocates nothing.
+#[derive(Default)]
+struct WakeList {
+    first: Option<Unparker>,
+    more: Vec<Unparker>,
+}
+
+impl Extend<Unparker> for WakeList {
+    fn extend<I: IntoIterator<Item = Unparker>>(&mut self, iter: I) {
+        for u in iter {
+            if self.first.is_none() {
+                self.first = Some(u);
+            } else {
+                self.more.push(u);
+            }
+        }
+    }
+}
+
+impl WakeList {
+    /// Wakes every collected waiter, in the order they were collected.
+    fn wake_all(self) {
+        for u in self.first.into_iter().chain(self.more) {
+            u.unpark_into();
+        }
     }
 }
 
@@ -359,8 +546,8 @@ impl<T> Zero<T> {
             packet.await_partner(WRITTEN, deadline.is_none(), "chan send");
             return Ok(());
         }
-        // SAFETY: linked by us above (or already unlinked).
-        unsafe { self.lock().senders.remove(&mut entry) };
+        // SAFETY: `entry` was linked in `senders` above; unclaimed.
+        unsafe { self.withdraw(s, &mut entry, true) };
         // SAFETY: unclaimed (timed out or closed): the value is still ours.
         let msg = unsafe { packet.take() };
         Err(if s == DISCONNECTED {
@@ -431,18 +618,50 @@ impl<T> Zero<T> {
                 }
                 continue; // the sender abandoned its value
             }
-            // SAFETY: linked by us above (or already unlinked).
-            unsafe { self.lock().receivers.remove(&mut entry) };
-            if s == DISCONNECTED {
-                return Ok(None);
-            }
-            return Err(());
+            // SAFETY: `entry` was linked in `receivers` above; unclaimed.
+            unsafe { self.withdraw(s, &mut entry, false) };
+            return if s == DISCONNECTED { Ok(None) } else { Err(()) };
         }
+    }
+
+    /// After a plain `send`/`recv` wait that ended without a claim for its
+    /// operation (`s` is `DISCONNECTED` or `ABORTED`): makes sure `entry`
+    /// is out of its list. A `close` unlinked it before its claim landed
+    /// (context rule 2), so a waiter it woke takes no lock here; a timed-out
+    /// waiter claimed itself and may still be linked. Out of line, so the
+    /// rendezvous path around the park stays as short as it was.
+    ///
+    /// # Safety
+    /// `entry` was linked by the caller in this channel's senders
+    /// (`is_send`) or receivers list, and not claimed for its operation.
+    #[cold]
+    #[inline(never)]
+    unsafe fn withdraw(&self, s: usize, entry: &mut Entry, is_send: bool) {
+        if s != DISCONNECTED {
+            // SAFETY: caller contract.
+            unsafe { self.unlink(entry, is_send) };
+        }
+    }
+
+    /// Takes `entry` out of the senders (`is_send`) or receivers list, if
+    /// it is still linked there.
+    ///
+    /// # Safety
+    /// `entry` was linked in that list of this channel (context rule 1).
+    unsafe fn unlink(&self, entry: &mut Entry, is_send: bool) {
+        let mut g = self.lock();
+        let list = if is_send {
+            &mut g.senders
+        } else {
+            &mut g.receivers
+        };
+        // SAFETY: linked in this list or not at all (caller contract).
+        unsafe { list.remove(entry) };
     }
 
     /// Closes the channel; `true` if this call did.
     pub(crate) fn close(&self) -> bool {
-        let mut wake = Vec::new();
+        let mut wake = WakeList::default();
         let mut g = self.lock();
         if g.closed {
             return false;
@@ -454,9 +673,7 @@ impl<T> Zero<T> {
             g.receivers.disconnect_all(&mut wake);
         }
         drop(g);
-        for u in wake {
-            u.unpark_into();
-        }
+        wake.wake_all();
         true
     }
 
@@ -509,16 +726,8 @@ impl<T> Zero<T> {
     /// `entry` came from `register_*` on this channel, and the case was not
     /// claimed for its operation (so nobody else uses the packet).
     pub(crate) unsafe fn unregister(&self, entry: &mut Entry, is_send: bool) {
-        {
-            let mut g = self.lock();
-            let list = if is_send {
-                &mut g.senders
-            } else {
-                &mut g.receivers
-            };
-            // SAFETY: linked in this list or not at all.
-            unsafe { list.remove(entry) };
-        }
+        // SAFETY: registered in this list by `register_*` (caller contract).
+        unsafe { self.unlink(entry, is_send) };
         // SAFETY: caller contract: unclaimed, so ours.
         unsafe { Packet::<T>::free(entry.packet) };
     }

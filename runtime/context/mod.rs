@@ -329,6 +329,11 @@ impl CancelFunc {
     /// Ends the context and all its descendants with [`Error::Canceled`],
     /// and detaches it from its parent. Later calls do nothing.
     ///
+    /// On a coroutine, a cancel that ends hundreds of contexts yields now
+    /// and then (as [`crate::yield_now`]) so that the coroutines it wakes
+    /// run meanwhile; like any blocking call, it must not be made while
+    /// holding a thread-bound guard (a `std::sync::MutexGuard`).
+    ///
     /// ```
     /// use goro::context;
     /// let (ctx, cancel) = context::with_cancel(&context::background());
