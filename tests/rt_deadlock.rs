@@ -119,6 +119,37 @@ fn waitgroup_never_done() {
     });
 }
 
+/// `block_in_place` hands the worker's processor to a spare, which finds
+/// nothing to do and goes idle while the call still runs: not a deadlock
+/// (the thread in the call will come back). Many times, so the spare is
+/// both started and reused.
+fn block_in_place_loop() {
+    goro::run(|| {
+        blocking();
+        for _ in 0..100 {
+            goro::block_in_place(|| std::thread::sleep(Duration::from_millis(1)));
+        }
+    });
+    println!("FINISHED");
+}
+
+/// After spare threads exist (block_in_place used them), a real deadlock
+/// is still reported.
+fn deadlock_after_block_in_place() {
+    goro::run(|| {
+        for _ in 0..5 {
+            goro::block_in_place(|| std::thread::sleep(Duration::from_millis(1)));
+        }
+        let (tx, rx) = chan::<u32>(0);
+        let h = Builder::new()
+            .name("stuck-receiver")
+            .spawn(move || rx.recv());
+        blocking();
+        let _ = h.join();
+        drop(tx);
+    });
+}
+
 fn pending_timer() {
     goro::run(|| {
         let h = Builder::new().name("sleeper").spawn(|| {
@@ -195,6 +226,12 @@ const SCENARIOS: &[Scenario] = &[
         waitgroup_never_done,
         Expect::Deadlock(&[("waits-for-group", "sync.WaitGroup.Wait")]),
     ),
+    (
+        "deadlock_after_block_in_place",
+        deadlock_after_block_in_place,
+        Expect::Deadlock(&[("stuck-receiver", "chan receive"), ("main", "join")]),
+    ),
+    ("block_in_place_loop", block_in_place_loop, Expect::Finishes),
     ("pending_timer", pending_timer, Expect::Finishes),
     ("socket_wait", socket_wait, Expect::Finishes),
     ("late_thread_sender", late_thread_sender, Expect::Finishes),

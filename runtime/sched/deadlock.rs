@@ -4,11 +4,18 @@
 //!
 //! # The condition (all of it, read as one consistent snapshot)
 //!
-//! 1. **Workers.** GOMAXPROCS workers exist and none is retired
-//!    (`nstarted == nprocs`), every one of them is on the idle list and
-//!    none spins: no worker is running, or about to run, a coroutine.
-//! 2. **Queues.** No run queue holds anything: global queue, every
-//!    worker's `runnext`, local, timer and pinned queues.
+//! 1. **Workers.** All GOMAXPROCS processors are on the idle list and
+//!    none spins: no thread with a processor is running, or about to run,
+//!    a coroutine. And (1b) every started thread *without* a processor (a
+//!    spare, a retired worker) is parked: one that is not may be running a
+//!    coroutine whose processor was handed on (`block_in_place`, a
+//!    retaken stuck coroutine; `monitor.rs`), which is neither idle nor
+//!    parked. 1b failing alone means "look again later" (see
+//!    "Re-checks"): such a thread parking runs no check of its own.
+//! 2. **Queues.** No run queue of any started slot holds anything: global
+//!    queue, every slot's `runnext`, local, timer and pinned queues
+//!    (processors move between slots, so all of them, not the first
+//!    GOMAXPROCS).
 //! 3. **Timers.** No timer heap holds an entry (a cancelled entry not yet
 //!    swept counts: detection waits until it fires and is dropped).
 //! 4. **I/O.** Nobody is in a socket's wait list.
@@ -61,9 +68,10 @@
 //!
 //! # Re-checks
 //!
-//! Two transitions to quiet run no check: one of goro's own threads
+//! Three transitions to quiet run no check: one of goro's own threads
 //! registering itself just after it started (the `SIGQUIT` thread, the
-//! stack scavenger), and a plain thread exiting. So when everything but
+//! stack scavenger), a thread without a processor parking as a spare
+//! (1b), and a plain thread exiting. So when everything but
 //! condition 5 holds (or something moved during the check), the idle
 //! worker blocks for a while instead of forever and checks again (a plain
 //! thread whose check says so wakes an idle worker for it): after 10 ms, then twice as long each time up
@@ -175,7 +183,7 @@ fn check(rt: &'static Runtime) -> Verdict {
 
 enum Quiet {
     No,
-    /// Conditions 1 to 4 hold, 5 does not.
+    /// Conditions 1 to 4 hold except 1b, or 5 does not.
     ButThreads,
     Yes,
 }
@@ -183,22 +191,34 @@ enum Quiet {
 /// Conditions 1 to 5 of the module docs, cheapest first.
 fn quiet(rt: &Runtime) -> Quiet {
     let n = rt.nprocs.load(Ordering::SeqCst);
-    if rt.nstarted.load(Ordering::SeqCst) != n || rt.idle.nidle() != n || rt.idle.nspinning() != 0 {
+    if rt.idle.nidle() != n || rt.idle.nspinning() != 0 {
         return Quiet::No;
     }
     let (plain_asleep, _) = goro_chan::waiter::parked_threads();
     if plain_asleep == 0 || netpoll::IO_WAITERS.load(Ordering::SeqCst) != 0 {
         return Quiet::No;
     }
+    // Processors move between slots (`monitor.rs`), so every started slot
+    // is looked at, not the first `n`.
+    let slots = &rt.slots[..rt.nstarted.load(Ordering::SeqCst)];
     if !rt.injector.is_empty()
-        || rt.slots[..n]
+        || slots
             .iter()
             .any(|s| s.has_stealable() || s.pinned_len.load(Ordering::SeqCst) != 0)
     {
         return Quiet::No;
     }
-    if rt.slots[..n].iter().any(|s| s.timers.len() != 0) {
+    if slots.iter().any(|s| s.timers.len() != 0) {
         return Quiet::No;
+    }
+    // 1b: a thread without a processor must be parked as a spare. One that
+    // is not runs a coroutine (in `block_in_place`, or stuck in one whose
+    // processor was retaken) or is on its way to park: look again later.
+    if slots
+        .iter()
+        .any(|s| !s.proc.active.load(Ordering::SeqCst) && !s.proc.parked.load(Ordering::SeqCst))
+    {
+        return Quiet::ButThreads;
     }
     // Every listed own thread is alive (each unlists itself before it
     // exits), so "every thread is own or asleep in goro" is a count.
