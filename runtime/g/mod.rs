@@ -181,6 +181,9 @@ pub(crate) struct SpawnOpts {
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
 /// handle (refcount 2), or `None` if memory is exhausted (`f` is dropped).
+/// Inlined into `spawn` so that the header is written in place from the
+/// spawn's locals, not built in a `SpawnOpts` and copied.
+#[inline]
 pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> Option<(GRef, JoinHandle<T>)>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -376,13 +379,21 @@ unsafe fn dealloc<F, T>(h: NonNull<Header>) {
     // worker, which would have to abort).
     // SAFETY: no references remain, so we have the stage to ourselves.
     let stage = unsafe { &mut *(*p.as_ptr()).stage.get() };
-    // Only user values need the guard: a joined result is already `Taken`,
+    // Only user values need the guard: a joined result is already taken,
     // and most results have no drop glue (this keeps `catch_unwind` off the
-    // spawn path).
-    let user_drop = match stage {
-        Stage::Taken | Stage::Running => false,
-        Stage::Done(Ok(_)) => std::mem::needs_drop::<T>(),
-        Stage::Done(Err(_)) | Stage::Pending(_) => true,
+    // spawn path). Decided from the join bits, not by decoding the stage:
+    // `complete` stores the stage before it sets `COMPLETE` (and `PANICKED`
+    // exactly for `Done(Err)`), `take_output` sets `TAKEN` after taking it,
+    // and both happened before the last reference was dropped (the
+    // `Acquire` fence in `dec_ref`). No bit: it never ran (`Pending`).
+    // SAFETY: the header is initialised until the drop below.
+    let bits = unsafe { h.as_ref() }.join.load(Ordering::Relaxed);
+    let user_drop = if bits & PANICKED != 0 {
+        bits & TAKEN == 0
+    } else if bits & COMPLETE != 0 {
+        std::mem::needs_drop::<T>() && bits & TAKEN == 0
+    } else {
+        std::mem::needs_drop::<F>()
     };
     if user_drop {
         let stage = std::mem::replace(stage, Stage::Taken);

@@ -291,11 +291,17 @@ impl WaitReason {
     #[inline]
     pub(crate) fn set(&self, r: &'static str) {
         let (p, n) = (r.as_ptr() as u64, r.len() as u64);
-        let w = if p >> 48 == 0 && n >> 16 == 0 {
-            p | n << 48
+        // One test for both fields (this runs at every park).
+        if (p >> 48 | n >> 16) == 0 {
+            self.0.store(p | n << 48, Ordering::Relaxed);
         } else {
-            UNPACKABLE.as_ptr() as u64 | (UNPACKABLE.len() as u64) << 48
-        };
+            self.set_unpackable();
+        }
+    }
+
+    #[cold]
+    fn set_unpackable(&self) {
+        let w = UNPACKABLE.as_ptr() as u64 | (UNPACKABLE.len() as u64) << 48;
         self.0.store(w, Ordering::Relaxed);
     }
 

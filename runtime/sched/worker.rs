@@ -19,7 +19,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
@@ -49,8 +49,12 @@ pub(crate) struct Ctx {
     local: Worker<GRef>,
     /// Coroutines woken by their timers (FIFO, stealable).
     timer_ready: Worker<GRef>,
-    /// The coroutine being run (between resume and its switch back).
-    current: Cell<Option<NonNull<Header>>>,
+    /// The coroutine being run (between resume and its switch back), or
+    /// null: the worker's one published word per switch. Only this thread
+    /// stores it; the monitor and the dump load it through
+    /// `ProcState::running` (which points here) and never dereference it
+    /// themselves (`sched/mod.rs`, "The running word").
+    current: AtomicPtr<Header>,
     /// The scheduling tick, private copy: `Slot::tick` is its published
     /// mirror (thieves read it), kept in sync by a store per tick. Reading
     /// the private copy keeps the tick off a line other threads write
@@ -87,7 +91,7 @@ pub(crate) fn ctx() -> Option<&'static Ctx> {
 #[inline]
 pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
     let c = ctx()?;
-    Some((c, c.current.get()?))
+    Some((c, NonNull::new(c.current.load(Ordering::Relaxed))?))
 }
 
 /// Aborts the process if a worker's own code panics: the runtime's
@@ -169,7 +173,7 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
                 slot,
                 local,
                 timer_ready,
-                current: Cell::new(None),
+                current: AtomicPtr::new(ptr::null_mut()),
                 tick: Cell::new(0),
                 streak: Cell::new(0),
                 timer_streak: Cell::new(0),
@@ -181,6 +185,9 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
                 ids: Cell::new((0, 0)),
                 timer_buf: RefCell::new(Vec::new()),
             }));
+            // The running word is published where the monitor and the
+            // dump can find it (the `Ctx` is leaked, so it never moves).
+            let _ = slot.proc.running.set(&ctx.current);
             CTX.with(|c| c.set(ctx));
             ctx.run();
         });
@@ -191,7 +198,7 @@ impl Ctx {
     /// The coroutine this worker is running, if any.
     #[inline]
     pub(crate) fn running(&self) -> Option<NonNull<Header>> {
-        self.current.get()
+        NonNull::new(self.current.load(Ordering::Relaxed))
     }
 
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
@@ -632,17 +639,9 @@ impl Ctx {
             self.register(&g);
         }
         let coro = slot.as_mut().expect("coroutine context exists");
-        self.current.set(Some(g.as_ptr()));
-        // For the monitor's warning (`monitor.rs`): who runs here now.
-        self.slot.proc.running_id.store(h.id, Ordering::Relaxed);
-        self.slot
-            .proc
-            .running_at
-            .store(ptr::from_ref(h.spawned_at).cast_mut(), Ordering::Relaxed);
-        self.slot
-            .counters
-            .running
-            .store(g.as_ptr().as_ptr(), Ordering::Relaxed);
+        // The one published store per switch (`sched/mod.rs`, "The running
+        // word"): `current()`, the monitor and the dump all read it.
+        self.current.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
@@ -668,11 +667,7 @@ impl Ctx {
             }
         }
         overflow::leave();
-        self.slot
-            .counters
-            .running
-            .store(ptr::null_mut(), Ordering::Relaxed);
-        self.current.set(None);
+        self.current.store(ptr::null_mut(), Ordering::Relaxed);
     }
 
     /// Lists a coroutine at its first run in this worker's registry
