@@ -120,10 +120,7 @@ pub(crate) fn scope_members(scope: u64, except: Option<u64>) -> Vec<CoroutineInf
 pub(crate) fn coroutines() -> Vec<CoroutineInfo> {
     let rt = rt();
     let n = rt.nstarted.load(Ordering::Acquire);
-    let running: Vec<*mut Header> = rt.slots[..n]
-        .iter()
-        .map(|s| s.proc.running())
-        .collect();
+    let running: Vec<*mut Header> = rt.slots[..n].iter().map(|s| s.proc.running()).collect();
     let now = timers::now_ns();
     let mut out = Vec::new();
     let mut visit = |h: &Header| out.push(info(h, &running, now));

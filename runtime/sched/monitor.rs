@@ -70,8 +70,8 @@
 //! Each worker publishes its scheduling tick (`Slot::tick`, one store per
 //! scheduling round, there already for the runnext-steal heuristic) and,
 //! at each switch, the running coroutine's header address (for the
-//! warning: the running word, one store, `sched/mod.rs` rules W1 and W2). The monitor
-//! samples the tick: unchanged since the previous sample means one
+//! warning: the running word, one store, `sched/mod.rs` rules W1 and W2).
+//! The monitor samples the tick: unchanged since the previous sample means one
 //! coroutine has run at least since then. When a thread has not moved for
 //! [`STALL`], the monitor reads `/proc/self/task/<tid>/{stat,schedstat}`
 //! and skips a thread that is runnable but has not run since the stall was
