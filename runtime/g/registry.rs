@@ -117,9 +117,19 @@ impl List {
     }
 
     /// Lists `h` at its first run. Owner only (rule R1), on the worker's
-    /// own stack.
+    /// own stack (the sweep it may do runs task destructors).
     #[inline]
     pub(crate) fn push(&self, h: NonNull<Header>) {
+        if self.push_no_sweep(h) {
+            self.sweep();
+        }
+    }
+
+    /// [`List::push`] without the sweep it may be due (done at the next
+    /// push): for a caller on a coroutine's stack, where a sweep could run
+    /// task destructors that park. Returns whether a sweep is due.
+    #[inline]
+    pub(crate) fn push_no_sweep(&self, h: NonNull<Header>) -> bool {
         // SAFETY: the caller runs `h` (it holds the run reference).
         let hdr = unsafe { h.as_ref() };
         hdr.reg_next
@@ -127,9 +137,7 @@ impl List {
         self.head.store(h.as_ptr(), Ordering::Release);
         let n = self.work.load(Ordering::Relaxed) + 1;
         self.work.store(n, Ordering::Relaxed);
-        if n > self.sweep_at.load(Ordering::Relaxed) {
-            self.sweep();
-        }
+        n > self.sweep_at.load(Ordering::Relaxed)
     }
 
     /// Frees the dead stack if it holds anything; owner only, on the

@@ -704,6 +704,7 @@ where
                 // the body runs once, on this stack, like `first_run`'s.
                 unsafe {
                     *g.header().coro.get() = Some(crate::g::coro::Coro::new(stack, move |y| {
+                        worker::register_early(p);
                         GRef::run_body(p, y)
                     }))
                 };

@@ -94,6 +94,21 @@ pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
     Some((c, NonNull::new(c.current.load(Ordering::Relaxed))?))
 }
 
+/// Lists a coroutine that `try_spawn` gave a stack early, at its first
+/// resume: its body calls this first, on the worker thread that resumed
+/// it (rule R1 of `g/registry.rs`: the list's owner), so `Ctx::execute`
+/// needs no "listed yet?" test at every resume. No sweep here (we are on
+/// the coroutine's stack, where a task destructor run by a sweep could
+/// park): the next push on this worker does it.
+pub(crate) fn register_early(h: NonNull<Header>) {
+    let c = ctx().expect("a coroutine's first resume is on a worker");
+    // SAFETY: we are `h`'s body, so its header is live.
+    unsafe { h.as_ref() }
+        .reg_home
+        .store(c.index as u16, Ordering::Relaxed);
+    c.slot.registry.push_no_sweep(h);
+}
+
 /// Aborts the process if a worker's own code panics: the runtime's
 /// invariants would be broken and coroutines would hang silently otherwise.
 struct AbortOnPanic(usize);
@@ -272,6 +287,11 @@ impl Ctx {
             if t % 61 == 0 {
                 // Finished coroutines' tasks (`g/registry.rs`).
                 self.slot.registry.tidy(false);
+                // Stack failures since the last summary line (checked here
+                // rather than at every first run: off the spawn path).
+                if STACK_FAILURES.load(Ordering::Relaxed) != 0 {
+                    report_stack_failures(false);
+                }
                 // Fairness: the global queue, and I/O readiness while busy.
                 if let Some(p) = rt.poller_if_started() {
                     p.poll(Some(Duration::ZERO));
@@ -630,13 +650,10 @@ impl Ctx {
         // SAFETY: state rule 1: we hold the run reference (we took it from a
         // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
-        if slot.is_none() {
-            if !self.first_run(&g, slot) {
-                return;
-            }
-        } else if h.reg_home.load(Ordering::Relaxed) == u16::MAX {
-            // `try_spawn` gave it a stack early: list it at its first run.
-            self.register(&g);
+        // (A coroutine that `try_spawn` gave a stack early lists itself at
+        // its first resume: `register_early`.)
+        if slot.is_none() && !self.first_run(&g, slot) {
+            return;
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         // The one published store per switch (`sched/mod.rs`, "The running
@@ -692,9 +709,6 @@ impl Ctx {
         let h = g.header();
         match self.stacks.borrow_mut().take(&self.rt.stacks, h.stack_size) {
             Ok(stack) => {
-                if STACK_FAILURES.load(Ordering::Relaxed) != 0 {
-                    report_stack_failures(false);
-                }
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
@@ -709,8 +723,8 @@ impl Ctx {
                 );
                 if !STACK_FAILED.swap(true, Ordering::Relaxed) {
                     // The first failure, with its cause; later ones are
-                    // counted and summed up in one line (when stacks can be
-                    // had again, and at exit).
+                    // counted and summed up in one line (at a fairness
+                    // tick, at most every 10 s, and at exit).
                     eprintln!(
                         "{msg} (each coroutine that cannot get a stack fails with this panic; further failures are counted)"
                     );
