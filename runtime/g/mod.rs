@@ -396,17 +396,25 @@ unsafe fn dealloc<F, T>(h: NonNull<Header>) {
         std::mem::needs_drop::<F>()
     };
     if user_drop {
-        let stage = std::mem::replace(stage, Stage::Taken);
-        if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
-            // SAFETY: the header is still initialised (dropped below).
-            report_drop_panic(unsafe { h.as_ref() }, payload);
-        }
+        drop_stage_guarded(h, stage);
     }
     // SAFETY: allocated and initialised by `new_task`; no references remain,
     // so we drop the contents and then give the block back.
     unsafe {
         std::ptr::drop_in_place(p.as_ptr());
         alloc::free_task(p.cast(), std::alloc::Layout::new::<Task<F, T>>());
+    }
+}
+
+/// Drops a task's stage (user values) under `catch_unwind`, reporting a
+/// panic. Out of line, so that `dealloc` (every exit) keeps a small frame.
+#[inline(never)]
+fn drop_stage_guarded<F, T>(h: NonNull<Header>, stage: &mut Stage<F, T>) {
+    let stage = std::mem::replace(stage, Stage::Taken);
+    if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
+        // SAFETY: the header is still initialised (the caller drops it
+        // after this returns).
+        report_drop_panic(unsafe { h.as_ref() }, payload);
     }
 }
 

@@ -249,12 +249,9 @@ pub(crate) fn on_exit(
 ) -> bool {
     // SAFETY: the caller runs `h`.
     let hdr = unsafe { h.as_ref() };
-    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
-    if at != me {
-        inc_ref(h);
-        home(at).remote_dead.fetch_add(1, Ordering::Release);
-        return false;
-    }
+    // The common case first: `h` is our head (it ran to completion here).
+    // Only we write our `head` (R1) and only with entries of our list, so
+    // this also proves `h` is listed here: no need to read `reg_home`.
     if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
         // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
         mine.head
@@ -265,11 +262,17 @@ pub(crate) fn on_exit(
         if n + 1 == FLUSH_BATCH {
             mine.flush();
         }
-    } else {
-        // Counted towards the next sweep (checked at the next push).
-        mine.work
-            .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        return true;
     }
+    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
+    if at != me {
+        inc_ref(h);
+        home(at).remote_dead.fetch_add(1, Ordering::Release);
+        return false;
+    }
+    // Counted towards the next sweep (checked at the next push).
+    mine.work
+        .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     true
 }
 
