@@ -30,8 +30,11 @@
 //!   the `DONE` entries. Amortised: it runs when the pushes plus the dead
 //!   entries since the last sweep exceed the entries that sweep kept (at
 //!   least [`SWEEP_MIN`]; checked at pushes, and for remote exits at
-//!   fairness ticks); a worker about to sleep also sweeps once the dead
-//!   entries reach an eighth of the kept ones.
+//!   fairness ticks), and only if some entry finished since (a list of
+//!   live coroutines is not walked again and again while it grows: the
+//!   `parked` benchmark walked each entry twice for nothing); a worker
+//!   about to sleep also sweeps once the dead entries reach an eighth of
+//!   the kept ones.
 //!
 //! So a finished task (its block, and a detached coroutine's unread result)
 //! is freed soon after its exit when it finished as its list's head, and
@@ -91,6 +94,10 @@ pub(crate) struct List {
     /// Pushes, and finished entries left in the list by this worker, since
     /// the last sweep.
     work: AtomicUsize,
+    /// The finished entries left in the list by this worker since the last
+    /// sweep (also counted in `work`): a due sweep with none of these and
+    /// no `remote_dead` would find nothing, and is skipped.
+    dead: AtomicUsize,
     /// `work` that triggers the next sweep: `max(SWEEP_MIN, kept)`.
     sweep_at: AtomicUsize,
     /// Entries the last sweep left.
@@ -108,6 +115,7 @@ impl List {
             head: AtomicPtr::new(ptr::null_mut()),
             lock: Mutex::new(()),
             work: AtomicUsize::new(0),
+            dead: AtomicUsize::new(0),
             sweep_at: AtomicUsize::new(SWEEP_MIN),
             kept: AtomicUsize::new(0),
             remote_dead: AtomicUsize::new(0),
@@ -121,6 +129,21 @@ impl List {
     #[inline]
     pub(crate) fn push(&self, h: NonNull<Header>) {
         if self.push_no_sweep(h) {
+            self.sweep_if_dead();
+        }
+    }
+
+    /// A sweep is due by the count: walk only if something finished in
+    /// the list since the last one. Otherwise restart the count and keep
+    /// the threshold: the walk that eventually happens covers at most
+    /// `kept` entries plus the pushes since it, at least `SWEEP_MIN` of
+    /// which paid for it, so a walk still costs O(1) per push.
+    #[cold]
+    fn sweep_if_dead(&self) {
+        if self.dead.load(Ordering::Relaxed) == 0 && self.remote_dead.load(Ordering::Acquire) == 0
+        {
+            self.work.store(0, Ordering::Relaxed);
+        } else {
             self.sweep();
         }
     }
@@ -153,7 +176,7 @@ impl List {
         if remote > self.sweep_at.load(Ordering::Relaxed) {
             self.sweep();
         } else if sleeping {
-            let dead = self.work.load(Ordering::Relaxed) + remote;
+            let dead = self.dead.load(Ordering::Relaxed) + remote;
             if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
                 self.sweep();
             }
@@ -211,6 +234,7 @@ impl List {
             cur = next;
         }
         self.work.store(0, Ordering::Relaxed);
+        self.dead.store(0, Ordering::Relaxed);
         self.kept.store(kept, Ordering::Relaxed);
         self.sweep_at.store(SWEEP_MIN.max(kept), Ordering::Relaxed);
         self.remote_dead.fetch_sub(remote, Ordering::Relaxed);
@@ -273,6 +297,8 @@ pub(crate) fn on_exit(
     // Counted towards the next sweep (checked at the next push).
     mine.work
         .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    mine.dead
+        .store(mine.dead.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     true
 }
 
