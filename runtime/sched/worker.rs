@@ -63,6 +63,13 @@ pub(crate) struct Ctx {
     streak: Cell<u32>,
     /// Coroutines taken from `timer_ready` in a row (see `pop_local`).
     timer_streak: Cell<u32>,
+    /// `timer_ready` may hold something. Only this worker adds to it (a
+    /// timer wake-up, or a batch stolen into it) and sets this at the same
+    /// time; thieves only take from it. So `timer_ready` non-empty implies
+    /// this is set, and `pop_local` skips the empty queue's pop (a call
+    /// into crossbeam that the compiler may or may not inline) with one
+    /// load; it clears it when a pop finds the queue empty.
+    timer_queued: Cell<bool>,
     spinning: Cell<bool>,
     rng: RefCell<fastrand::Rng>,
     stacks: RefCell<StackCache>,
@@ -192,6 +199,7 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
                 tick: Cell::new(0),
                 streak: Cell::new(0),
                 timer_streak: Cell::new(0),
+                timer_queued: Cell::new(false),
                 spinning: Cell::new(false),
                 rng: RefCell::new(fastrand::Rng::with_seed(
                     0x9e37_79b9_7f4a_7c15 ^ index as u64,
@@ -251,7 +259,10 @@ impl Ctx {
                 }
             }
             Hint::Back => self.local.push(g),
-            Hint::Timer => self.timer_ready.push(g),
+            Hint::Timer => {
+                self.timer_queued.set(true);
+                self.timer_ready.push(g);
+            }
         }
     }
 
@@ -340,6 +351,9 @@ impl Ctx {
             loop {
                 match st.steal_batch_and_pop(into) {
                     Steal::Success(g) => {
+                        // The rest of a batch stolen from a timer queue
+                        // is now in ours.
+                        self.timer_queued.set(true);
                         super::metrics::bump(&self.slot.counters.steals);
                         return Some(g);
                     }
@@ -407,13 +421,27 @@ impl Ctx {
         // the local queue forever.
         let t = self.timer_streak.get();
         if t < TIMER_STREAK
-            && let Some(g) = self.timer_ready.pop()
+            && let Some(g) = self.pop_timer_ready()
         {
             self.timer_streak.set(t + 1);
             return Some(g);
         }
         self.timer_streak.set(0);
-        self.local.pop().or_else(|| self.timer_ready.pop())
+        self.local.pop().or_else(|| self.pop_timer_ready())
+    }
+
+    /// Pops `timer_ready`, skipping the call when it is known empty (see
+    /// `timer_queued`).
+    #[inline]
+    fn pop_timer_ready(&self) -> Option<GRef> {
+        if !self.timer_queued.get() {
+            return None;
+        }
+        let g = self.timer_ready.pop();
+        if g.is_none() {
+            self.timer_queued.set(false);
+        }
+        g
     }
 
     fn steal_global(&self) -> Option<GRef> {
