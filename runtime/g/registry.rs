@@ -140,8 +140,7 @@ impl List {
     /// which paid for it, so a walk still costs O(1) per push.
     #[cold]
     fn sweep_if_dead(&self) {
-        if self.dead.load(Ordering::Relaxed) == 0 && self.remote_dead.load(Ordering::Acquire) == 0
-        {
+        if self.dead.load(Ordering::Relaxed) == 0 && self.remote_dead.load(Ordering::Acquire) == 0 {
             self.work.store(0, Ordering::Relaxed);
         } else {
             self.sweep();

@@ -116,10 +116,7 @@ pub(crate) fn park_current(
     hdr.wait_reason.set(reason);
     hdr.wait_seen.store(0, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: `unwind_pinned` is a runner-only field; we are the runner.
-    if std::thread::panicking()
-        || unsafe { *hdr.unwind_pinned.get() }
-        || super::stacks::enabled()
-    {
+    if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } || super::stacks::enabled() {
         park_cold(hdr, cb_ptr);
     } else {
         // SAFETY: the trampoline stored this coroutine's yielder before
