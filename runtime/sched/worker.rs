@@ -735,7 +735,11 @@ impl Ctx {
     #[cold]
     fn first_run(&self, g: &GRef, slot: &mut Option<Coro>) -> bool {
         let h = g.header();
-        match self.stacks.borrow_mut().take(&self.rt.stacks, h.stack_size) {
+        match self
+            .stacks
+            .borrow_mut()
+            .take(&self.rt.stacks, h.stack_size())
+        {
             Ok(stack) => {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
@@ -746,7 +750,7 @@ impl Ctx {
             Err(e) => {
                 let msg = format!(
                     "goro: cannot allocate a {} KiB stack for coroutine {}: {e}",
-                    h.stack_size >> 10,
+                    h.stack_size() >> 10,
                     crate::g::describe(h)
                 );
                 if !STACK_FAILED.swap(true, Ordering::Relaxed) {
