@@ -312,13 +312,17 @@ fn try_spawned_coroutines_are_listed() {
                     (0..50).collect::<Vec<_>>(),
                     "no message lost or doubled"
                 );
+                // A joiner can see the result a moment before the worker
+                // that ran the coroutine has unlinked it: poll.
                 let prefix = format!("t{round}-");
-                assert!(
-                    goro::coroutines()
+                common::watchdog("try_spawned unlisted", LIMIT, || {
+                    while goro::coroutines()
                         .iter()
-                        .all(|c| !c.name.as_deref().is_some_and(|n| n.starts_with(&prefix))),
-                    "finished coroutines leave the registry"
-                );
+                        .any(|c| c.name.as_deref().is_some_and(|n| n.starts_with(&prefix)))
+                    {
+                        goro::time::sleep(Duration::from_millis(1));
+                    }
+                });
             }
         });
     });
