@@ -252,3 +252,78 @@ fn detached_results_are_dropped() {
         });
     });
 }
+
+/// A coroutine that `try_spawn` gave its stack at the spawn lists itself at
+/// its first resume (not in the worker's first-run path): it is listed,
+/// once, with its state and spawn site, many times over and under several
+/// workers, and leaves the registry when it finishes.
+#[test]
+fn try_spawned_coroutines_are_listed() {
+    common::for_each_procs("try_spawned_coroutines_are_listed", LIMIT, || {
+        goro::run(|| {
+            for round in 0..20 {
+                let (tx, rx) = chan::<u32>(0);
+                let mut hs = Vec::new();
+                let mut lines = Vec::new();
+                for i in 0..50 {
+                    let rx = rx.clone();
+                    let h = Builder::new()
+                        .name(format!("t{round}-{i}"))
+                        .try_spawn(move || rx.recv())
+                        .expect("memory for a coroutine");
+                    lines.push(line!() - 2);
+                    hs.push(h);
+                }
+                drop(rx);
+                common::watchdog("try_spawned parked", LIMIT, || {
+                    loop {
+                        let cs: Vec<_> = goro::coroutines()
+                            .into_iter()
+                            .filter(|c| {
+                                c.name
+                                    .as_deref()
+                                    .is_some_and(|n| n.starts_with(&format!("t{round}-")))
+                            })
+                            .collect();
+                        if cs.len() == 50 && cs.iter().all(|c| c.state == CoroutineState::Waiting) {
+                            for c in &cs {
+                                assert_eq!(c.wait_reason, Some("chan receive"));
+                                assert_eq!(c.spawned_at.file(), file!());
+                                assert!(lines.contains(&c.spawned_at.line()));
+                            }
+                            let mut ids: Vec<u64> = cs.iter().map(|c| c.id).collect();
+                            ids.sort();
+                            ids.dedup();
+                            assert_eq!(ids.len(), 50, "each listed once");
+                            break;
+                        }
+                        assert!(cs.len() <= 50, "listed more than once: {}", cs.len());
+                        goro::time::sleep(Duration::from_millis(1));
+                    }
+                });
+                for i in 0..50 {
+                    tx.send(i).unwrap();
+                }
+                let mut got: Vec<u32> =
+                    hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+                got.sort();
+                assert_eq!(
+                    got,
+                    (0..50).collect::<Vec<_>>(),
+                    "no message lost or doubled"
+                );
+                // A joiner can see the result a moment before the worker
+                // that ran the coroutine has unlinked it: poll.
+                let prefix = format!("t{round}-");
+                common::watchdog("try_spawned unlisted", LIMIT, || {
+                    while goro::coroutines()
+                        .iter()
+                        .any(|c| c.name.as_deref().is_some_and(|n| n.starts_with(&prefix)))
+                    {
+                        goro::time::sleep(Duration::from_millis(1));
+                    }
+                });
+            }
+        });
+    });
+}

@@ -92,7 +92,10 @@ unsafe impl Send for Coro {}
 
 impl Coro {
     /// Builds a coroutine that will call `body(yielder)` on `stack` when
-    /// first resumed.
+    /// first resumed. `#[inline]`: a copy in each codegen unit that builds
+    /// one (the worker's first run), rather than a call that depends on how
+    /// the crate happens to be split.
+    #[inline]
     pub(crate) fn new(stack: Stack, body: impl FnOnce(YielderPtr) + 'static) -> Coro {
         let (g0, g1) = stack.guard();
         let guard = (g0, g1, stack.usable());

@@ -97,8 +97,9 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
-    /// Usable stack bytes (already rounded).
-    pub(crate) stack_size: usize,
+    /// Usable stack bytes (already rounded; at most `MAX_STACK_SIZE`, 1 GiB,
+    /// so a `u32`, which packs with the other small fields).
+    stack_size: u32,
     /// Where it may run (see `pin.rs`).
     pub(crate) pin: AtomicPin,
     pub(crate) spawned_at: &'static Location<'static>,
@@ -107,8 +108,9 @@ pub(crate) struct Header {
     pub(crate) scope: u64,
     /// Bumped to cancel the pending park timer (see `time`).
     pub(crate) timer_seq: AtomicU64,
-    /// Which worker's heap holds the pending park timer.
-    pub(crate) timer_home: AtomicUsize,
+    /// Which worker's heap holds the pending park timer (a `u16`, in
+    /// padding, like `reg_home`).
+    pub(crate) timer_home: AtomicU16,
     /// The context; `None` until the first run and after the last. Touched
     /// only by the coroutine's runner (state rule 1).
     pub(crate) coro: UnsafeCell<Option<Coro>>,
@@ -122,6 +124,10 @@ pub(crate) struct Header {
     pub(crate) wait_seen: AtomicU64,
     /// Next entry of the registry list holding it (`registry.rs`, rule R1).
     pub(crate) reg_next: AtomicPtr<Header>,
+    /// Previous entry of that list, or null at its head: written and read
+    /// by the list's owner only (`registry.rs`, rule R1), so that an exit
+    /// there unlinks the entry at once.
+    pub(crate) reg_prev: AtomicPtr<Header>,
     /// The worker whose registry list holds it (set at its first run; a
     /// `u16` fits in padding: `MAX_PROCS` is 1024).
     pub(crate) reg_home: AtomicU16,
@@ -142,6 +148,14 @@ pub(crate) struct Header {
 // bits; locals by their owner only, `local.rs` rule 1); everything else is
 // atomic or immutable after construction.
 unsafe impl Sync for Header {}
+
+impl Header {
+    /// Usable stack bytes (already rounded).
+    #[inline]
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size as usize
+    }
+}
 
 struct Vtable {
     /// Runs the closure on the coroutine and completes it (stage rules 1-2).
@@ -181,6 +195,9 @@ pub(crate) struct SpawnOpts {
 
 /// Allocates a coroutine for `f`. Returns the run reference and the join
 /// handle (refcount 2), or `None` if memory is exhausted (`f` is dropped).
+/// Inlined into `spawn` so that the header is written in place from the
+/// spawn's locals, not built in a `SpawnOpts` and copied.
+#[inline]
 pub(crate) fn new_task<F, T>(f: F, opts: SpawnOpts) -> Option<(GRef, JoinHandle<T>)>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -202,17 +219,18 @@ where
             },
             id: opts.id,
             name: opts.name,
-            stack_size: opts.stack_size,
+            stack_size: u32::try_from(opts.stack_size).expect("stack sizes are at most 1 GiB"),
             pin: AtomicPin::new(opts.pin),
             spawned_at: opts.location,
             scope: opts.scope,
             timer_seq: AtomicU64::new(0),
-            timer_home: AtomicUsize::new(0),
+            timer_home: AtomicU16::new(0),
             coro: UnsafeCell::new(None),
             yielder: UnsafeCell::new(std::ptr::null()),
             wait_reason: registry::WaitReason::new(),
             wait_seen: AtomicU64::new(0),
             reg_next: AtomicPtr::new(std::ptr::null_mut()),
+            reg_prev: AtomicPtr::new(std::ptr::null_mut()),
             reg_home: AtomicU16::new(u16::MAX),
             unwind_pinned: UnsafeCell::new(false),
             join_waker: UnsafeCell::new(None),
@@ -376,26 +394,42 @@ unsafe fn dealloc<F, T>(h: NonNull<Header>) {
     // worker, which would have to abort).
     // SAFETY: no references remain, so we have the stage to ourselves.
     let stage = unsafe { &mut *(*p.as_ptr()).stage.get() };
-    // Only user values need the guard: a joined result is already `Taken`,
+    // Only user values need the guard: a joined result is already taken,
     // and most results have no drop glue (this keeps `catch_unwind` off the
-    // spawn path).
-    let user_drop = match stage {
-        Stage::Taken | Stage::Running => false,
-        Stage::Done(Ok(_)) => std::mem::needs_drop::<T>(),
-        Stage::Done(Err(_)) | Stage::Pending(_) => true,
+    // spawn path). Decided from the join bits, not by decoding the stage:
+    // `complete` stores the stage before it sets `COMPLETE` (and `PANICKED`
+    // exactly for `Done(Err)`), `take_output` sets `TAKEN` after taking it,
+    // and both happened before the last reference was dropped (the
+    // `Acquire` fence in `dec_ref`). No bit: it never ran (`Pending`).
+    // SAFETY: the header is initialised until the drop below.
+    let bits = unsafe { h.as_ref() }.join.load(Ordering::Relaxed);
+    let user_drop = if bits & PANICKED != 0 {
+        bits & TAKEN == 0
+    } else if bits & COMPLETE != 0 {
+        std::mem::needs_drop::<T>() && bits & TAKEN == 0
+    } else {
+        std::mem::needs_drop::<F>()
     };
     if user_drop {
-        let stage = std::mem::replace(stage, Stage::Taken);
-        if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
-            // SAFETY: the header is still initialised (dropped below).
-            report_drop_panic(unsafe { h.as_ref() }, payload);
-        }
+        drop_stage_guarded(h, stage);
     }
     // SAFETY: allocated and initialised by `new_task`; no references remain,
     // so we drop the contents and then give the block back.
     unsafe {
         std::ptr::drop_in_place(p.as_ptr());
         alloc::free_task(p.cast(), std::alloc::Layout::new::<Task<F, T>>());
+    }
+}
+
+/// Drops a task's stage (user values) under `catch_unwind`, reporting a
+/// panic. Out of line, so that `dealloc` (every exit) keeps a small frame.
+#[inline(never)]
+fn drop_stage_guarded<F, T>(h: NonNull<Header>, stage: &mut Stage<F, T>) {
+    let stage = std::mem::replace(stage, Stage::Taken);
+    if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(stage))) {
+        // SAFETY: the header is still initialised (the caller drops it
+        // after this returns).
+        report_drop_panic(unsafe { h.as_ref() }, payload);
     }
 }
 
@@ -520,7 +554,7 @@ impl Coroutine {
     }
     /// Usable bytes of its stack.
     pub fn stack_size(&self) -> usize {
-        self.g.header().stack_size
+        self.g.header().stack_size()
     }
     /// Whether it is pinned to one worker thread.
     pub fn is_pinned(&self) -> bool {

@@ -1,7 +1,7 @@
 //! The registry of live coroutines: what `goro::dump()`, `goro::coroutines()`,
-//! deadlock reports and the leak check walk. One intrusive, singly linked
-//! [`List`] per worker, threaded through the coroutine headers' `reg_next`
-//! field.
+//! deadlock reports and the leak check walk. One intrusive [`List`] per
+//! worker, threaded through the coroutine headers' `reg_next` field (what
+//! readers follow) and `reg_prev` (the owner's alone, to unlink at exit).
 //!
 //! # How it stays cheap
 //!
@@ -11,39 +11,49 @@
 //!   else writes (rule R1). `go!` itself pays nothing. The price: a
 //!   coroutine spawned and not yet started is not listed; snapshots count
 //!   those instead (live coroutines minus listed ones).
-//! * **Exit where it first ran, as the list's head** (every coroutine that
-//!   runs to completion without parking while others start there): the
-//!   worker unlinks it (a store to `head`; the entry's own link is left
-//!   intact for a reader standing on it), hands the list its run reference
-//!   instead of dropping it, and keeps it in a private array of popped
-//!   entries (no header field: the header stays small). They are freed in batches ([`List::flush`]): take
-//!   and release the lock (any reader that could have reached the entries
-//!   has finished), then drop the references. No fence or read-modify-write
-//!   at exit; one lock per batch of [`FLUSH_BATCH`], or at the worker's next
-//!   fairness tick, or before it sleeps.
-//! * **Exit otherwise** (it parked and others started on its worker since,
-//!   or it migrated): it stays listed, marked `DONE` by its state word, with
-//!   a reference the list owns (the run reference handed over, or, from
-//!   another worker, one taken before marking it `DONE`), until a full
-//!   sweep.
+//! * **Exit where it first ran** (the common case: a coroutine migrates
+//!   only when stolen after it parked): the worker unlinks it (its
+//!   predecessor's `reg_next`, or `head`, and its successor's `reg_prev`;
+//!   the entry's own `reg_next` is left intact for a reader standing on
+//!   it), hands the list its run reference instead of dropping it, and
+//!   keeps it in a private array of popped entries. They are freed in
+//!   batches ([`List::flush`]): take and release the lock (any reader that
+//!   could have reached the entries has finished), then drop the
+//!   references. No fence or read-modify-write at exit; one lock per batch
+//!   of [`FLUSH_BATCH`], or at the worker's next fairness tick, or before
+//!   it sleeps. (Measured: leaving such entries `DONE` for a sweep, as a
+//!   singly linked list must, made `skynet` spend ~20% more CPU time: the
+//!   sweep touched every live entry's cold header and freed the tasks
+//!   late, cold. The `reg_prev` word fits because `stack_size` and
+//!   `timer_home` became a `u32` and a `u16` packed with the small fields:
+//!   the header stays 216 bytes.)
+//! * **Exit on another worker** (it migrated): it stays listed, marked
+//!   `DONE` by its state word, with a reference taken before marking it
+//!   `DONE` that the list owns, until a full sweep.
 //! * **Full sweep** ([`List::sweep`], owner only, under the lock): unlinks
-//!   the `DONE` entries. Amortised: it runs when the pushes plus the dead
-//!   entries since the last sweep exceed the entries that sweep kept (at
-//!   least [`SWEEP_MIN`]; checked at pushes, and for remote exits at
-//!   fairness ticks); a worker about to sleep also sweeps once the dead
-//!   entries reach an eighth of the kept ones.
+//!   the `DONE` entries. Amortised: it runs when the pushes since the last
+//!   sweep exceed the entries that sweep kept (at least [`SWEEP_MIN`];
+//!   checked at pushes) or the remote exits do (checked at fairness
+//!   ticks), and only if some entry finished elsewhere since (a list of
+//!   live coroutines is not walked again and again while it grows); a
+//!   worker about to sleep also sweeps once the remote exits reach an
+//!   eighth of the kept entries.
 //!
 //! So a finished task (its block, and a detached coroutine's unread result)
-//! is freed soon after its exit when it finished as its list's head, and
+//! is freed soon after its exit when it finished where it first ran, and
 //! within the amortised bounds above otherwise.
 //!
 //! # Rules (cited by `// SAFETY:` comments)
 //!
 //! * **R1 (one writer of the links).** Only the list's owner (its worker,
-//!   on its own thread) changes `head`, a listed header's `reg_next`, or
-//!   the popped array: pushes publish the new head with a release store after
-//!   writing its link; a head pop only moves `head`; other unlinking
-//!   happens in a sweep, under the lock.
+//!   on its own thread) changes `head`, a listed header's `reg_next` or
+//!   `reg_prev`, or the popped array, and only it reads `reg_prev`: pushes
+//!   publish the new head with a release store after writing its link; an
+//!   exit unlinks with a release store to its predecessor's `reg_next` (or
+//!   `head`) and leaves its own `reg_next`; a sweep unlinks under the lock.
+//!   `reg_prev` is exact for every listed entry except the head (where it
+//!   is never read): a push sets the old head's, an unlink in the middle
+//!   and a sweep set their successor's.
 //! * **R2 (readers lock).** A reader ([`List::for_each`]) holds the lock
 //!   while it walks. A swept entry is freed after the sweep released the
 //!   lock, a popped one after a later lock and release: either way, any
@@ -117,19 +127,48 @@ impl List {
     }
 
     /// Lists `h` at its first run. Owner only (rule R1), on the worker's
-    /// own stack.
+    /// own stack (the sweep it may do runs task destructors).
     #[inline]
     pub(crate) fn push(&self, h: NonNull<Header>) {
+        if self.push_no_sweep(h) {
+            self.sweep_if_dead();
+        }
+    }
+
+    /// A sweep is due by the count: walk only if something finished in
+    /// the list since the last one. Otherwise restart the count and keep
+    /// the threshold: the walk that eventually happens covers at most
+    /// `kept` entries plus the pushes since it, at least `SWEEP_MIN` of
+    /// which paid for it, so a walk still costs O(1) per push.
+    #[cold]
+    fn sweep_if_dead(&self) {
+        if self.remote_dead.load(Ordering::Acquire) == 0 {
+            self.work.store(0, Ordering::Relaxed);
+        } else {
+            self.sweep();
+        }
+    }
+
+    /// [`List::push`] without the sweep it may be due (done at the next
+    /// push): for a caller on a coroutine's stack, where a sweep could run
+    /// task destructors that park. Returns whether a sweep is due.
+    #[inline]
+    pub(crate) fn push_no_sweep(&self, h: NonNull<Header>) -> bool {
         // SAFETY: the caller runs `h` (it holds the run reference).
         let hdr = unsafe { h.as_ref() };
-        hdr.reg_next
-            .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
+        let old = self.head.load(Ordering::Relaxed);
+        hdr.reg_next.store(old, Ordering::Relaxed);
+        // (`hdr.reg_prev` is left as it is: never read at the head, R1.)
+        if let Some(o) = NonNull::new(old) {
+            // SAFETY: R3: the old head is listed, hence live.
+            unsafe { o.as_ref() }
+                .reg_prev
+                .store(h.as_ptr(), Ordering::Relaxed);
+        }
         self.head.store(h.as_ptr(), Ordering::Release);
         let n = self.work.load(Ordering::Relaxed) + 1;
         self.work.store(n, Ordering::Relaxed);
-        if n > self.sweep_at.load(Ordering::Relaxed) {
-            self.sweep();
-        }
+        n > self.sweep_at.load(Ordering::Relaxed)
     }
 
     /// Frees the dead stack if it holds anything; owner only, on the
@@ -145,7 +184,7 @@ impl List {
         if remote > self.sweep_at.load(Ordering::Relaxed) {
             self.sweep();
         } else if sleeping {
-            let dead = self.work.load(Ordering::Relaxed) + remote;
+            let dead = remote;
             if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
                 self.sweep();
             }
@@ -193,6 +232,13 @@ impl List {
                 match prev {
                     None => self.head.store(next, Ordering::Release),
                     Some(p) => p.reg_next.store(next, Ordering::Release),
+                }
+                if let Some(n) = NonNull::new(next) {
+                    // SAFETY: R3, as for `hdr`.
+                    unsafe { n.as_ref() }.reg_prev.store(
+                        prev.map_or(ptr::null_mut(), |p| ptr::from_ref(p).cast_mut()),
+                        Ordering::Relaxed,
+                    );
                 }
                 hdr.reg_next.store(dead, Ordering::Relaxed);
                 dead = cur;
@@ -247,20 +293,31 @@ pub(crate) fn on_exit(
         home(at).remote_dead.fetch_add(1, Ordering::Release);
         return false;
     }
+    // Ours: unlink it now (R1, R2). Readers may stand on `h`, so its
+    // `reg_next` stays; it is freed from the dead stack after a later lock
+    // and release.
+    let next = hdr.reg_next.load(Ordering::Relaxed);
     if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
-        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
-        mine.head
-            .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
-        let n = mine.npopped.load(Ordering::Relaxed);
-        mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
-        mine.npopped.store(n + 1, Ordering::Relaxed);
-        if n + 1 == FLUSH_BATCH {
-            mine.flush();
-        }
+        // The common case (it ran to completion here): one store; the new
+        // head's `reg_prev` need not be right (R1).
+        mine.head.store(next, Ordering::Release);
     } else {
-        // Counted towards the next sweep (checked at the next push).
-        mine.work
-            .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        // Not the head, so `reg_prev` is exact and non-null (R1).
+        let prev = hdr.reg_prev.load(Ordering::Relaxed);
+        // SAFETY: R3: our list's entries are live; only we link them.
+        unsafe { &*prev }.reg_next.store(next, Ordering::Release);
+        if let Some(n) = NonNull::new(next) {
+            // SAFETY: as above.
+            unsafe { n.as_ref() }
+                .reg_prev
+                .store(prev, Ordering::Relaxed);
+        }
+    }
+    let n = mine.npopped.load(Ordering::Relaxed);
+    mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
+    mine.npopped.store(n + 1, Ordering::Relaxed);
+    if n + 1 == FLUSH_BATCH {
+        mine.flush();
     }
     true
 }
@@ -291,11 +348,17 @@ impl WaitReason {
     #[inline]
     pub(crate) fn set(&self, r: &'static str) {
         let (p, n) = (r.as_ptr() as u64, r.len() as u64);
-        let w = if p >> 48 == 0 && n >> 16 == 0 {
-            p | n << 48
+        // One test for both fields (this runs at every park).
+        if (p >> 48 | n >> 16) == 0 {
+            self.0.store(p | n << 48, Ordering::Relaxed);
         } else {
-            UNPACKABLE.as_ptr() as u64 | (UNPACKABLE.len() as u64) << 48
-        };
+            self.set_unpackable();
+        }
+    }
+
+    #[cold]
+    fn set_unpackable(&self) {
+        let w = UNPACKABLE.as_ptr() as u64 | (UNPACKABLE.len() as u64) << 48;
         self.0.store(w, Ordering::Relaxed);
     }
 

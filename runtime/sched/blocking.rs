@@ -59,18 +59,21 @@ const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// assert!(text.unwrap().contains("[package]"));
 /// ```
 pub fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
-    let handed = match worker::current() {
-        Some((ctx, _)) if ctx.is_active() => {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (handed, quiet) = match worker::current() {
+        Some((ctx, h)) if ctx.is_active() => {
             // The blocking call is announced: no warning for it.
-            ctx.slot
-                .proc
-                .running_id
-                .store(0, std::sync::atomic::Ordering::Relaxed);
-            monitor::hand_off(ctx.rt, ctx.index)
+            ctx.slot.proc.no_warn.store(h.as_ptr(), Relaxed);
+            (monitor::hand_off(ctx.rt, ctx.index), Some(ctx.slot))
         }
-        _ => false,
+        _ => (false, None),
     };
     let r = f();
+    if let Some(slot) = quiet {
+        // The slot we marked (a `&'static Slot`, not the thread's `Ctx`,
+        // so holding it across `f` is fine even if `f` parked and moved).
+        slot.proc.no_warn.store(std::ptr::null_mut(), Relaxed);
+    }
     if handed {
         // Take a processor back: this thread has none, so the yield puts
         // the coroutine on the global queue (or, pinned, in this thread's

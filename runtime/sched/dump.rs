@@ -120,10 +120,7 @@ pub(crate) fn scope_members(scope: u64, except: Option<u64>) -> Vec<CoroutineInf
 pub(crate) fn coroutines() -> Vec<CoroutineInfo> {
     let rt = rt();
     let n = rt.nstarted.load(Ordering::Acquire);
-    let running: Vec<*mut Header> = rt.slots[..n]
-        .iter()
-        .map(|s| s.counters.running.load(Ordering::Relaxed))
-        .collect();
+    let running: Vec<*mut Header> = rt.slots[..n].iter().map(|s| s.proc.running()).collect();
     let now = timers::now_ns();
     let mut out = Vec::new();
     let mut visit = |h: &Header| out.push(info(h, &running, now));
@@ -132,6 +129,31 @@ pub(crate) fn coroutines() -> Vec<CoroutineInfo> {
     }
     out.sort_by_key(|c| c.id);
     out
+}
+
+/// What the running word `running` names (`sched/mod.rs` rule W2): the
+/// registry entry at that address, read under its list's lock, or `None`
+/// if no live coroutine is there any more.
+pub(crate) fn running_info(running: *mut Header) -> Option<CoroutineInfo> {
+    if running.is_null() {
+        return None;
+    }
+    let rt = rt();
+    let n = rt.nstarted.load(Ordering::Acquire);
+    let all: Vec<*mut Header> = rt.slots[..n].iter().map(|s| s.proc.running()).collect();
+    let now = timers::now_ns();
+    let mut found = None;
+    for s in &rt.slots[..n] {
+        s.registry.for_each(|h| {
+            if found.is_none() && std::ptr::eq(h, running) {
+                found = Some(info(h, &all, now));
+            }
+        });
+        if found.is_some() {
+            break;
+        }
+    }
+    found
 }
 
 fn info(h: &Header, running: &[*mut Header], now: u64) -> CoroutineInfo {

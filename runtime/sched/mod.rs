@@ -63,6 +63,31 @@
 //! serving their pinned inbox (a pinned coroutine keeps its thread, like
 //! Go's `LockOSThread`). Growing gives processors to the lowest-numbered slots without one.
 //!
+//! # The running word
+//!
+//! A switch into a coroutine publishes one word, and only one: the worker's
+//! `Ctx::current`, the running coroutine's header pointer (null between
+//! coroutines). `worker::current()` reads it on the worker; the monitor
+//! (which coroutine has held a worker since its last look) and the dump
+//! (which coroutine is running where) read it from other threads through
+//! `ProcState::running`. Rules:
+//!
+//! * **W1 (one writer).** Only the worker's own thread stores it: set
+//!   before the resume, cleared after the switch back (`Ctx::execute`).
+//! * **W2 (compared, never dereferenced, by others).** The coroutine may
+//!   exit, and its header be freed or reused for a new coroutine, right
+//!   after another thread loaded the word. Other threads only compare it
+//!   with pointers, and read what it names (id, name, spawn site) from a
+//!   registry entry with the same address, under that list's lock
+//!   (`g/registry.rs` R2, R3: a listed header is live while the lock is
+//!   held). A running coroutine is always listed (it is registered at its
+//!   first run, before the resume). If the header was reused meanwhile,
+//!   the entry found is the coroutine now at that address, a stale but
+//!   sound answer for a diagnostic.
+//!
+//! It replaced four stores per switch (id and spawn site for the monitor,
+//! the pointer for the dump, and the private `current`).
+//!
 //! # Alternatives rejected
 //!
 //! * One global queue (simple, but every spawn and wake-up contends on it).
@@ -133,9 +158,6 @@ pub(crate) struct Counters {
     pub(crate) parks: AtomicU64,
     /// Successful steals by this worker (`metrics.rs`; single writer).
     pub(crate) steals: AtomicU64,
-    /// The coroutine this worker is running, or null (for diagnostics only:
-    /// compared, never dereferenced through this pointer).
-    pub(crate) running: AtomicPtr<Header>,
 }
 
 impl Counters {
@@ -172,10 +194,25 @@ pub(crate) struct ProcState {
     /// The OS thread id (0 until the thread runs), for the monitor's look
     /// at `/proc/self/task/<tid>`.
     pub(crate) tid: AtomicI32,
-    /// Published at each coroutine switch for the monitor's warning: the
-    /// running coroutine's id and `spawned_at` (a `&'static Location`).
-    pub(crate) running_id: AtomicU64,
-    pub(crate) running_at: AtomicPtr<std::panic::Location<'static>>,
+    /// The running word (see "The running word" in the module docs): the
+    /// worker's `Ctx::current`, set once when its thread starts.
+    pub(crate) running: OnceLock<&'static AtomicPtr<Header>>,
+    /// A coroutine that announced a blocking call (`block_in_place`): the
+    /// monitor does not warn about it while it is the running one.
+    pub(crate) no_warn: AtomicPtr<Header>,
+}
+
+impl ProcState {
+    /// The coroutine this slot's thread is running, or null: for comparing
+    /// only. It may exit and its header be reused at any moment, so it is
+    /// never dereferenced; what it names is read through the registry
+    /// (`dump::running_info`).
+    #[inline]
+    pub(crate) fn running(&self) -> *mut Header {
+        self.running
+            .get()
+            .map_or(ptr::null_mut(), |r| r.load(Ordering::Relaxed))
+    }
 }
 
 /// What other threads may see and touch of a worker.
@@ -199,9 +236,8 @@ pub(crate) struct Slot {
     /// A wake-up was aimed at this worker (read by a poller-to-be).
     pub(crate) wake_pending: AtomicBool,
     /// Processor ownership and what the monitor watches (`monitor.rs`), on
-    /// a line of its own: the owner reads `active` at every `schedule` and
-    /// writes `running_*` at every switch, while wakers write the fields
-    /// above (`wake_pending`) all the time.
+    /// a line of its own: the owner reads `active` at every `schedule`,
+    /// while wakers write the fields above (`wake_pending`) all the time.
     pub(crate) proc: CachePadded<ProcState>,
     /// Coroutines first run on this worker (`g/registry.rs`).
     pub(crate) registry: g::registry::List,
@@ -228,8 +264,8 @@ impl Slot {
                 in_call: AtomicBool::new(false),
                 retaken: AtomicBool::new(false),
                 tid: AtomicI32::new(0),
-                running_id: AtomicU64::new(0),
-                running_at: AtomicPtr::new(ptr::null_mut()),
+                running: OnceLock::new(),
+                no_warn: AtomicPtr::new(ptr::null_mut()),
             }),
             registry: g::registry::List::new(),
         }
@@ -639,7 +675,7 @@ where
         None => rt.next_id(1),
     };
     let stack_size = stack_size.map_or(rt.config.stack_size, round_size);
-    let scope = scope::spawn_scope(ctx.and_then(|c| c.running()));
+    let scope = scope::spawn_scope(|| ctx.and_then(|c| c.running()));
     scope::scope_count(scope, 1);
     let opts = SpawnOpts {
         id,
@@ -668,6 +704,7 @@ where
                 // the body runs once, on this stack, like `first_run`'s.
                 unsafe {
                     *g.header().coro.get() = Some(crate::g::coro::Coro::new(stack, move |y| {
+                        worker::register_early(p);
                         GRef::run_body(p, y)
                     }))
                 };

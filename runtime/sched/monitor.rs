@@ -69,9 +69,9 @@
 //!
 //! Each worker publishes its scheduling tick (`Slot::tick`, one store per
 //! scheduling round, there already for the runnext-steal heuristic) and,
-//! at each switch, the running coroutine's id and spawn site (for the
-//! warning; two stores on a line only its owner writes). The monitor
-//! samples the tick: unchanged since the previous sample means one
+//! at each switch, the running coroutine's header address (for the
+//! warning: the running word, one store, `sched/mod.rs` rules W1 and W2).
+//! The monitor samples the tick: unchanged since the previous sample means one
 //! coroutine has run at least since then. When a thread has not moved for
 //! [`STALL`], the monitor reads `/proc/self/task/<tid>/{stat,schedstat}`
 //! and skips a thread that is runnable but has not run since the stall was
@@ -180,9 +180,9 @@ struct Seen {
     tick: u32,
     /// When this tick was first seen: the coroutine has run since then.
     since: Instant,
-    /// The running coroutine's id at first sight (0: none, or inside
-    /// `block_in_place`, which is not warned about).
-    id: u64,
+    /// The running word at first sight (the header's address, 0: none;
+    /// compared only, `sched/mod.rs` rule W2).
+    id: usize,
     /// schedstat (run ns, wait ns) and when it was read, from the second
     /// sample with this tick on.
     stat: Option<(Instant, Option<(u64, u64)>)>,
@@ -303,7 +303,7 @@ fn check(
             continue;
         }
         let tick = s.tick.load(Ordering::Relaxed);
-        let id = s.proc.running_id.load(Ordering::Relaxed);
+        let id = s.proc.running() as usize;
         let e = match entry {
             Some(e) if e.tick == tick && (e.id == id || e.retaken) => e,
             _ => {
@@ -328,10 +328,12 @@ fn check(
             && !e.warned
             && e.id != 0
             && e.id == id
+            // Inside `block_in_place`: announced, not warned about.
+            && s.proc.no_warn.load(Ordering::Relaxed) as usize != id
             && stalled >= w
         {
             e.warned = true;
-            warn(s, id, stalled, e.retaken);
+            warn(id, stalled, e.retaken);
         }
         if !active || e.retaken {
             continue;
@@ -440,20 +442,17 @@ fn schedstat(tid: i32) -> Option<(u64, u64)> {
 }
 
 /// The `GORO_DEBUG=blockwarn` line, once per coroutine.
-fn warn(s: &super::Slot, id: u64, stalled: Duration, retaken: bool) {
-    let at = s.proc.running_at.load(Ordering::Relaxed);
-    // SAFETY: `running_at` is only ever set from a `&'static Location`
-    // (`Ctx::execute`), so a non-null value is valid forever.
-    let at = unsafe { at.as_ref() };
-    let at = at.map_or(String::new(), |l| format!(" spawned at {l}"));
-    // Its name, from the registry's snapshot (`dump.rs`): the monitor may
-    // not read another thread's header itself, the registry may. Once per
-    // coroutine, so the snapshot's cost does not matter.
-    let name = super::dump::coroutines()
-        .into_iter()
-        .find(|c| c.id == id)
-        .and_then(|c| c.name)
-        .map_or(String::new(), |n| format!(" ({n})"));
+fn warn(running: usize, stalled: Duration, retaken: bool) {
+    // Who it is, from the registry (`sched/mod.rs` rule W2): the monitor
+    // may not read another thread's header itself, the registry may. Once
+    // per coroutine, so the walk's cost does not matter. Gone meanwhile:
+    // nothing to warn about.
+    let Some(c) = super::dump::running_info(running as *mut crate::g::Header) else {
+        return;
+    };
+    let id = c.id;
+    let at = format!(" spawned at {}", c.spawned_at);
+    let name = c.name.map_or(String::new(), |n| format!(" ({n})"));
     let tail = if retaken {
         "; its worker was handed to another thread"
     } else {

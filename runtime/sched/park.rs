@@ -116,20 +116,36 @@ pub(crate) fn park_current(
     hdr.wait_reason.set(reason);
     hdr.wait_seen.store(0, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: `unwind_pinned` is a runner-only field; we are the runner.
+    if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } || super::stacks::enabled() {
+        park_cold(hdr, cb_ptr);
+    } else {
+        // SAFETY: the trampoline stored this coroutine's yielder before
+        // running user code; we are on this coroutine.
+        unsafe { coro::suspend(*hdr.yielder.get(), Switch::Park(cb_ptr)) };
+    }
+    // Possibly on another thread now: nothing from before the switch that
+    // refers to a worker is used below (migration rule 3).
+    if let Some(seq) = armed.get() {
+        timers::cancel_park(hdr, seq, |i| &super::rt().slots[i].timers);
+    }
+}
+
+/// The park switch when something unusual is on: a panic is unwinding (or
+/// was), or `GORO_DEBUG=stacks=1` records where we park. Out of line, so
+/// that the common park pays one branch for all of them.
+#[cold]
+#[inline(never)]
+fn park_cold(hdr: &Header, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
+    // SAFETY: `unwind_pinned` is a runner-only field; we are the runner.
     if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } {
         unwinding_stays(hdr);
     }
     // `GORO_DEBUG=stacks=1`: the dump shows where we park (`stacks.rs`);
     // the guard drops the record when the park returns.
     let _stack = super::stacks::enabled().then(|| super::stacks::record(hdr.id));
-    // SAFETY: the trampoline stored this coroutine's yielder before running
-    // user code; we are on this coroutine.
+    // SAFETY: as in `park_current`, our caller: the yielder was stored by
+    // the trampoline and we are on this coroutine (called from its park).
     unsafe { coro::suspend(*hdr.yielder.get(), Switch::Park(cb_ptr)) };
-    // Possibly on another thread now: nothing from before the switch that
-    // refers to a worker is used below (migration rule 3).
-    if let Some(seq) = armed.get() {
-        timers::cancel_park(hdr, seq, |i| &super::rt().slots[i].timers);
-    }
 }
 
 /// Yields the processor: the running coroutine goes to the back of its

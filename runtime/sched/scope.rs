@@ -12,13 +12,20 @@
 //! * `live` is incremented at spawn, before the coroutine can run, and
 //!   decremented at its exit, on its last worker: it never goes below the
 //!   number of unfinished coroutines of the scope.
-//! * Outside tests (scope 0) the cost is one compare at spawn and at exit.
+//! * Outside tests (scope 0) the cost is one compare at exit, and at spawn
+//!   one load of a process-wide flag that stays false until the first scope
+//!   is made ([`SCOPES_EXIST`]): a program that never uses
+//!   `goro::testing` never reads the spawner's header or thread-local.
+//! * A non-zero scope in a header implies the flag was set before: the
+//!   scope was made (flag set) before the first coroutine of it was
+//!   spawned, and every later spawner of that scope runs after that spawn
+//!   (queue hand-offs synchronise), so its load of the flag sees `true`.
 //!
 //! Alternative rejected: comparing against the coroutines alive before the
 //! test (`goleak.IgnoreCurrent`): tests run in parallel in one process.
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::g::Header;
 
@@ -28,11 +35,18 @@ std::thread_local! {
     static THREAD_SCOPE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
+/// Set by the first [`new_scope`]; never cleared.
+static SCOPES_EXIST: AtomicBool = AtomicBool::new(false);
+
 /// The scope a new coroutine inherits: its spawner's (`running`, the
-/// coroutine calling `spawn`, or the plain thread's).
+/// coroutine calling `spawn`, or the plain thread's). 0 at once if no scope
+/// was ever made (module docs).
 #[inline]
-pub(crate) fn spawn_scope(running: Option<NonNull<Header>>) -> u64 {
-    match running {
+pub(crate) fn spawn_scope(running: impl FnOnce() -> Option<NonNull<Header>>) -> u64 {
+    if !SCOPES_EXIST.load(Ordering::Relaxed) {
+        return 0;
+    }
+    match running() {
         // SAFETY: the running coroutine's header is live (its worker holds
         // the run reference while it runs, and we are on it).
         Some(h) => unsafe { h.as_ref() }.scope,
@@ -58,6 +72,7 @@ pub(crate) struct Scope {
 
 /// A fresh leak-check scope.
 pub(crate) fn new_scope() -> u64 {
+    SCOPES_EXIST.store(true, Ordering::Relaxed);
     let s: &'static Scope = Box::leak(Box::new(Scope {
         live: std::sync::atomic::AtomicUsize::new(0),
     }));

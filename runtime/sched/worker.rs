@@ -19,7 +19,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
@@ -49,8 +49,12 @@ pub(crate) struct Ctx {
     local: Worker<GRef>,
     /// Coroutines woken by their timers (FIFO, stealable).
     timer_ready: Worker<GRef>,
-    /// The coroutine being run (between resume and its switch back).
-    current: Cell<Option<NonNull<Header>>>,
+    /// The coroutine being run (between resume and its switch back), or
+    /// null: the worker's one published word per switch. Only this thread
+    /// stores it; the monitor and the dump load it through
+    /// `ProcState::running` (which points here) and never dereference it
+    /// themselves (`sched/mod.rs`, "The running word").
+    current: AtomicPtr<Header>,
     /// The scheduling tick, private copy: `Slot::tick` is its published
     /// mirror (thieves read it), kept in sync by a store per tick. Reading
     /// the private copy keeps the tick off a line other threads write
@@ -59,6 +63,13 @@ pub(crate) struct Ctx {
     streak: Cell<u32>,
     /// Coroutines taken from `timer_ready` in a row (see `pop_local`).
     timer_streak: Cell<u32>,
+    /// `timer_ready` may hold something. Only this worker adds to it (a
+    /// timer wake-up, or a batch stolen into it) and sets this at the same
+    /// time; thieves only take from it. So `timer_ready` non-empty implies
+    /// this is set, and `pop_local` skips the empty queue's pop (a call
+    /// into crossbeam that the compiler may or may not inline) with one
+    /// load; it clears it when a pop finds the queue empty.
+    timer_queued: Cell<bool>,
     spinning: Cell<bool>,
     rng: RefCell<fastrand::Rng>,
     stacks: RefCell<StackCache>,
@@ -87,7 +98,22 @@ pub(crate) fn ctx() -> Option<&'static Ctx> {
 #[inline]
 pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
     let c = ctx()?;
-    Some((c, c.current.get()?))
+    Some((c, NonNull::new(c.current.load(Ordering::Relaxed))?))
+}
+
+/// Lists a coroutine that `try_spawn` gave a stack early, at its first
+/// resume: its body calls this first, on the worker thread that resumed
+/// it (rule R1 of `g/registry.rs`: the list's owner), so `Ctx::execute`
+/// needs no "listed yet?" test at every resume. No sweep here (we are on
+/// the coroutine's stack, where a task destructor run by a sweep could
+/// park): the next push on this worker does it.
+pub(crate) fn register_early(h: NonNull<Header>) {
+    let c = ctx().expect("a coroutine's first resume is on a worker");
+    // SAFETY: we are `h`'s body, so its header is live.
+    unsafe { h.as_ref() }
+        .reg_home
+        .store(c.index as u16, Ordering::Relaxed);
+    c.slot.registry.push_no_sweep(h);
 }
 
 /// Aborts the process if a worker's own code panics: the runtime's
@@ -169,10 +195,11 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
                 slot,
                 local,
                 timer_ready,
-                current: Cell::new(None),
+                current: AtomicPtr::new(ptr::null_mut()),
                 tick: Cell::new(0),
                 streak: Cell::new(0),
                 timer_streak: Cell::new(0),
+                timer_queued: Cell::new(false),
                 spinning: Cell::new(false),
                 rng: RefCell::new(fastrand::Rng::with_seed(
                     0x9e37_79b9_7f4a_7c15 ^ index as u64,
@@ -181,6 +208,9 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
                 ids: Cell::new((0, 0)),
                 timer_buf: RefCell::new(Vec::new()),
             }));
+            // The running word is published where the monitor and the
+            // dump can find it (the `Ctx` is leaked, so it never moves).
+            let _ = slot.proc.running.set(&ctx.current);
             CTX.with(|c| c.set(ctx));
             ctx.run();
         });
@@ -191,7 +221,7 @@ impl Ctx {
     /// The coroutine this worker is running, if any.
     #[inline]
     pub(crate) fn running(&self) -> Option<NonNull<Header>> {
-        self.current.get()
+        NonNull::new(self.current.load(Ordering::Relaxed))
     }
 
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
@@ -229,7 +259,10 @@ impl Ctx {
                 }
             }
             Hint::Back => self.local.push(g),
-            Hint::Timer => self.timer_ready.push(g),
+            Hint::Timer => {
+                self.timer_queued.set(true);
+                self.timer_ready.push(g);
+            }
         }
     }
 
@@ -271,6 +304,11 @@ impl Ctx {
             if t % 61 == 0 {
                 // Finished coroutines' tasks (`g/registry.rs`).
                 self.slot.registry.tidy(false);
+                // Stack failures since the last summary line (checked here
+                // rather than at every first run: off the spawn path).
+                if STACK_FAILURES.load(Ordering::Relaxed) != 0 {
+                    report_stack_failures(false);
+                }
                 // Fairness: the global queue, and I/O readiness while busy.
                 if let Some(p) = rt.poller_if_started() {
                     p.poll(Some(Duration::ZERO));
@@ -322,6 +360,9 @@ impl Ctx {
             loop {
                 match st.steal_batch_and_pop(into) {
                     Steal::Success(g) => {
+                        // The rest of a batch stolen from a timer queue
+                        // is now in ours.
+                        self.timer_queued.set(true);
                         super::metrics::bump(&self.slot.counters.steals);
                         return Some(g);
                     }
@@ -389,13 +430,27 @@ impl Ctx {
         // the local queue forever.
         let t = self.timer_streak.get();
         if t < TIMER_STREAK
-            && let Some(g) = self.timer_ready.pop()
+            && let Some(g) = self.pop_timer_ready()
         {
             self.timer_streak.set(t + 1);
             return Some(g);
         }
         self.timer_streak.set(0);
-        self.local.pop().or_else(|| self.timer_ready.pop())
+        self.local.pop().or_else(|| self.pop_timer_ready())
+    }
+
+    /// Pops `timer_ready`, skipping the call when it is known empty (see
+    /// `timer_queued`).
+    #[inline]
+    fn pop_timer_ready(&self) -> Option<GRef> {
+        if !self.timer_queued.get() {
+            return None;
+        }
+        let g = self.timer_ready.pop();
+        if g.is_none() {
+            self.timer_queued.set(false);
+        }
+        g
     }
 
     fn steal_global(&self) -> Option<GRef> {
@@ -632,26 +687,15 @@ impl Ctx {
         // SAFETY: state rule 1: we hold the run reference (we took it from a
         // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
-        if slot.is_none() {
-            if !self.first_run(&g, slot) {
-                return;
-            }
-        } else if h.reg_home.load(Ordering::Relaxed) == u16::MAX {
-            // `try_spawn` gave it a stack early: list it at its first run.
-            self.register(&g);
+        // (A coroutine that `try_spawn` gave a stack early lists itself at
+        // its first resume: `register_early`.)
+        if slot.is_none() && !self.first_run(&g, slot) {
+            return;
         }
         let coro = slot.as_mut().expect("coroutine context exists");
-        self.current.set(Some(g.as_ptr()));
-        // For the monitor's warning (`monitor.rs`): who runs here now.
-        self.slot.proc.running_id.store(h.id, Ordering::Relaxed);
-        self.slot
-            .proc
-            .running_at
-            .store(ptr::from_ref(h.spawned_at).cast_mut(), Ordering::Relaxed);
-        self.slot
-            .counters
-            .running
-            .store(g.as_ptr().as_ptr(), Ordering::Relaxed);
+        // The one published store per switch (`sched/mod.rs`, "The running
+        // word"): `current()`, the monitor and the dump all read it.
+        self.current.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
@@ -677,11 +721,7 @@ impl Ctx {
             }
         }
         overflow::leave();
-        self.slot
-            .counters
-            .running
-            .store(ptr::null_mut(), Ordering::Relaxed);
-        self.current.set(None);
+        self.current.store(ptr::null_mut(), Ordering::Relaxed);
     }
 
     /// Lists a coroutine at its first run in this worker's registry
@@ -704,11 +744,12 @@ impl Ctx {
     #[cold]
     fn first_run(&self, g: &GRef, slot: &mut Option<Coro>) -> bool {
         let h = g.header();
-        match self.stacks.borrow_mut().take(&self.rt.stacks, h.stack_size) {
+        match self
+            .stacks
+            .borrow_mut()
+            .take(&self.rt.stacks, h.stack_size())
+        {
             Ok(stack) => {
-                if STACK_FAILURES.load(Ordering::Relaxed) != 0 {
-                    report_stack_failures(false);
-                }
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
@@ -718,13 +759,13 @@ impl Ctx {
             Err(e) => {
                 let msg = format!(
                     "goro: cannot allocate a {} KiB stack for coroutine {}: {e}",
-                    h.stack_size >> 10,
+                    h.stack_size() >> 10,
                     crate::g::describe(h)
                 );
                 if !STACK_FAILED.swap(true, Ordering::Relaxed) {
                     // The first failure, with its cause; later ones are
-                    // counted and summed up in one line (when stacks can be
-                    // had again, and at exit).
+                    // counted and summed up in one line (at a fairness
+                    // tick, at most every 10 s, and at exit).
                     eprintln!(
                         "{msg} (each coroutine that cannot get a stack fails with this panic; further failures are counted)"
                     );
