@@ -109,6 +109,7 @@ pub(crate) mod park;
 pub(crate) mod ready;
 pub(crate) mod scope;
 pub(crate) mod sigquit;
+pub(crate) mod stack_failures;
 pub(crate) mod stacks;
 pub(crate) mod timer_heap;
 pub(crate) mod timers;

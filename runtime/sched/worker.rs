@@ -19,8 +19,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicPtr, Ordering, fence};
+use std::time::Duration;
 
 use crossbeam_deque::{Steal, Worker};
 
@@ -32,6 +32,8 @@ use crate::g::overflow;
 use crate::g::stack::StackCache;
 use crate::g::state::Commit;
 use crate::g::{GRef, Header, Panic, Pin};
+
+mod steal;
 
 /// How long a spinner lingers before sleeping (the OS rounds it up by its
 /// timer slack, typically to ~60 µs).
@@ -130,42 +132,6 @@ impl Drop for AbortOnPanic {
             std::process::abort();
         }
     }
-}
-
-/// Coroutines that could not get a stack since the last summary line (the
-/// first failure is printed in full and not counted here).
-static STACK_FAILURES: AtomicU64 = AtomicU64::new(0);
-/// A stack allocation failed once: the next ones are only counted.
-static STACK_FAILED: AtomicBool = AtomicBool::new(false);
-
-/// When the failures were last summed up (runtime clock, ns).
-static STACK_SUMMARY_AT: AtomicU64 = AtomicU64::new(0);
-/// At most one summary line per this many ns while the program runs.
-const STACK_SUMMARY_EVERY: u64 = 10_000_000_000;
-
-/// Prints how many more coroutines could not get a stack, if any: at exit,
-/// and while running at most every 10 s (a server that runs out of memory
-/// now and then is told, without a line per coroutine).
-#[cold]
-fn report_stack_failures(at_exit: bool) {
-    let now = super::timers::now_ns();
-    let last = STACK_SUMMARY_AT.load(Ordering::Relaxed);
-    if !at_exit
-        && (now.saturating_sub(last) < STACK_SUMMARY_EVERY
-            || STACK_SUMMARY_AT
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err())
-    {
-        return;
-    }
-    let n = STACK_FAILURES.swap(0, Ordering::Relaxed);
-    if n > 0 {
-        eprintln!("goro: {n} more coroutines could not get a stack (same cause)");
-    }
-}
-
-extern "C" fn report_stack_failures_at_exit() {
-    report_stack_failures(true);
 }
 
 /// Starts the thread of slot `index`, named `goro-<role>-<index>`.
@@ -306,9 +272,7 @@ impl Ctx {
                 self.slot.registry.tidy(false);
                 // Stack failures since the last summary line (checked here
                 // rather than at every first run: off the spawn path).
-                if STACK_FAILURES.load(Ordering::Relaxed) != 0 {
-                    report_stack_failures(false);
-                }
+                super::stack_failures::summarize_if_any();
                 // Fairness: the global queue, and I/O readiness while busy.
                 if let Some(p) = rt.poller_if_started() {
                     p.poll(Some(Duration::ZERO));
@@ -347,52 +311,6 @@ impl Ctx {
             self.sleep();
             rt.monitor.kick();
         }
-    }
-
-    /// Steals half of `victim`'s timer queue, else half of its local queue,
-    /// into ours; returns one coroutine to run.
-    fn steal_queues(&self, victim: &Slot) -> Option<GRef> {
-        for (st, into) in [
-            (victim.timer_stealer.get(), &self.timer_ready),
-            (victim.stealer.get(), &self.local),
-        ] {
-            let Some(st) = st else { continue };
-            loop {
-                match st.steal_batch_and_pop(into) {
-                    Steal::Success(g) => {
-                        // The rest of a batch stolen from a timer queue
-                        // is now in ours.
-                        self.timer_queued.set(true);
-                        super::metrics::bump(&self.slot.counters.steals);
-                        return Some(g);
-                    }
-                    Steal::Empty => break,
-                    Steal::Retry => std::hint::spin_loop(),
-                }
-            }
-        }
-        None
-    }
-
-    /// `monitor.rs` rule M3: takes work from slots whose processor was
-    /// retaken while they ran (a lone worker never spins, so it would not
-    /// find it otherwise).
-    #[cold]
-    fn steal_retaken(&self) -> Option<GRef> {
-        let rt = self.rt;
-        let n = rt.nstarted.load(Ordering::Acquire);
-        for (v, slot) in rt.slots[..n].iter().enumerate() {
-            if v == self.index || !slot.proc.retaken.load(Ordering::Relaxed) {
-                continue;
-            }
-            if let Some(g) = self.steal_queues(slot) {
-                return Some(g);
-            }
-            if let Some(g) = slot.take_runnext() {
-                return Some(g);
-            }
-        }
-        None
     }
 
     fn run_timers(&self) {
@@ -480,73 +398,6 @@ impl Ctx {
         if self.rt.idle.stop_spinning() {
             self.rt.wakep(true);
         }
-    }
-
-    fn steal_others(&self) -> Option<GRef> {
-        let rt = self.rt;
-        let n = rt.nstarted.load(Ordering::Acquire);
-        if n <= 1 {
-            return None;
-        }
-        for round in 0..4 {
-            let start = self.rng.borrow_mut().usize(..n);
-            for k in 0..n {
-                let v = (start + k) % n;
-                if v == self.index {
-                    continue;
-                }
-                let slot = &rt.slots[v];
-                if let Some(g) = self.steal_queues(slot) {
-                    return Some(g);
-                }
-                if round == 3
-                    && let Some(g) = self.steal_runnext(slot)
-                {
-                    return Some(g);
-                }
-            }
-            if let Some(g) = self.steal_global() {
-                return Some(g);
-            }
-        }
-        None
-    }
-
-    /// A spinner that found nothing waits a little before sleeping, still
-    /// counted as spinning. Work often reappears within microseconds (a
-    /// message-passing pair readies its partner every few hundred
-    /// nanoseconds), and while a spinner exists `wakep` is a no-op, so this
-    /// saves a futex wake-up per hand-off. Go gets the same effect from the
-    /// `usleep(3)` in its steal loop.
-    fn linger(&self) -> Option<GRef> {
-        std::thread::sleep(LINGER);
-        if let Some(g) = self
-            .slot
-            .pop_pinned()
-            .or_else(|| self.pop_local())
-            .or_else(|| self.steal_global())
-        {
-            return Some(g);
-        }
-        self.steal_others()
-    }
-
-    /// Takes a victim's `runnext`, but only if the victim has been stuck on
-    /// one coroutine for a few microseconds: usually it is about to run it
-    /// itself, and stealing would split a message-passing pair.
-    fn steal_runnext(&self, victim: &Slot) -> Option<GRef> {
-        if victim.runnext.load(Ordering::Relaxed).is_null() {
-            return None;
-        }
-        let t0 = victim.tick.load(Ordering::Relaxed);
-        let until = Instant::now() + Duration::from_micros(3);
-        while Instant::now() < until {
-            std::hint::spin_loop();
-        }
-        if victim.tick.load(Ordering::Relaxed) != t0 {
-            return None;
-        }
-        victim.take_runnext()
     }
 
     /// Puts the worker to sleep until there is work (see the module docs of
@@ -762,20 +613,7 @@ impl Ctx {
                     h.stack_size() >> 10,
                     crate::g::describe(h)
                 );
-                if !STACK_FAILED.swap(true, Ordering::Relaxed) {
-                    // The first failure, with its cause; later ones are
-                    // counted and summed up in one line (at a fairness
-                    // tick, at most every 10 s, and at exit).
-                    eprintln!(
-                        "{msg} (each coroutine that cannot get a stack fails with this panic; further failures are counted)"
-                    );
-                    STACK_SUMMARY_AT.store(super::timers::now_ns(), Ordering::Relaxed);
-                    // SAFETY: registering a plain `extern "C" fn` that
-                    // only reads an atomic and writes to stderr.
-                    unsafe { libc::atexit(report_stack_failures_at_exit) };
-                } else {
-                    STACK_FAILURES.fetch_add(1, Ordering::Relaxed);
-                }
+                super::stack_failures::report(&msg);
                 g.fail(Panic::new(Box::new(msg), h));
                 super::scope::scope_count(h.scope, -1);
                 h.state.finish();
