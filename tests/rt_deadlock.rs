@@ -36,7 +36,14 @@ fn blocking() {
 }
 
 fn recv_no_sender() {
-    goro::run(|| {
+    recv_no_sender_after(|| {});
+}
+
+/// Runs `before`, then leaves a coroutine receiving on a channel nobody
+/// sends to while main joins it.
+fn recv_no_sender_after(before: fn()) {
+    goro::run(move || {
+        before();
         let (tx, rx) = chan::<u32>(0);
         let h = Builder::new()
             .name("stuck-receiver")
@@ -136,17 +143,10 @@ fn block_in_place_loop() {
 /// After spare threads exist (block_in_place used them), a real deadlock
 /// is still reported.
 fn deadlock_after_block_in_place() {
-    goro::run(|| {
+    recv_no_sender_after(|| {
         for _ in 0..5 {
             goro::block_in_place(|| std::thread::sleep(Duration::from_millis(1)));
         }
-        let (tx, rx) = chan::<u32>(0);
-        let h = Builder::new()
-            .name("stuck-receiver")
-            .spawn(move || rx.recv());
-        blocking();
-        let _ = h.join();
-        drop(tx);
     });
 }
 
