@@ -25,6 +25,11 @@
 //! 4. If no pool thread can be started and none exists, the job completes
 //!    at once with a panic naming the cause (its joiner sees an error; no
 //!    job is stranded).
+//! 5. [`JOBS`] counts jobs submitted and not yet finished, raised before
+//!    the push and lowered after the job completed. The deadlock check
+//!    (`deadlock.rs`) reads it: an idle pool thread is listed as goro's
+//!    own, and between a job's push and its pickup it still is, so without
+//!    the count a coroutine joining a queued job looked deadlocked.
 //!
 //! Alternatives rejected: a separate handle type (users would learn two
 //! join APIs, and a blocking job's panic could not be reported like an
@@ -33,6 +38,7 @@
 
 use crate::g::registry::OwnThread;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -157,6 +163,14 @@ where
     handle
 }
 
+/// Rule 5: blocking jobs submitted and not yet finished.
+static JOBS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a blocking job is queued or running (rule 5).
+pub(crate) fn jobs_in_flight() -> bool {
+    JOBS.load(Ordering::SeqCst) != 0
+}
+
 struct Pool {
     state: Mutex<State>,
     cond: Condvar,
@@ -192,6 +206,7 @@ impl Pool {
 
     /// Rules 1, 2 and 4.
     fn submit(&'static self, g: GRef) {
+        JOBS.fetch_add(1, Ordering::SeqCst);
         let mut st = self.lock();
         st.queue.push_back(g);
         if st.idle >= st.queue.len() {
@@ -220,6 +235,7 @@ impl Pool {
                     let msg = format!("goro: cannot start a spawn_blocking thread: {e}");
                     g.fail(Panic::new(Box::new(msg), g.header()));
                     g.header().state.finish();
+                    JOBS.fetch_sub(1, Ordering::SeqCst);
                 }
             }
         }
@@ -238,6 +254,7 @@ impl Pool {
                 drop(own.take());
                 run_job(g);
                 own.get_or_insert_with(OwnThread::register);
+                JOBS.fetch_sub(1, Ordering::SeqCst);
                 st = self.lock();
                 continue;
             }

@@ -27,7 +27,10 @@
 //!    `goro::run` waiting for the main coroutine, threads blocked in
 //!    `recv`, `join`, `wait`, ...). At least one such plain thread exists
 //!    (the main thread must be one: a process whose main thread is
-//!    elsewhere is not deadlocked, or not provably so). Each listed own
+//!    elsewhere is not deadlocked, or not provably so). No
+//!    [`spawn_blocking`](crate::spawn_blocking) job is queued or running
+//!    (an idle pool thread is listed as own until it picks its next job
+//!    up). Each listed own
 //!    thread is alive (it unlists itself before it exits), so this is a
 //!    count: `num_threads` in `/proc/self/stat` equals own threads plus
 //!    plain threads asleep (read into a stack buffer: the check never
@@ -210,6 +213,12 @@ fn quiet(rt: &Runtime) -> Quiet {
     }
     if slots.iter().any(|s| s.timers.len() != 0) {
         return Quiet::No;
+    }
+    // 5 (blocking pool): a queued job is about to run on a pool thread
+    // that is still listed as goro's own; a running one will complete and
+    // may wake somebody. Look again later (`blocking.rs` rule 5).
+    if super::blocking::jobs_in_flight() {
+        return Quiet::ButThreads;
     }
     // 1b: a thread without a processor must be parked as a spare. One that
     // is not runs a coroutine (in `block_in_place`, or stuck in one whose
