@@ -65,7 +65,7 @@ use std::time::{Duration, Instant};
 
 use goro_chan::{Receiver, never};
 
-use node::Node;
+use node::{AfterCell, Node};
 
 /// Why a context ended (Go's `context.Canceled` / `DeadlineExceeded`).
 ///
@@ -142,8 +142,9 @@ struct Layer {
 enum Kind {
     Background,
     Todo,
+    /// Cancellable: the node is inline (one allocation per context).
     Cancel {
-        node: Arc<Node>,
+        node: Node,
         deadline: Option<Instant>,
     },
     Value {
@@ -167,13 +168,23 @@ impl Layer {
 }
 
 impl Drop for Layer {
-    /// Unlinks the chain iteratively: each layer whose last reference this
-    /// was hands its parent to the loop instead of dropping it in place, so
-    /// a chain a million layers long drops in constant stack.
+    /// Releases a live cancellable layer from its parent (`node.rs`,
+    /// rule 5), then unlinks the chain iteratively: each layer whose last
+    /// reference this was is released and hands its parent to the loop
+    /// instead of dropping it in place, so a chain a million layers long
+    /// drops in constant stack.
     fn drop(&mut self) {
+        let addr: *const Layer = self;
+        node::release(self, addr);
         let mut next = self.parent.take();
         while let Some(Context(arc)) = next {
-            next = Arc::into_inner(arc).and_then(|mut l| l.parent.take());
+            // The address in the allocation, which the parent's list
+            // holds; `into_inner` moves the layer out of it.
+            let addr = Arc::as_ptr(&arc);
+            next = Arc::into_inner(arc).and_then(|mut l| {
+                node::release(&mut l, addr);
+                l.parent.take()
+            });
         }
     }
 }
@@ -268,15 +279,8 @@ impl Context {
     }
 
     /// The nearest cancellable layer's node.
-    fn cancel_node(&self) -> Option<&Arc<Node>> {
-        let mut c = self;
-        loop {
-            match &c.0.kind {
-                Kind::Background | Kind::Todo | Kind::WithoutCancel => return None,
-                Kind::Cancel { node, .. } => return Some(node),
-                Kind::Value { .. } => c = c.parent()?,
-            }
-        }
+    fn cancel_node(&self) -> Option<&Node> {
+        node::cancel_node(self)
     }
 
     fn parent(&self) -> Option<&Context> {
@@ -323,7 +327,7 @@ pub fn todo() -> Context {
 /// Ends its context (Go's `CancelFunc`). Idempotent; cloneable. Dropping it
 /// does not cancel (see the module docs).
 #[derive(Clone)]
-pub struct CancelFunc(Arc<Node>);
+pub struct CancelFunc(Arc<Layer>);
 
 impl CancelFunc {
     /// Ends the context and all its descendants with [`Error::Canceled`],
@@ -354,7 +358,7 @@ impl std::fmt::Debug for CancelFunc {
 
 /// Ends its context with a cause (Go's `CancelCauseFunc`).
 #[derive(Clone)]
-pub struct CancelCauseFunc(Arc<Node>);
+pub struct CancelCauseFunc(Arc<Layer>);
 
 impl CancelCauseFunc {
     /// Ends the context with [`Error::Canceled`] and `cause` (reported by
@@ -384,16 +388,9 @@ impl std::fmt::Debug for CancelCauseFunc {
     }
 }
 
-fn new_cancel(parent: &Context, deadline: Option<Instant>) -> (Context, Arc<Node>) {
-    let node = Node::new(parent.cancel_node());
-    let ctx = Layer::on(
-        parent,
-        Kind::Cancel {
-            node: node.clone(),
-            deadline,
-        },
-    );
-    (ctx, node)
+fn new_cancel(parent: &Context, deadline: Option<Instant>) -> (Context, Arc<Layer>) {
+    let layer = node::new_layer(parent, deadline);
+    (Context(layer.clone()), layer)
 }
 
 /// A child of `parent` that ends when the returned function is called or
@@ -492,13 +489,13 @@ pub fn with_timeout_cause<E: std::error::Error + Send + Sync + 'static>(
     with_deadline_cause(parent, Instant::now() + d, cause)
 }
 
-fn deadline_node(parent: &Context, at: Instant, cause: Option<Cause>) -> (Context, Arc<Node>) {
+fn deadline_node(parent: &Context, at: Instant, cause: Option<Cause>) -> (Context, Arc<Layer>) {
     if parent.deadline().is_some_and(|pd| pd <= at) {
         return new_cancel(parent, None);
     }
-    let (ctx, node) = new_cancel(parent, Some(at));
-    node.arm_deadline(at, cause);
-    (ctx, node)
+    let (ctx, layer) = new_cancel(parent, Some(at));
+    node::arm_deadline(&layer, at, cause);
+    (ctx, layer)
 }
 
 /// A child carrying `value` under `key` (Go's `WithValue`); it ends with
@@ -556,9 +553,18 @@ pub fn cause(ctx: &Context) -> Option<Cause> {
 }
 
 /// Stops an [`after_func`] registration.
-#[derive(Debug)]
 pub struct AfterFuncStop {
-    reg: Option<(std::sync::Weak<Node>, u64)>,
+    /// The context's layer (to forget the registration), its id there, and
+    /// the cell holding the function (`node.rs`, rule 6).
+    reg: Option<(std::sync::Weak<Layer>, u64, AfterCell)>,
+}
+
+impl std::fmt::Debug for AfterFuncStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AfterFuncStop")
+            .field("registered", &self.reg.is_some())
+            .finish()
+    }
 }
 
 impl AfterFuncStop {
@@ -574,10 +580,18 @@ impl AfterFuncStop {
     /// assert!(!stop.stop());
     /// ```
     pub fn stop(&self) -> bool {
-        match &self.reg {
-            Some((n, id)) => n.upgrade().is_some_and(|n| n.stop_after(*id)),
-            None => false,
+        let Some((layer, id, cell)) = &self.reg else {
+            return false;
+        };
+        // Rule 6: whoever takes the function out decides.
+        let stopped = cell.lock().unwrap_or_else(|p| p.into_inner()).take().is_some();
+        if stopped
+            && let Some(l) = layer.upgrade()
+            && let Kind::Cancel { node, .. } = &l.kind
+        {
+            node.forget_after(*id);
         }
+        stopped
     }
 }
 
@@ -596,8 +610,9 @@ impl AfterFuncStop {
 /// });
 /// ```
 pub fn after_func<F: FnOnce() + Send + 'static>(ctx: &Context, f: F) -> AfterFuncStop {
-    let reg = ctx
-        .cancel_node()
-        .and_then(|n| n.after(Box::new(f)).map(|id| (Arc::downgrade(n), id)));
+    let reg = node::cancel_layer(ctx).and_then(|(l, n)| {
+        n.after(Box::new(f))
+            .map(|(id, cell)| (Arc::downgrade(l), id, cell))
+    });
     AfterFuncStop { reg }
 }
