@@ -584,7 +584,11 @@ impl AfterFuncStop {
             return false;
         };
         // Rule 6: whoever takes the function out decides.
-        let stopped = cell.lock().unwrap_or_else(|p| p.into_inner()).take().is_some();
+        let stopped = cell
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .is_some();
         if stopped
             && let Some(l) = layer.upgrade()
             && let Kind::Cancel { node, .. } = &l.kind
