@@ -34,8 +34,8 @@
 //! # Shape
 //!
 //! A `Context` is an `Arc` to one layer: background / todo, a cancellable
-//! node (`node.rs`: the cancellation tree), a value, or a
-//! `without_cancel` wrapper. Layers point at their parent; cloning is one
+//! node held inline (`node.rs`: the cancellation tree; one allocation per
+//! cancellable context), a value, or a `without_cancel` wrapper. Layers point at their parent; cloning is one
 //! reference-count increment. Values are found by walking up the layers
 //! (as in Go: a lookup is O(depth)). Dropping the last handle to a chain of
 //! layers unlinks it in a loop (`Layer`'s `Drop`), not by recursion, so a
@@ -48,9 +48,13 @@
 //! common `let (ctx, _) = with_cancel(&p)` would bind `_`, drop the
 //! function at once and hand back a context that is already cancelled, and
 //! a `CancelFunc` moved into a coroutine that returns early would end the
-//! context for everyone else. The cost is Go's: until it is cancelled, a
-//! child stays registered with its parent, so call `cancel` (or keep the
-//! parent short-lived) when you are done with it.
+//! context for everyone else. Until it is cancelled, a child stays
+//! registered with its parent while any handle to it (a `Context` clone,
+//! its `CancelFunc`, a descendant) is alive; once the last one is dropped
+//! it leaves its parent at once (Go would keep it until the parent ends),
+//! while a `done()` receiver or an after-func that outlives it is still
+//! served when an ancestor ends. So call `cancel` when you are done with a
+//! context you keep, as in Go.
 //!
 //! Alternatives rejected: a coroutine per deadline (the runtime's timer
 //! heap fires the cancel instead); `Any` downcasts at call sites (a typed
