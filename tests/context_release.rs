@@ -166,3 +166,28 @@ fn drops_racing_with_the_parent_cancel_lose_no_wakeup() {
         },
     );
 }
+
+/// An after-func that owns the last handle of its own context: stopping it
+/// drops that handle, which releases the context while `stop` is still at
+/// work on the registration (a lock held across that drop deadlocks).
+#[test]
+fn stopping_an_after_func_that_owns_its_context_releases_it() {
+    common::watchdog("stop_owning_after_func", LIMIT, || {
+        // No cancellable ancestor, and a live one (the registration is
+        // handed to it, and its later cancel must not run the function).
+        let (p, pc) = context::with_cancel(&context::background());
+        for parent in [context::background(), p.clone()] {
+            let (c, f) = context::with_cancel(&parent);
+            let held = c.clone();
+            let stop = context::after_func(&c, move || {
+                drop(held);
+                panic!("stopped after-func ran");
+            });
+            drop((c, f));
+            assert!(stop.stop());
+            assert!(!stop.stop());
+            assert_eq!(p.child_count(), 0);
+        }
+        pc.cancel();
+    });
+}

@@ -588,11 +588,11 @@ impl AfterFuncStop {
             return false;
         };
         // Rule 6: whoever takes the function out decides.
-        let stopped = cell
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .is_some();
+        let f = cell.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let stopped = f.is_some();
+        // Dropped outside the cell's lock: the function may hold the last
+        // handle of a context whose release visits this cell again.
+        drop(f);
         if stopped
             && let Some(l) = layer.upgrade()
             && let Kind::Cancel { node, .. } = &l.kind

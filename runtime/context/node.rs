@@ -82,6 +82,8 @@
 //!    node's end (or an orphan's) and `stop` each take the function out
 //!    under the cell's mutex, so it runs at most once and `stop` is right
 //!    about whether it stopped it, even after the context was released.
+//!    The function is dropped or run only after that mutex is released (it
+//!    may own the last handle of a context whose release visits the cell).
 //!
 //! Alternatives rejected: a coroutine per context waiting on its parent's
 //! done (Go before 1.7 style; a million idle coroutines for `ctxtree`);
@@ -494,7 +496,9 @@ pub(super) fn release(layer: &mut Layer, addr: *const Layer) {
         // the after-funcs are dropped unrun, even where a stop handle still
         // holds their cell.
         for cell in orphans.after {
-            drop(cell.lock().unwrap_or_else(|p| p.into_inner()).take());
+            // Taken out under the cell's lock, dropped after it (rule 6).
+            let f = cell.lock().unwrap_or_else(|p| p.into_inner()).take();
+            drop(f);
         }
         return;
     };
