@@ -34,8 +34,8 @@
 //! # Shape
 //!
 //! A `Context` is an `Arc` to one layer: background / todo, a cancellable
-//! node (`node.rs`: the cancellation tree), a value, or a
-//! `without_cancel` wrapper. Layers point at their parent; cloning is one
+//! node held inline (`node.rs`: the cancellation tree; one allocation per
+//! cancellable context), a value, or a `without_cancel` wrapper. Layers point at their parent; cloning is one
 //! reference-count increment. Values are found by walking up the layers
 //! (as in Go: a lookup is O(depth)). Dropping the last handle to a chain of
 //! layers unlinks it in a loop (`Layer`'s `Drop`), not by recursion, so a
@@ -48,9 +48,13 @@
 //! common `let (ctx, _) = with_cancel(&p)` would bind `_`, drop the
 //! function at once and hand back a context that is already cancelled, and
 //! a `CancelFunc` moved into a coroutine that returns early would end the
-//! context for everyone else. The cost is Go's: until it is cancelled, a
-//! child stays registered with its parent, so call `cancel` (or keep the
-//! parent short-lived) when you are done with it.
+//! context for everyone else. Until it is cancelled, a child stays
+//! registered with its parent while any handle to it (a `Context` clone,
+//! its `CancelFunc`, a descendant) is alive; once the last one is dropped
+//! it leaves its parent at once (Go would keep it until the parent ends),
+//! while a `done()` receiver or an after-func that outlives it is still
+//! served when an ancestor ends. So call `cancel` when you are done with a
+//! context you keep, as in Go.
 //!
 //! Alternatives rejected: a coroutine per deadline (the runtime's timer
 //! heap fires the cancel instead); `Any` downcasts at call sites (a typed
@@ -65,7 +69,7 @@ use std::time::{Duration, Instant};
 
 use goro_chan::{Receiver, never};
 
-use node::Node;
+use node::{AfterCell, Node};
 
 /// Why a context ended (Go's `context.Canceled` / `DeadlineExceeded`).
 ///
@@ -142,8 +146,9 @@ struct Layer {
 enum Kind {
     Background,
     Todo,
+    /// Cancellable: the node is inline (one allocation per context).
     Cancel {
-        node: Arc<Node>,
+        node: Node,
         deadline: Option<Instant>,
     },
     Value {
@@ -167,13 +172,23 @@ impl Layer {
 }
 
 impl Drop for Layer {
-    /// Unlinks the chain iteratively: each layer whose last reference this
-    /// was hands its parent to the loop instead of dropping it in place, so
-    /// a chain a million layers long drops in constant stack.
+    /// Releases a live cancellable layer from its parent (`node.rs`,
+    /// rule 5), then unlinks the chain iteratively: each layer whose last
+    /// reference this was is released and hands its parent to the loop
+    /// instead of dropping it in place, so a chain a million layers long
+    /// drops in constant stack.
     fn drop(&mut self) {
+        let addr: *const Layer = self;
+        node::release(self, addr);
         let mut next = self.parent.take();
         while let Some(Context(arc)) = next {
-            next = Arc::into_inner(arc).and_then(|mut l| l.parent.take());
+            // The address in the allocation, which the parent's list
+            // holds; `into_inner` moves the layer out of it.
+            let addr = Arc::as_ptr(&arc);
+            next = Arc::into_inner(arc).and_then(|mut l| {
+                node::release(&mut l, addr);
+                l.parent.take()
+            });
         }
     }
 }
@@ -268,15 +283,8 @@ impl Context {
     }
 
     /// The nearest cancellable layer's node.
-    fn cancel_node(&self) -> Option<&Arc<Node>> {
-        let mut c = self;
-        loop {
-            match &c.0.kind {
-                Kind::Background | Kind::Todo | Kind::WithoutCancel => return None,
-                Kind::Cancel { node, .. } => return Some(node),
-                Kind::Value { .. } => c = c.parent()?,
-            }
-        }
+    fn cancel_node(&self) -> Option<&Node> {
+        node::cancel_node(self)
     }
 
     fn parent(&self) -> Option<&Context> {
@@ -323,7 +331,7 @@ pub fn todo() -> Context {
 /// Ends its context (Go's `CancelFunc`). Idempotent; cloneable. Dropping it
 /// does not cancel (see the module docs).
 #[derive(Clone)]
-pub struct CancelFunc(Arc<Node>);
+pub struct CancelFunc(Arc<Layer>);
 
 impl CancelFunc {
     /// Ends the context and all its descendants with [`Error::Canceled`],
@@ -354,7 +362,7 @@ impl std::fmt::Debug for CancelFunc {
 
 /// Ends its context with a cause (Go's `CancelCauseFunc`).
 #[derive(Clone)]
-pub struct CancelCauseFunc(Arc<Node>);
+pub struct CancelCauseFunc(Arc<Layer>);
 
 impl CancelCauseFunc {
     /// Ends the context with [`Error::Canceled`] and `cause` (reported by
@@ -384,16 +392,9 @@ impl std::fmt::Debug for CancelCauseFunc {
     }
 }
 
-fn new_cancel(parent: &Context, deadline: Option<Instant>) -> (Context, Arc<Node>) {
-    let node = Node::new(parent.cancel_node());
-    let ctx = Layer::on(
-        parent,
-        Kind::Cancel {
-            node: node.clone(),
-            deadline,
-        },
-    );
-    (ctx, node)
+fn new_cancel(parent: &Context, deadline: Option<Instant>) -> (Context, Arc<Layer>) {
+    let layer = node::new_layer(parent, deadline);
+    (Context(layer.clone()), layer)
 }
 
 /// A child of `parent` that ends when the returned function is called or
@@ -492,13 +493,13 @@ pub fn with_timeout_cause<E: std::error::Error + Send + Sync + 'static>(
     with_deadline_cause(parent, Instant::now() + d, cause)
 }
 
-fn deadline_node(parent: &Context, at: Instant, cause: Option<Cause>) -> (Context, Arc<Node>) {
+fn deadline_node(parent: &Context, at: Instant, cause: Option<Cause>) -> (Context, Arc<Layer>) {
     if parent.deadline().is_some_and(|pd| pd <= at) {
         return new_cancel(parent, None);
     }
-    let (ctx, node) = new_cancel(parent, Some(at));
-    node.arm_deadline(at, cause);
-    (ctx, node)
+    let (ctx, layer) = new_cancel(parent, Some(at));
+    node::arm_deadline(&layer, at, cause);
+    (ctx, layer)
 }
 
 /// A child carrying `value` under `key` (Go's `WithValue`); it ends with
@@ -556,9 +557,18 @@ pub fn cause(ctx: &Context) -> Option<Cause> {
 }
 
 /// Stops an [`after_func`] registration.
-#[derive(Debug)]
 pub struct AfterFuncStop {
-    reg: Option<(std::sync::Weak<Node>, u64)>,
+    /// The context's layer (to forget the registration), its id there, and
+    /// the cell holding the function (`node.rs`, rule 6).
+    reg: Option<(std::sync::Weak<Layer>, u64, AfterCell)>,
+}
+
+impl std::fmt::Debug for AfterFuncStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AfterFuncStop")
+            .field("registered", &self.reg.is_some())
+            .finish()
+    }
 }
 
 impl AfterFuncStop {
@@ -574,10 +584,22 @@ impl AfterFuncStop {
     /// assert!(!stop.stop());
     /// ```
     pub fn stop(&self) -> bool {
-        match &self.reg {
-            Some((n, id)) => n.upgrade().is_some_and(|n| n.stop_after(*id)),
-            None => false,
+        let Some((layer, id, cell)) = &self.reg else {
+            return false;
+        };
+        // Rule 6: whoever takes the function out decides.
+        let f = cell.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let stopped = f.is_some();
+        // Dropped outside the cell's lock: the function may hold the last
+        // handle of a context whose release visits this cell again.
+        drop(f);
+        if stopped
+            && let Some(l) = layer.upgrade()
+            && let Kind::Cancel { node, .. } = &l.kind
+        {
+            node.forget_after(*id);
         }
+        stopped
     }
 }
 
@@ -596,8 +618,9 @@ impl AfterFuncStop {
 /// });
 /// ```
 pub fn after_func<F: FnOnce() + Send + 'static>(ctx: &Context, f: F) -> AfterFuncStop {
-    let reg = ctx
-        .cancel_node()
-        .and_then(|n| n.after(Box::new(f)).map(|id| (Arc::downgrade(n), id)));
+    let reg = node::cancel_layer(ctx).and_then(|(l, n)| {
+        n.after(Box::new(f))
+            .map(|(id, cell)| (Arc::downgrade(l), id, cell))
+    });
     AfterFuncStop { reg }
 }

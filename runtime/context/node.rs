@@ -1,24 +1,27 @@
 //! The cancellation tree behind `goro::context`: one [`Node`] per
-//! cancellable context (`with_cancel`, `with_deadline`, ...).
+//! cancellable context (`with_cancel`, `with_deadline`, ...), held inline
+//! in that context's layer (one allocation per cancellable context, not a
+//! layer and a node).
 //!
 //! # Shape
 //!
-//! * A node owns its live children in a dense `Vec<Arc<Node>>`; each child
+//! * A node lists its live children in a dense `Vec<Weak<Layer>>`; each child
 //!   remembers its index there (`slot`). Adding a child is a push, removing
 //!   one a `swap_remove` plus one slot fix-up: O(1), no hashing, no id
 //!   counter, and a cancel walks the children in creation order (the order
 //!   they sit in memory), which keeps a million-child cancel streaming
 //!   instead of hopping about the heap.
-//! * A child keeps only a `Weak` to its parent, so there is no reference
-//!   cycle: a tree nobody cancels is freed when its handles are dropped.
+//! * A child's layer holds its parent context (for values and deadlines),
+//!   and the parent holds its children only weakly, so there is no
+//!   reference cycle: a tree nobody cancels is freed when its handles are
+//!   dropped. A live child whose last handle goes leaves its parent's
+//!   vector at once (rule 5), so its parent does not grow either.
 //! * Cancelling takes an explicit stack of child iterators: a node is
 //!   locked, marked ended, its done channel taken, its children and
 //!   after-funcs taken out, unlocked, then the channel closed and the
 //!   children visited. Nothing recurses, so a tree a million deep or a
 //!   million wide cancels in constant machine stack (and, for a chain,
 //!   constant heap: exhausted iterators are popped before descending).
-//! * Dropping a node drops its children the same way (a chain nobody
-//!   cancelled would otherwise drop recursively).
 //! * The node that is cancelled *directly* (its `CancelFunc`, its deadline)
 //!   removes itself from its parent's vector, so a parent that lives long
 //!   while children come and go does not grow. Nodes reached through the
@@ -27,11 +30,11 @@
 //!   function, a deadline cause): a plain cancel of a million descendants
 //!   then bumps no shared reference count; [`Node::cause`] builds the
 //!   default on demand.
-//! * Rarely used state (after-funcs, the deadline's cause and timer) lives
-//!   in a boxed [`Extra`], so the common node is small (one allocation of
-//!   112 bytes with its counts, plus its done channel, made on first
-//!   `done()`).
-//! * A deadline is one entry in the runtime's timer heap (the node itself
+//! * Rarely used state (after-funcs, causes, the deadline's timer,
+//!   orphans) lives in a boxed [`Extra`], so the common cancellable layer
+//!   is one allocation of 120 bytes with its counts (a glibc fast-bin
+//!   size), plus its done channel, made on first `done()`.
+//! * A deadline is one entry in the runtime's timer heap (the layer itself
 //!   implements the driver's `Fire`); no coroutine per deadline. Cancelling
 //!   early marks the entry dead so the heap sweeps it.
 //!
@@ -63,6 +66,25 @@
 //!    coroutine (a deadline fired by the timer driver, a plain thread)
 //!    does not yield.
 //!
+//! 5. A layer whose last handle goes while its node is live is *released*
+//!    (`release`, from `Layer`'s `Drop`): its done channel's sender and its
+//!    after-funcs (and orphans it was given) are what waiters can still be
+//!    owed. Under the parent's lock, if the parent is live, the layer
+//!    removes its own entry (found by address; its slot is only a hint,
+//!    since a fix-up cannot upgrade an entry whose handles are gone) and
+//!    hands those over as the parent's *orphans*, which the parent's end
+//!    closes and starts. If the parent has ended, its cascade skipped this
+//!    layer (the `Weak` did not upgrade), so the layer closes and starts
+//!    them itself. Exactly one of the two does it, decided under the
+//!    parent's lock. With no cancellable ancestor they are dropped (the
+//!    channel closes, as dropping a root node always did).
+//! 6. An after-func sits in a cell shared with its `AfterFuncStop`; the
+//!    node's end (or an orphan's) and `stop` each take the function out
+//!    under the cell's mutex, so it runs at most once and `stop` is right
+//!    about whether it stopped it, even after the context was released.
+//!    The function is dropped or run only after that mutex is released (it
+//!    may own the last handle of a context whose release visits the cell).
+//!
 //! Alternatives rejected: a coroutine per context waiting on its parent's
 //! done (Go before 1.7 style; a million idle coroutines for `ctxtree`);
 //! recursive cancel (stack overflow on deep chains); a global registry keyed
@@ -70,7 +92,10 @@
 //! children keyed by a per-parent id (the first version: it hashed on every
 //! create and detach, grew by rehashing, and cancelled in hash order, a
 //! cache miss per child); an intrusive linked list of children (a cancel
-//! would chase one dependent pointer per child, no overlap of misses).
+//! would chase one dependent pointer per child, no overlap of misses); a
+//! layer and a separately allocated node (the second pass: two mallocs and
+//! two frees per context, and a strong child list that kept a dropped,
+//! never-cancelled child registered until its parent ended).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -80,7 +105,7 @@ use std::time::Instant;
 
 use goro_chan::{Receiver, Sender, chan};
 
-use super::{Cause, Error};
+use super::{Cause, Context, Error, Kind, Layer};
 
 /// After-func ids are small unique integers: hash them by a multiply, not
 /// SipHash.
@@ -102,6 +127,10 @@ impl Hasher for IdHasher {
 }
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// A registered after-func. Whoever takes the function out first (the
+/// node's end, or `AfterFuncStop::stop`) decides whether it runs (rule 6).
+pub(super) type AfterCell = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
 
 /// Nodes a cancelling coroutine ends between two yields (rule 4).
 const CANCEL_YIELD_EVERY: usize = 256;
@@ -133,26 +162,66 @@ fn closed_done() -> Receiver<()> {
         .clone()
 }
 
-/// What few nodes need: after-funcs and a deadline.
+/// What a dropped live node still owes its waiters when an ancestor ends
+/// (rule 5): its done channel's sender and its after-funcs.
+#[derive(Default)]
+struct Orphans {
+    done: Vec<Sender<()>>,
+    after: Vec<AfterCell>,
+}
+
+impl Orphans {
+    fn is_empty(&self) -> bool {
+        self.done.is_empty() && self.after.is_empty()
+    }
+
+    fn append(&mut self, other: &mut Orphans) {
+        self.done.append(&mut other.done);
+        self.after.append(&mut other.after);
+    }
+
+    /// Closes the channels and starts the after-funcs (no lock held,
+    /// rule 3).
+    fn fire(self) {
+        for tx in self.done {
+            tx.close();
+        }
+        for cell in self.after {
+            run_after(&cell);
+        }
+    }
+}
+
+/// Starts the after-func in `cell` unless `stop` took it first (rule 6).
+fn run_after(cell: &AfterCell) {
+    let f = cell.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(f) = f {
+        crate::spawn(f);
+    }
+}
+
+/// What few nodes need: after-funcs, a deadline, a cause, orphans.
 #[derive(Default)]
 struct Extra {
     /// Last after-func id handed out.
     next_id: u64,
-    after: IdMap<Box<dyn FnOnce() + Send>>,
+    after: IdMap<AfterCell>,
     /// Cause to report when the deadline fires (`with_deadline_cause`).
     deadline_cause: Option<Cause>,
     /// Worker slot whose timer heap holds our deadline entry.
     timer_home: Option<usize>,
+    /// Set when the node ends, only if it differs from the error itself.
+    cause: Option<Cause>,
+    /// Left by children dropped while live (rule 5).
+    orphans: Orphans,
 }
 
 #[derive(Default)]
 struct State {
-    /// Set when the node ends, only if it differs from the error itself.
-    cause: Option<Cause>,
     done_tx: Option<Sender<()>>,
     done_rx: Option<Receiver<()>>,
-    /// Live children; `children[c.slot] == c` (rule 2).
-    children: Vec<Arc<Node>>,
+    /// Live children; `children[c.slot]` is `c` (rule 2).
+    children: Vec<Weak<Layer>>,
     extra: Option<Box<Extra>>,
 }
 
@@ -162,10 +231,8 @@ impl State {
     }
 }
 
-/// One cancellable context.
+/// The cancellation part of a cancellable context's layer.
 pub(super) struct Node {
-    /// Nearest cancellable ancestor (empty for a root).
-    parent: Weak<Node>,
     /// Our index in the parent's `children` (rule 2).
     slot: AtomicUsize,
     /// `LIVE`, `CANCELED` or `DEADLINE`; readable without the lock (rule 1).
@@ -173,58 +240,95 @@ pub(super) struct Node {
     state: Mutex<State>,
 }
 
+/// The nearest cancellable layer at or above `ctx`, with its node.
+pub(super) fn cancel_layer(ctx: &Context) -> Option<(&Arc<Layer>, &Node)> {
+    let mut c = ctx;
+    loop {
+        match &c.0.kind {
+            Kind::Background | Kind::Todo | Kind::WithoutCancel => return None,
+            Kind::Cancel { node, .. } => return Some((&c.0, node)),
+            Kind::Value { .. } => c = c.0.parent.as_ref()?,
+        }
+    }
+}
+
+/// The node of the nearest cancellable layer at or above `ctx`.
+pub(super) fn cancel_node(ctx: &Context) -> Option<&Node> {
+    cancel_layer(ctx).map(|(_, n)| n)
+}
+
+/// The node of the nearest cancellable ancestor of `layer` (not `layer`).
+fn parent_node(layer: &Layer) -> Option<&Node> {
+    layer.parent.as_ref().and_then(cancel_node)
+}
+
+/// A new cancellable layer on `parent` (one allocation: the layer holds
+/// its node). Born ended if the nearest cancellable ancestor has ended.
+pub(super) fn new_layer(parent: &Context, deadline: Option<Instant>) -> Arc<Layer> {
+    let layer = |code: u8, extra: Option<Box<Extra>>, slot: usize| {
+        Arc::new(Layer {
+            parent: Some(parent.clone()),
+            kind: Kind::Cancel {
+                node: Node {
+                    slot: AtomicUsize::new(slot),
+                    code: AtomicU8::new(code),
+                    state: Mutex::new(State {
+                        extra,
+                        ..State::default()
+                    }),
+                },
+                deadline,
+            },
+        })
+    };
+    let Some(p) = cancel_node(parent) else {
+        return layer(LIVE, None, 0);
+    };
+    let mut ps = p.lock();
+    // Rule 1: read under the parent's lock, so a live parent has not
+    // drained its children yet and will see this one.
+    let code = p.code.load(Ordering::Acquire);
+    if code != LIVE {
+        let cause = ps.extra.as_ref().and_then(|x| x.cause.clone());
+        drop(ps);
+        let extra = cause.map(|c| {
+            Box::new(Extra {
+                cause: Some(c),
+                ..Extra::default()
+            })
+        });
+        return layer(code, extra, 0);
+    }
+    // Rule 2: the slot is written before the push, under the parent's lock.
+    let l = layer(LIVE, None, ps.children.len());
+    ps.children.push(Arc::downgrade(&l));
+    l
+}
+
+/// Arms `layer`'s deadline: at `at` it ends with `DeadlineExceeded` and
+/// `cause` (or `DeadlineExceeded` itself) as its cause.
+pub(super) fn arm_deadline(layer: &Arc<Layer>, at: Instant, cause: Option<Cause>) {
+    let Kind::Cancel { node, .. } = &layer.kind else {
+        return;
+    };
+    if at <= Instant::now() {
+        cancel(layer, Error::DeadlineExceeded, cause);
+        return;
+    }
+    let mut st = node.lock();
+    if node.code.load(Ordering::Acquire) != LIVE {
+        return;
+    }
+    let task: Arc<dyn crate::sched::timers::Fire> = layer.clone();
+    let home = crate::sched::arm_callback_timer(crate::sched::timers::instant_ns(at), task, 0);
+    let extra = st.extra();
+    extra.deadline_cause = cause;
+    extra.timer_home = Some(home);
+}
+
 impl Node {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A new node under `parent` (the nearest cancellable ancestor, if
-    /// any). Born ended if the parent has ended.
-    pub(super) fn new(parent: Option<&Arc<Node>>) -> Arc<Node> {
-        let Some(p) = parent else {
-            return Arc::new(Node {
-                parent: Weak::new(),
-                slot: AtomicUsize::new(0),
-                code: AtomicU8::new(LIVE),
-                state: Mutex::new(State::default()),
-            });
-        };
-        let mut ps = p.lock();
-        // Rule 1: read under the parent's lock, so a live parent has not
-        // drained its children yet and will see this one.
-        let code = p.code.load(Ordering::Acquire);
-        let node = Arc::new(Node {
-            parent: Arc::downgrade(p),
-            // Rule 2: written before the push, under the parent's lock.
-            slot: AtomicUsize::new(ps.children.len()),
-            code: AtomicU8::new(code),
-            state: Mutex::new(State {
-                cause: if code == LIVE { None } else { ps.cause.clone() },
-                ..State::default()
-            }),
-        });
-        if code == LIVE {
-            ps.children.push(node.clone());
-        }
-        node
-    }
-
-    /// Arms the deadline: at `at` the node ends with `DeadlineExceeded`
-    /// and `cause` (or `DeadlineExceeded` itself) as its cause.
-    pub(super) fn arm_deadline(self: &Arc<Self>, at: Instant, cause: Option<Cause>) {
-        if at <= Instant::now() {
-            cancel(self, Error::DeadlineExceeded, cause);
-            return;
-        }
-        let mut st = self.lock();
-        if self.code.load(Ordering::Acquire) != LIVE {
-            return;
-        }
-        let task: Arc<dyn crate::sched::timers::Fire> = self.clone();
-        let home = crate::sched::arm_callback_timer(crate::sched::timers::instant_ns(at), task, 0);
-        let extra = st.extra();
-        extra.deadline_cause = cause;
-        extra.timer_home = Some(home);
     }
 
     fn err_of(code: u8) -> Option<Error> {
@@ -241,7 +345,7 @@ impl Node {
 
     pub(super) fn cause(&self) -> Option<Cause> {
         let err = self.err()?;
-        let stored = self.lock().cause.clone();
+        let stored = self.lock().extra.as_ref().and_then(|x| x.cause.clone());
         Some(stored.unwrap_or_else(|| Arc::new(err)))
     }
 
@@ -267,102 +371,172 @@ impl Node {
     }
 
     /// Registers `f` to run (on a new coroutine) when the node ends.
-    /// Returns its id, or runs it at once and returns `None` if the node
-    /// has already ended.
-    pub(super) fn after(&self, f: Box<dyn FnOnce() + Send>) -> Option<u64> {
+    /// Returns its id and cell, or runs it at once and returns `None` if
+    /// the node has already ended.
+    pub(super) fn after(&self, f: Box<dyn FnOnce() + Send>) -> Option<(u64, AfterCell)> {
         let mut st = self.lock();
         if self.code.load(Ordering::Acquire) != LIVE {
             drop(st);
             crate::spawn(f);
             return None;
         }
+        let cell: AfterCell = Arc::new(Mutex::new(Some(f)));
         let extra = st.extra();
         extra.next_id += 1;
         let id = extra.next_id;
-        extra.after.insert(id, f);
-        Some(id)
+        extra.after.insert(id, cell.clone());
+        Some((id, cell))
     }
 
-    /// Unregisters after-func `id`; `true` if it had not been started.
-    pub(super) fn stop_after(&self, id: u64) -> bool {
+    /// Forgets after-func `id` (already stopped through its cell), so a
+    /// long-lived context does not keep stopped registrations.
+    pub(super) fn forget_after(&self, id: u64) {
         let mut st = self.lock();
-        st.extra
-            .as_mut()
-            .is_some_and(|x| x.after.remove(&id).is_some())
+        if let Some(x) = st.extra.as_mut() {
+            x.after.remove(&id);
+        }
     }
 
     /// Marks this node ended (if it is live) and takes out what must be
     /// finished outside the lock (rule 3): closes the done channel, kills
-    /// the timer entry, spawns the after-funcs. Returns its children, or
-    /// `None` if it had already ended.
-    fn end(&self, code: u8, cause: &Option<Cause>) -> Option<Vec<Arc<Node>>> {
+    /// the timer entry, starts the after-funcs and the orphans'. Returns its
+    /// children, or `None` if it had already ended.
+    fn end(&self, code: u8, cause: &Option<Cause>) -> Option<Vec<Weak<Layer>>> {
         let mut st = self.lock();
         if self.code.load(Ordering::Acquire) != LIVE {
             return None;
         }
         // Rule 1: marked before the children are taken.
         self.code.store(code, Ordering::Release);
-        st.cause.clone_from(cause);
+        if cause.is_some() {
+            st.extra().cause.clone_from(cause);
+        }
         let tx = st.done_tx.take();
         let children = std::mem::take(&mut st.children);
-        let extra = st.extra.take();
+        let taken = st.extra.as_mut().map(|x| {
+            (
+                x.timer_home.take(),
+                std::mem::take(&mut x.after),
+                std::mem::take(&mut x.orphans),
+            )
+        });
         drop(st);
         if let Some(tx) = tx {
             tx.close();
         }
-        if let Some(x) = extra {
-            if let Some(home) = x.timer_home {
+        if let Some((timer_home, after, orphans)) = taken {
+            if let Some(home) = timer_home {
                 crate::sched::timers::timer_entry_dead(home);
             }
-            for (_, f) in x.after {
-                crate::spawn(f);
+            for (_, cell) in after {
+                run_after(&cell);
             }
+            orphans.fire();
         }
         Some(children)
     }
+}
 
-    /// Removes this node from its parent's children (rule 2).
-    fn detach(&self) {
-        let Some(p) = self.parent.upgrade() else {
-            return;
-        };
-        let mut ps = p.lock();
-        if p.code.load(Ordering::Acquire) != LIVE {
-            return; // the parent's cancel took its children already
+/// Removes `layer` (cancellable, just ended by its own cancel or
+/// deadline) from its parent's children (rule 2).
+fn detach(layer: &Layer) {
+    let (Kind::Cancel { node, .. }, Some(p)) = (&layer.kind, parent_node(layer)) else {
+        return;
+    };
+    let mut ps = p.lock();
+    if p.code.load(Ordering::Acquire) != LIVE {
+        return; // the parent's cancel took its children already
+    }
+    let i = node.slot.load(Ordering::Relaxed);
+    debug_assert!(std::ptr::eq(ps.children[i].as_ptr(), layer));
+    let (me, moved) = remove_child(&mut ps, i);
+    drop(ps);
+    drop((me, moved));
+}
+
+/// Removes `children[i]` by `swap_remove` and fixes the slot of the child
+/// moved into its place (rule 2). The moved child is returned so that it
+/// is dropped after the parent's lock: if that was its last handle, its
+/// release takes the parent's lock. A moved child whose handles are already
+/// gone cannot be upgraded; its release finds itself by address (rule 5).
+fn remove_child(ps: &mut State, i: usize) -> (Weak<Layer>, Option<Arc<Layer>>) {
+    let me = ps.children.swap_remove(i);
+    let moved = ps.children.get(i).and_then(Weak::upgrade);
+    if let Some(m) = &moved
+        && let Kind::Cancel { node, .. } = &m.kind
+    {
+        node.slot.store(i, Ordering::Relaxed);
+    }
+    (me, moved)
+}
+
+/// Called when the last handle to a layer goes (`Layer`'s `Drop`, before
+/// its parent link is released). A cancellable layer that is still live
+/// leaves its parent's children and hands what its waiters are owed to the
+/// parent (rule 5); if the parent has ended meanwhile (its cascade could
+/// not reach a layer whose handles were gone), it ends them itself.
+pub(super) fn release(layer: &mut Layer, addr: *const Layer) {
+    let Kind::Cancel { node, .. } = &mut layer.kind else {
+        return;
+    };
+    if *node.code.get_mut() != LIVE {
+        return;
+    }
+    let slot = *node.slot.get_mut();
+    let st = node.state.get_mut().unwrap_or_else(|p| p.into_inner());
+    let mut orphans = Orphans::default();
+    orphans.done.extend(st.done_tx.take());
+    if let Some(x) = st.extra.as_mut() {
+        orphans.append(&mut x.orphans);
+        orphans.after.extend(x.after.drain().map(|(_, c)| c));
+    }
+    let Some(p) = parent_node(layer) else {
+        // No cancellable ancestor: nothing can end these any more. Dropping
+        // the senders closes the channels (as dropping a root always has);
+        // the after-funcs are dropped unrun, even where a stop handle still
+        // holds their cell.
+        for cell in orphans.after {
+            // Taken out under the cell's lock, dropped after it (rule 6).
+            let f = cell.lock().unwrap_or_else(|p| p.into_inner()).take();
+            drop(f);
         }
-        let i = self.slot.load(Ordering::Relaxed);
-        debug_assert!(std::ptr::eq(Arc::as_ptr(&ps.children[i]), self));
-        let me = ps.children.swap_remove(i);
-        if let Some(moved) = ps.children.get(i) {
-            moved.slot.store(i, Ordering::Relaxed);
+        return;
+    };
+    let mut ps = p.lock();
+    if p.code.load(Ordering::Acquire) == LIVE {
+        // Rule 5: while the parent is live our entry is in its vector; the
+        // slot is a hint (a fix-up after our handles were gone could not
+        // reach us), the address decides.
+        let i = if ps.children.get(slot).is_some_and(|w| w.as_ptr() == addr) {
+            slot
+        } else {
+            ps.children
+                .iter()
+                .position(|w| w.as_ptr() == addr)
+                .expect("a live parent lists each live child")
+        };
+        let (me, moved) = remove_child(&mut ps, i);
+        if !orphans.is_empty() {
+            ps.extra().orphans.append(&mut orphans);
         }
         drop(ps);
-        drop(me);
+        drop((me, moved));
+        return;
     }
+    drop(ps);
+    orphans.fire();
 }
 
-impl Drop for Node {
-    /// Drops the subtree iteratively: a long chain of nodes nobody
-    /// cancelled would otherwise recurse once per level.
-    fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        let mut stack = std::mem::take(&mut st.children);
-        while let Some(c) = stack.pop() {
-            if let Some(mut n) = Arc::into_inner(c) {
-                let st = n.state.get_mut().unwrap_or_else(|p| p.into_inner());
-                stack.append(&mut st.children);
-            }
-        }
-    }
-}
-
-impl crate::sched::timers::Fire for Node {
+impl crate::sched::timers::Fire for Layer {
     fn is_current(&self, _epoch: u64) -> bool {
-        self.code.load(Ordering::Acquire) == LIVE
+        matches!(&self.kind, Kind::Cancel { node, .. } if node.code.load(Ordering::Acquire) == LIVE)
     }
 
     fn fire(self: Arc<Self>, _epoch: u64) {
-        let cause = self
+        let Kind::Cancel { node, .. } = &self.kind else {
+            return;
+        };
+        let cause = node
             .lock()
             .extra
             .as_mut()
@@ -371,10 +545,13 @@ impl crate::sched::timers::Fire for Node {
     }
 }
 
-/// Ends `node` with `err` (and `cause`; `None` means `err` itself), then
-/// every descendant with the same values, then detaches `node` from its
+/// Ends `layer`'s node with `err` (and `cause`; `None` means `err` itself),
+/// then every descendant with the same values, then detaches it from its
 /// parent. Idempotent: a node that has already ended is left as it is.
-pub(super) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
+pub(super) fn cancel(layer: &Arc<Layer>, err: Error, cause: Option<Cause>) {
+    let Kind::Cancel { node, .. } = &layer.kind else {
+        return;
+    };
     // Already ended: nothing to do and nothing to detach; no allocation.
     if node.code.load(Ordering::Acquire) != LIVE {
         return;
@@ -383,7 +560,7 @@ pub(super) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
     let Some(children) = node.end(code, &cause) else {
         return;
     };
-    let mut stack: Vec<std::vec::IntoIter<Arc<Node>>> = Vec::new();
+    let mut stack: Vec<std::vec::IntoIter<Weak<Layer>>> = Vec::new();
     if !children.is_empty() {
         stack.push(children.into_iter());
     }
@@ -400,18 +577,24 @@ pub(super) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
             }
         }
         let top = stack.last_mut().expect("not empty");
-        let Some(child) = top.next() else {
+        let Some(weak) = top.next() else {
             stack.pop();
             continue;
         };
         if top.len() == 0 {
             stack.pop(); // a chain keeps one iterator, not one per level
         }
-        if let Some(grand) = child.end(code, &cause)
+        // Rule 5: a child whose handles are all gone is being released; it
+        // ends what it owes by itself.
+        let Some(child) = weak.upgrade() else {
+            continue;
+        };
+        if let Kind::Cancel { node: c, .. } = &child.kind
+            && let Some(grand) = c.end(code, &cause)
             && !grand.is_empty()
         {
             stack.push(grand.into_iter());
         }
     }
-    node.detach();
+    detach(layer);
 }
