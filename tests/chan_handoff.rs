@@ -1,0 +1,166 @@
+//! Adversarial stress of the buffered channel's hand-off of freed room to
+//! parked senders (`chan/src/array/blocking.rs`, rules M1–M5, F1–F2, H1):
+//! several receives racing on a full ring while several senders are
+//! parked, and the same with a close or the last receiver's drop racing in.
+//!
+//! Invariants checked: every receive from a full buffer completes one
+//! parked send (Go's `recv` with a waiting sender), so once as many
+//! receives as parked senders have returned, every one of those sends has
+//! returned too, without any further receive; no value is lost, duplicated
+//! or dropped twice.
+//!
+//! Each scenario runs many times in child processes under `GOMAXPROCS` 1,
+//! 2 and more workers than cores (`tests/common`); a hang is caught there,
+//! and a sender still parked long after the receives that made room for it
+//! fails the iteration with a message saying so.
+
+mod chan_util;
+mod common;
+
+use std::time::Duration;
+
+use chan_util::nap;
+use goro::chan::chan;
+
+const LIMIT: Duration = Duration::from_secs(180);
+/// Far longer than a woken sender needs to finish on a loaded machine: a
+/// sender not done by then is parked with nobody left to wake it.
+const STUCK: Duration = Duration::from_secs(10);
+
+/// A ring of capacity `cap`, full; `cap` senders parked on it; `cap`
+/// receivers released at once, one receive each. Go moves a parked
+/// sender's value into the buffer on each of those receives, so after
+/// them every sender has returned and the buffer holds exactly the
+/// senders' values.
+///
+/// The race this catches: receiver B frees a slot that is not the tail's
+/// (rule M5) while receiver A, holding the tail's slot, is about to fill it
+/// with the first parked sender's value (M2). B leaves the hand-off to A;
+/// A's fill moves `tail` onto B's freed slot, and the second parked sender
+/// must get that room although no receive is left to come.
+fn concurrent_receives_complete_every_parked_send(cap: usize, iters: usize) {
+    for it in 0..iters {
+        let (tx, rx) = chan::<u64>(cap);
+        for i in 0..cap as u64 {
+            tx.send(i).unwrap();
+        }
+        let (done_tx, done_rx) = chan::<u64>(cap);
+        let senders: Vec<_> = (0..cap as u64)
+            .map(|s| {
+                let (tx, done_tx) = (tx.clone(), done_tx.clone());
+                goro::go!(move || {
+                    tx.send(100 + s).unwrap();
+                    done_tx.send(s).unwrap();
+                })
+            })
+            .collect();
+        // Let them reach their parks (under GOMAXPROCS=1 the nap runs them
+        // until they do). One that has not parked yet finds room later:
+        // the invariants below hold either way.
+        nap(Duration::from_millis(1));
+        let (go_tx, go_rx) = chan::<()>(0);
+        let receivers: Vec<_> = (0..cap)
+            .map(|_| {
+                let (rx, go_rx) = (rx.clone(), go_rx.clone());
+                goro::go!(move || {
+                    assert_eq!(go_rx.recv(), None);
+                    rx.recv().expect("the buffer is full")
+                })
+            })
+            .collect();
+        drop(go_tx); // releases every receiver at once
+        let mut got: Vec<u64> = receivers.into_iter().map(|h| h.join().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..cap as u64).collect::<Vec<_>>(), "iteration {it}");
+        for k in 0..cap {
+            if done_rx.recv_timeout(STUCK).is_err() {
+                panic!(
+                    "iteration {it}, cap {cap}: {} of {cap} parked senders still blocked \
+                     {STUCK:?} after {cap} receives from the full buffer (len now {})",
+                    cap - k,
+                    rx.len()
+                );
+            }
+        }
+        for h in senders {
+            h.join().unwrap();
+        }
+        let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            (100..100 + cap as u64).collect::<Vec<_>>(),
+            "iteration {it}: the buffer holds exactly the parked senders' values"
+        );
+    }
+}
+
+#[test]
+fn concurrent_receives_from_a_full_ring_complete_every_parked_send() {
+    let name = "concurrent_receives_from_a_full_ring_complete_every_parked_send";
+    common::for_each_procs(name, LIMIT, || {
+        goro::run(|| {
+            for cap in [2usize, 3, 4] {
+                concurrent_receives_complete_every_parked_send(cap, 300);
+            }
+        });
+    });
+}
+
+/// The same race with plain threads (no scheduler between the receivers'
+/// release and their receives, so they collide more often on two cores).
+#[test]
+fn concurrent_thread_receives_from_a_full_ring_complete_every_parked_send() {
+    common::watchdog(
+        "concurrent_thread_receives_from_a_full_ring_complete_every_parked_send",
+        LIMIT,
+        || {
+            for cap in [2usize, 3] {
+                for it in 0..2000 {
+                    let (tx, rx) = chan::<u64>(cap);
+                    for i in 0..cap as u64 {
+                        tx.send(i).unwrap();
+                    }
+                    let (done_tx, done_rx) = chan::<u64>(cap);
+                    let senders: Vec<_> = (0..cap as u64)
+                        .map(|s| {
+                            let (tx, done_tx) = (tx.clone(), done_tx.clone());
+                            std::thread::spawn(move || {
+                                tx.send(100 + s).unwrap();
+                                done_tx.send(s).unwrap();
+                            })
+                        })
+                        .collect();
+                    std::thread::sleep(Duration::from_micros(300));
+                    let go = std::sync::Arc::new(std::sync::Barrier::new(cap));
+                    let receivers: Vec<_> = (0..cap)
+                        .map(|_| {
+                            let (rx, go) = (rx.clone(), go.clone());
+                            std::thread::spawn(move || {
+                                go.wait();
+                                rx.recv().expect("the buffer is full")
+                            })
+                        })
+                        .collect();
+                    for h in receivers {
+                        h.join().unwrap();
+                    }
+                    for k in 0..cap {
+                        if done_rx.recv_timeout(STUCK).is_err() {
+                            panic!(
+                                "iteration {it}, cap {cap}: {} parked senders still blocked \
+                                 after {cap} receives from the full buffer (len now {})",
+                                cap - k,
+                                rx.len()
+                            );
+                        }
+                    }
+                    for h in senders {
+                        h.join().unwrap();
+                    }
+                    assert_eq!(rx.len(), cap);
+                }
+            }
+        },
+    );
+}
