@@ -164,3 +164,70 @@ fn concurrent_thread_receives_from_a_full_ring_complete_every_parked_send() {
         },
     );
 }
+
+/// A ring of capacity 2, full, one sender parked on it; then two receives
+/// and a fresh send released at once (plain threads). After both receives
+/// there is room for both sends, so both complete without a third
+/// receive, whoever takes which slot. The race: the fresh sender takes
+/// the slot the first receive freed for the parked one, and the next slot
+/// is being read by a receiver that looked for waiters before the parked
+/// sender registered (rule M6 flags it so that its free hands it on).
+#[test]
+fn fresh_sender_racing_with_a_hand_off_leaves_no_sender_stuck() {
+    common::watchdog(
+        "fresh_sender_racing_with_a_hand_off_leaves_no_sender_stuck",
+        LIMIT,
+        || {
+            for it in 0..3000 {
+                let (tx, rx) = chan::<u64>(2);
+                tx.send(0).unwrap();
+                tx.send(1).unwrap();
+                let (done_tx, done_rx) = chan::<u64>(2);
+                let parked = {
+                    let (tx, done_tx) = (tx.clone(), done_tx.clone());
+                    std::thread::spawn(move || {
+                        tx.send(10).unwrap();
+                        done_tx.send(10).unwrap();
+                    })
+                };
+                std::thread::sleep(Duration::from_micros(200));
+                let go = std::sync::Arc::new(std::sync::Barrier::new(3));
+                let receivers: Vec<_> = (0..2)
+                    .map(|_| {
+                        let (rx, go) = (rx.clone(), go.clone());
+                        std::thread::spawn(move || {
+                            go.wait();
+                            rx.recv().expect("the buffer is full")
+                        })
+                    })
+                    .collect();
+                let fresh = {
+                    let (tx, go) = (tx.clone(), go.clone());
+                    std::thread::spawn(move || {
+                        go.wait();
+                        tx.send(11).unwrap();
+                        done_tx.send(11).unwrap();
+                    })
+                };
+                let mut got: Vec<u64> = receivers.into_iter().map(|h| h.join().unwrap()).collect();
+                got.sort_unstable();
+                assert_eq!(got, [0, 1], "iteration {it}");
+                for k in 0..2 {
+                    if done_rx.recv_timeout(STUCK).is_err() {
+                        panic!(
+                            "iteration {it}: {} of 2 senders still blocked after 2 receives \
+                             from the full buffer (len now {})",
+                            2 - k,
+                            rx.len()
+                        );
+                    }
+                }
+                parked.join().unwrap();
+                fresh.join().unwrap();
+                let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                left.sort_unstable();
+                assert_eq!(left, [10, 11], "iteration {it}");
+            }
+        },
+    );
+}
