@@ -231,3 +231,79 @@ fn fresh_sender_racing_with_a_hand_off_leaves_no_sender_stuck() {
         },
     );
 }
+
+/// The receive-race of
+/// `concurrent_thread_receives_from_a_full_ring_complete_every_parked_send`
+/// with `select!` send cases (rule H1: the room is reserved for them) and
+/// `select!` receives mixed in with plain ones: every parked send still
+/// completes after as many receives, each value exactly once.
+#[test]
+fn mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck() {
+    use goro::select;
+    common::watchdog(
+        "mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck",
+        LIMIT,
+        || {
+            let cap = 3usize;
+            for it in 0..1500 {
+                let (tx, rx) = chan::<u64>(cap);
+                for i in 0..cap as u64 {
+                    tx.send(i).unwrap();
+                }
+                let (done_tx, done_rx) = chan::<u64>(cap);
+                let senders: Vec<_> = (0..cap as u64)
+                    .map(|s| {
+                        let (tx, done_tx) = (tx.clone(), done_tx.clone());
+                        std::thread::spawn(move || {
+                            let v = 100 + s;
+                            if (s + it) % 2 == 0 {
+                                select! { send(tx, v) -> r => r.unwrap() }
+                            } else {
+                                tx.send(v).unwrap();
+                            }
+                            done_tx.send(s).unwrap();
+                        })
+                    })
+                    .collect();
+                std::thread::sleep(Duration::from_micros(300));
+                let go = std::sync::Arc::new(std::sync::Barrier::new(cap));
+                let receivers: Vec<_> = (0..cap as u64)
+                    .map(|r| {
+                        let (rx, go) = (rx.clone(), go.clone());
+                        std::thread::spawn(move || {
+                            go.wait();
+                            if (r + it) % 2 == 0 {
+                                select! { recv(rx) -> v => v.expect("the buffer is full") }
+                            } else {
+                                rx.recv().expect("the buffer is full")
+                            }
+                        })
+                    })
+                    .collect();
+                let mut got: Vec<u64> = receivers.into_iter().map(|h| h.join().unwrap()).collect();
+                got.sort_unstable();
+                assert_eq!(got, (0..cap as u64).collect::<Vec<_>>(), "iteration {it}");
+                for k in 0..cap {
+                    if done_rx.recv_timeout(STUCK).is_err() {
+                        panic!(
+                            "iteration {it}: {} of {cap} senders still blocked after {cap} \
+                             receives from the full buffer (len now {})",
+                            cap - k,
+                            rx.len()
+                        );
+                    }
+                }
+                for h in senders {
+                    h.join().unwrap();
+                }
+                let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                left.sort_unstable();
+                assert_eq!(
+                    left,
+                    (100..100 + cap as u64).collect::<Vec<_>>(),
+                    "iteration {it}"
+                );
+            }
+        },
+    );
+}
