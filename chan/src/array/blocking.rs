@@ -573,7 +573,7 @@ impl<T> Array<T> {
         let mut token = Token::default();
         // After the close nothing new is claimed: this ends when the head
         // reaches the tail.
-        while self.start_recv_now(&mut token) {
+        while self.start_recv_drain(&mut token) {
             // SAFETY: fresh successful claim, completed once.
             match unsafe { self.read(&mut token) } {
                 Some(m) => drop(m),
