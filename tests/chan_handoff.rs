@@ -20,12 +20,40 @@ mod common;
 use std::time::Duration;
 
 use chan_util::nap;
-use goro::chan::chan;
+use goro::chan::{Receiver, chan};
 
 const LIMIT: Duration = Duration::from_secs(180);
 /// Far longer than a woken sender needs to finish on a loaded machine: a
 /// sender not done by then is parked with nobody left to wake it.
 const STUCK: Duration = Duration::from_secs(10);
+
+/// After `cap` receives (which got `got`) from a full ring of capacity
+/// `cap` holding `0..cap`, with `cap` senders of values `100..100 + cap`
+/// parked on it: the receives got the buffered values, every sender
+/// reports done on `done_rx` (none is left parked beside free room), and
+/// the ring holds exactly their values, which this drains.
+fn all_sends_completed(it: usize, mut got: Vec<u64>, done_rx: &Receiver<u64>, rx: &Receiver<u64>) {
+    let cap = rx.cap();
+    got.sort_unstable();
+    assert_eq!(got, (0..cap as u64).collect::<Vec<_>>(), "iteration {it}");
+    for k in 0..cap {
+        if done_rx.recv_timeout(STUCK).is_err() {
+            panic!(
+                "iteration {it}, cap {cap}: {} of {cap} parked senders still blocked \
+                 {STUCK:?} after {cap} receives from the full buffer (len now {})",
+                cap - k,
+                rx.len()
+            );
+        }
+    }
+    let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    left.sort_unstable();
+    assert_eq!(
+        left,
+        (100..100 + cap as u64).collect::<Vec<_>>(),
+        "iteration {it}: the buffer holds exactly the parked senders' values"
+    );
+}
 
 /// A ring of capacity `cap`, full; `cap` senders parked on it; `cap`
 /// receivers released at once, one receive each. Go moves a parked
@@ -69,29 +97,11 @@ fn concurrent_receives_complete_every_parked_send(cap: usize, iters: usize) {
             })
             .collect();
         drop(go_tx); // releases every receiver at once
-        let mut got: Vec<u64> = receivers.into_iter().map(|h| h.join().unwrap()).collect();
-        got.sort_unstable();
-        assert_eq!(got, (0..cap as u64).collect::<Vec<_>>(), "iteration {it}");
-        for k in 0..cap {
-            if done_rx.recv_timeout(STUCK).is_err() {
-                panic!(
-                    "iteration {it}, cap {cap}: {} of {cap} parked senders still blocked \
-                     {STUCK:?} after {cap} receives from the full buffer (len now {})",
-                    cap - k,
-                    rx.len()
-                );
-            }
-        }
+        let got = receivers.into_iter().map(|h| h.join().unwrap()).collect();
+        all_sends_completed(it, got, &done_rx, &rx);
         for h in senders {
             h.join().unwrap();
         }
-        let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
-        left.sort_unstable();
-        assert_eq!(
-            left,
-            (100..100 + cap as u64).collect::<Vec<_>>(),
-            "iteration {it}: the buffer holds exactly the parked senders' values"
-        );
     }
 }
 
@@ -109,6 +119,55 @@ fn concurrent_receives_from_a_full_ring_complete_every_parked_send() {
 
 /// The same race with plain threads (no scheduler between the receivers'
 /// release and their receives, so they collide more often on two cores).
+/// `mixed`: half the senders are `select!` send cases (rule H1: the room is
+/// reserved for them) and half the receives are `select!` receives.
+fn thread_receive_race(cap: usize, iters: usize, mixed: bool) {
+    use goro::select;
+    for it in 0..iters {
+        let (tx, rx) = chan::<u64>(cap);
+        for i in 0..cap as u64 {
+            tx.send(i).unwrap();
+        }
+        let (done_tx, done_rx) = chan::<u64>(cap);
+        let senders: Vec<_> = (0..cap as u64)
+            .map(|s| {
+                let (tx, done_tx) = (tx.clone(), done_tx.clone());
+                let by_select = mixed && (s + it as u64) % 2 == 0;
+                std::thread::spawn(move || {
+                    let v = 100 + s;
+                    if by_select {
+                        select! { send(tx, v) -> r => r.unwrap() }
+                    } else {
+                        tx.send(v).unwrap();
+                    }
+                    done_tx.send(s).unwrap();
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_micros(300));
+        let go = std::sync::Arc::new(std::sync::Barrier::new(cap));
+        let receivers: Vec<_> = (0..cap as u64)
+            .map(|r| {
+                let (rx, go) = (rx.clone(), go.clone());
+                let by_select = mixed && (r + it as u64) % 2 == 1;
+                std::thread::spawn(move || {
+                    go.wait();
+                    if by_select {
+                        select! { recv(rx) -> v => v.expect("the buffer is full") }
+                    } else {
+                        rx.recv().expect("the buffer is full")
+                    }
+                })
+            })
+            .collect();
+        let got = receivers.into_iter().map(|h| h.join().unwrap()).collect();
+        all_sends_completed(it, got, &done_rx, &rx);
+        for h in senders {
+            h.join().unwrap();
+        }
+    }
+}
+
 #[test]
 fn concurrent_thread_receives_from_a_full_ring_complete_every_parked_send() {
     common::watchdog(
@@ -116,52 +175,21 @@ fn concurrent_thread_receives_from_a_full_ring_complete_every_parked_send() {
         LIMIT,
         || {
             for cap in [2usize, 3] {
-                for it in 0..2000 {
-                    let (tx, rx) = chan::<u64>(cap);
-                    for i in 0..cap as u64 {
-                        tx.send(i).unwrap();
-                    }
-                    let (done_tx, done_rx) = chan::<u64>(cap);
-                    let senders: Vec<_> = (0..cap as u64)
-                        .map(|s| {
-                            let (tx, done_tx) = (tx.clone(), done_tx.clone());
-                            std::thread::spawn(move || {
-                                tx.send(100 + s).unwrap();
-                                done_tx.send(s).unwrap();
-                            })
-                        })
-                        .collect();
-                    std::thread::sleep(Duration::from_micros(300));
-                    let go = std::sync::Arc::new(std::sync::Barrier::new(cap));
-                    let receivers: Vec<_> = (0..cap)
-                        .map(|_| {
-                            let (rx, go) = (rx.clone(), go.clone());
-                            std::thread::spawn(move || {
-                                go.wait();
-                                rx.recv().expect("the buffer is full")
-                            })
-                        })
-                        .collect();
-                    for h in receivers {
-                        h.join().unwrap();
-                    }
-                    for k in 0..cap {
-                        if done_rx.recv_timeout(STUCK).is_err() {
-                            panic!(
-                                "iteration {it}, cap {cap}: {} parked senders still blocked \
-                                 after {cap} receives from the full buffer (len now {})",
-                                cap - k,
-                                rx.len()
-                            );
-                        }
-                    }
-                    for h in senders {
-                        h.join().unwrap();
-                    }
-                    assert_eq!(rx.len(), cap);
-                }
+                thread_receive_race(cap, 2000, false);
             }
         },
+    );
+}
+
+/// [`thread_receive_race`] with `select!` send cases and `select!`
+/// receives mixed in with plain ones: every parked send still completes
+/// after as many receives, each value exactly once.
+#[test]
+fn mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck() {
+    common::watchdog(
+        "mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck",
+        LIMIT,
+        || thread_receive_race(3, 1500, true),
     );
 }
 
@@ -227,82 +255,6 @@ fn fresh_sender_racing_with_a_hand_off_leaves_no_sender_stuck() {
                 let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
                 left.sort_unstable();
                 assert_eq!(left, [10, 11], "iteration {it}");
-            }
-        },
-    );
-}
-
-/// The receive-race of
-/// `concurrent_thread_receives_from_a_full_ring_complete_every_parked_send`
-/// with `select!` send cases (rule H1: the room is reserved for them) and
-/// `select!` receives mixed in with plain ones: every parked send still
-/// completes after as many receives, each value exactly once.
-#[test]
-fn mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck() {
-    use goro::select;
-    common::watchdog(
-        "mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck",
-        LIMIT,
-        || {
-            let cap = 3usize;
-            for it in 0..1500 {
-                let (tx, rx) = chan::<u64>(cap);
-                for i in 0..cap as u64 {
-                    tx.send(i).unwrap();
-                }
-                let (done_tx, done_rx) = chan::<u64>(cap);
-                let senders: Vec<_> = (0..cap as u64)
-                    .map(|s| {
-                        let (tx, done_tx) = (tx.clone(), done_tx.clone());
-                        std::thread::spawn(move || {
-                            let v = 100 + s;
-                            if (s + it) % 2 == 0 {
-                                select! { send(tx, v) -> r => r.unwrap() }
-                            } else {
-                                tx.send(v).unwrap();
-                            }
-                            done_tx.send(s).unwrap();
-                        })
-                    })
-                    .collect();
-                std::thread::sleep(Duration::from_micros(300));
-                let go = std::sync::Arc::new(std::sync::Barrier::new(cap));
-                let receivers: Vec<_> = (0..cap as u64)
-                    .map(|r| {
-                        let (rx, go) = (rx.clone(), go.clone());
-                        std::thread::spawn(move || {
-                            go.wait();
-                            if (r + it) % 2 == 0 {
-                                select! { recv(rx) -> v => v.expect("the buffer is full") }
-                            } else {
-                                rx.recv().expect("the buffer is full")
-                            }
-                        })
-                    })
-                    .collect();
-                let mut got: Vec<u64> = receivers.into_iter().map(|h| h.join().unwrap()).collect();
-                got.sort_unstable();
-                assert_eq!(got, (0..cap as u64).collect::<Vec<_>>(), "iteration {it}");
-                for k in 0..cap {
-                    if done_rx.recv_timeout(STUCK).is_err() {
-                        panic!(
-                            "iteration {it}: {} of {cap} senders still blocked after {cap} \
-                             receives from the full buffer (len now {})",
-                            cap - k,
-                            rx.len()
-                        );
-                    }
-                }
-                for h in senders {
-                    h.join().unwrap();
-                }
-                let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
-                left.sort_unstable();
-                assert_eq!(
-                    left,
-                    (100..100 + cap as u64).collect::<Vec<_>>(),
-                    "iteration {it}"
-                );
             }
         },
     );
