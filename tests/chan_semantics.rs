@@ -116,6 +116,42 @@ fn nonblocking_receive_sees_a_completed_send() {
     });
 }
 
+/// A `select!` send case claims its slot before its value expression runs
+/// (the value is evaluated only if the case wins). While that expression
+/// blocks, no send on the channel has completed, so a non-blocking receive
+/// answers "empty" at once, as in Go (which evaluates the value before
+/// selecting), instead of waiting for the expression (`array.rs`, rule
+/// L2). Before L2 it waited forever here: the expression waits for the
+/// acknowledgement that the receiving side sends only afterwards. Once a
+/// later send has completed behind the pending slot, the receive does wait
+/// for it (rule L1), and gets the values in order.
+#[test]
+fn nonblocking_receive_does_not_wait_for_a_send_value_expression() {
+    let name = "nonblocking_receive_does_not_wait_for_a_send_value_expression";
+    common::for_each_procs(name, LIMIT, || {
+        goro::run(|| {
+            for how in 0..3 {
+                let (tx, rx) = chan::<u64>(2);
+                let (ack_tx, ack_rx) = chan::<u64>(0);
+                let tx2 = tx.clone();
+                let h = goro::go!(move || {
+                    select! { send(tx2, ack_rx.recv().unwrap()) -> r => r.unwrap() }
+                });
+                // Let the select claim its slot and block in the expression.
+                nap(PARK_TIME);
+                assert_eq!(
+                    receive_now(&rx, how),
+                    None,
+                    "way {how}: nothing was sent yet"
+                );
+                ack_tx.send(7).unwrap();
+                h.join().unwrap();
+                assert_eq!(receive_now(&rx, how), Some(7), "way {how}");
+            }
+        });
+    });
+}
+
 /// How a coroutine sends without waiting; all must see the room that a
 /// completed receive made.
 fn send_now(tx: &Sender<u64>, v: u64, how: usize) -> bool {

@@ -59,7 +59,17 @@
 //! So if a send has returned before a `try_recv` starts, the `try_recv`
 //! sees its message (or an earlier one) unless another receiver took it
 //! (Go checks the count under the channel lock; crossbeam-channel retries
-//! the same way). The wait is for a step of a few instructions, except
+//! the same way).
+//!
+//! **L2.** `try_recv` waits for the head slot's write only if a slot behind
+//! it already holds a published message: if none does, none of the sends
+//! that claimed slots in `[head, tail)` has completed, and "empty" is
+//! linearizable (checked with `head` unchanged: no receiver can pass the
+//! unwritten head slot, so a message published before the `try_recv`
+//! began is still there to be seen). This keeps a `select!` send case whose
+//! value expression blocks (its slot claimed meanwhile) from blocking
+//! `try_recv` on an otherwise empty channel, where Go, which evaluates the
+//! value before selecting, answers "empty" at once. The wait is for a step of a few instructions, except
 //! when the party is a `select!` send case still evaluating its value
 //! expression, or a [`crate::SelectedOperation`] not yet completed: those
 //! hold their claim until completed, and must be completed promptly.
@@ -92,6 +102,18 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod blocking;
+
+/// How long a receive claim waits for a slot a sender has claimed and not
+/// yet written (rules L1, L2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RecvWait {
+    /// Not at all: a blocking receiver parks instead.
+    No,
+    /// While a later slot holds a completed send (non-blocking receives).
+    Completed,
+    /// Until it is written (the last receiver's drain).
+    All,
+}
 
 /// What a registered sender finds at `tail` ([`Array::send_room`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -391,20 +413,46 @@ impl<T> Array<T> {
     /// the next message is still being written).
     #[inline]
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
-        self.claim_recv(token, false)
+        self.claim_recv(token, RecvWait::No)
     }
 
     /// [`Array::start_recv`] for a caller that will not wait (`try_recv`,
     /// `select!` with `default`): if a sender has claimed the head slot and
-    /// is still writing it, waits for it to finish (rule L1 in the module
-    /// docs), so `false` means the ring really was empty.
+    /// is still writing it while a later slot holds a published message,
+    /// waits for that write (rules L1, L2 in the module docs), so `false`
+    /// means no completed send was left to take.
     #[inline]
     pub(crate) fn start_recv_now(&self, token: &mut Token) -> bool {
-        self.claim_recv(token, true)
+        self.claim_recv(token, RecvWait::Completed)
+    }
+
+    /// [`Array::start_recv`] for the drain of the last receiver: waits for
+    /// every claimed slot to be written, so `false` means `head == tail`.
+    #[inline]
+    pub(crate) fn start_recv_drain(&self, token: &mut Token) -> bool {
+        self.claim_recv(token, RecvWait::All)
+    }
+
+    /// Whether a slot after `head` and before `tail` holds a published
+    /// message (or an abandoned claim), i.e. a send behind the unwritten
+    /// head slot has completed (rule L2).
+    fn published_behind(&self, head: usize, tail: usize) -> bool {
+        let mut pos = self.next(head);
+        while pos != tail {
+            let stamp = self.buffer[pos & (self.mark_bit - 1)]
+                .stamp
+                .load(Ordering::Acquire)
+                & !self.mark_bit;
+            if stamp == pos + 1 {
+                return true;
+            }
+            pos = self.next(pos);
+        }
+        false
     }
 
     #[inline(always)]
-    fn claim_recv(&self, token: &mut Token, linearize: bool) -> bool {
+    fn claim_recv(&self, token: &mut Token, wait: RecvWait) -> bool {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -453,9 +501,19 @@ impl<T> Array<T> {
                 // A sender has claimed this slot and is writing it right
                 // now (the tail has moved past it). A blocking receiver
                 // parks and is notified on publish; one that will not wait
-                // waits for the write instead (rule L1).
-                if !linearize {
-                    return false;
+                // waits for the write instead (rule L1), but only if a send
+                // behind it has completed (rule L2): otherwise none of the
+                // pending sends has, and "empty" is linearizable.
+                match wait {
+                    RecvWait::No => return false,
+                    RecvWait::Completed => {
+                        if !self.published_behind(head, tail & !self.mark_bit)
+                            && self.head.load(Ordering::SeqCst) == head
+                        {
+                            return false;
+                        }
+                    }
+                    RecvWait::All => {}
                 }
                 backoff.snooze();
                 head = self.head.load(Ordering::Relaxed);

@@ -348,3 +348,33 @@ fn select_send_case_on_full_ring() {
         assert_eq!(r.join().unwrap(), [Some(1), Some(3)]);
     });
 }
+
+/// Two receives from a full ring of capacity 2 while two plain senders are
+/// parked (or parking): each receive completes one send (rules M1–M6 of
+/// `array/blocking.rs`), so once both receives have returned both sends
+/// return without a third receive. Before rule M6 a receiver that freed a
+/// slot behind the tail's (M5) left it to the tail slot's holder, which
+/// served only the first sender: the second stayed parked beside a free
+/// slot (loom reports the deadlock when the senders are joined).
+#[test]
+fn two_receives_from_full_ring_complete_two_parked_sends() {
+    model(|| {
+        let (tx, rx) = chan::<u32>(2);
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let (tx2, tx3) = (tx.clone(), tx.clone());
+        drop(tx);
+        let s2 = thread::spawn(move || tx2.send(3));
+        let s3 = thread::spawn(move || tx3.send(4));
+        let rx2 = rx.clone();
+        let r = thread::spawn(move || rx2.recv());
+        // The ring is full: this receive does not wait.
+        let mine = rx.recv().unwrap();
+        let theirs = r.join().unwrap().unwrap();
+        s2.join().unwrap().unwrap();
+        s3.join().unwrap().unwrap();
+        let mut got = [mine, theirs, rx.try_recv().unwrap(), rx.try_recv().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2, 3, 4]);
+    });
+}

@@ -98,6 +98,17 @@
 //!   Its free is a plain store: a flag (F1) can only be on the slot at
 //!   `tail`, and if `tail` reached our slot meanwhile, the re-check after
 //!   the store finds it free and hands it on (M3).
+//! - **M6 (hand on until no room or nobody waits).** A hand-off does not
+//!   end with the first waiting entry served: M5 leaves room *behind* the
+//!   tail slot to that slot's holder, and filling it (M2) or a sender
+//!   claiming it moves `tail` onto that room, which no receive is left to
+//!   hand on (two receives, two parked senders, and the second stayed
+//!   parked beside a free slot: `tests/chan_handoff.rs`). So after
+//!   serving one entry the lock holder looks again while another waits,
+//!   and when it finds no room at `tail` (handing on, or at all) it flags
+//!   the slot there as a registering sender does ([`Array::send_room`],
+//!   F1): the slot's holder may have looked for waiters before they
+//!   registered, and the slot they flagged may no longer be the tail's.
 //! - **F1 (flag a slot being freed).** But if a receiver has claimed that
 //!   message already, its M1 look may have come before the registration,
 //!   and it would free the slot without looking again. So the sender sets
@@ -160,6 +171,11 @@ use std::sync::atomic::Ordering;
 /// Pause instructions a blocked sender spins through, at most, before it
 /// parks (a few microseconds; see the module docs).
 const SEND_SPINS: usize = 200;
+
+/// What one locked round of `Array::hand_room` did: whom to wake, whether
+/// it published a message, a reservation nobody took, and whether to hand
+/// again (rule M6).
+type HandOff = (Option<Unparker>, bool, Option<(*const u8, usize)>, bool);
 
 /// How a parked plain send ended (`Array::send_parked`).
 enum Parked {
@@ -391,35 +407,42 @@ impl<T> Array<T> {
     }
 
     #[cold]
-    fn hand_room(&self, freeing: Option<(&Slot<T>, usize)>) {
-        let (wake, published, unused) = self.senders.with_list(|l| {
-            // SAFETY: `with_list` holds the list's lock.
-            unsafe { self.hand_room_locked(l, freeing) }
-        });
-        if let Some(u) = wake {
-            u.unpark_into();
-        }
-        if published {
-            self.published();
-        }
-        if let Some((slot, stamp)) = unused {
-            // Every select that could take the reservation gave up:
-            // release the room (which looks for a waiter again).
-            let mut token = Token {
-                array_slot: slot,
-                array_stamp: stamp,
-                ..Token::default()
-            };
-            // SAFETY: a fresh claim made by `start_send` under the lock,
-            // completed once (here).
-            unsafe { self.abandon_send(&mut token) };
+    fn hand_room(&self, mut freeing: Option<(&Slot<T>, usize)>) {
+        loop {
+            let (wake, published, unused, again) = self.senders.with_list(|l| {
+                // SAFETY: `with_list` holds the list's lock.
+                unsafe { self.hand_room_locked(l, freeing.take()) }
+            });
+            if let Some(u) = wake {
+                u.unpark_into();
+            }
+            if published {
+                self.published();
+            }
+            if let Some((slot, stamp)) = unused {
+                // Every select that could take the reservation gave up:
+                // release the room (which looks for a waiter again).
+                let mut token = Token {
+                    array_slot: slot,
+                    array_stamp: stamp,
+                    ..Token::default()
+                };
+                // SAFETY: a fresh claim made by `start_send` under the lock,
+                // completed once (here).
+                unsafe { self.abandon_send(&mut token) };
+            }
+            // Rule M6: more room and another waiter after this hand-off.
+            if !again {
+                return;
+            }
         }
     }
 
     /// The body of [`Array::hand_room`]: room goes to the waiting entries
     /// in FIFO order until one takes it (rules M2, M3, H1). Returns whom to
-    /// wake, whether a message was published (wake a receiver), and a
-    /// reservation nobody took (release it after unlocking).
+    /// wake, whether a message was published (wake a receiver), a
+    /// reservation nobody took (release it after unlocking), and whether
+    /// another entry waits with room at `tail` for it (rule M6: hand again).
     ///
     /// # Safety
     /// The caller holds the sender list's lock (`l` is that list).
@@ -427,7 +450,7 @@ impl<T> Array<T> {
         &self,
         l: &mut Waiters,
         mut freeing: Option<(&Slot<T>, usize)>,
-    ) -> (Option<Unparker>, bool, Option<(*const u8, usize)>) {
+    ) -> HandOff {
         let mut room: Option<(*const Slot<T>, usize)> = None;
         // SAFETY (every `first_waiting` and entry access below): we hold
         // the lock, so linked entries are alive (context rule 1).
@@ -438,10 +461,11 @@ impl<T> Array<T> {
                 room = self.take_room(&mut freeing, !value.is_null());
             }
             let Some((slot, stamp)) = room else {
-                // No room after all (another sender took it, or a receiver
-                // is still freeing the tail slot and will look itself), or
-                // closed (the close wakes everyone).
-                return (None, false, None);
+                // No room after all (another sender took it, or the tail
+                // slot is held and its holder will look: `take_room` made
+                // sure of it, rule M6), or closed (the close wakes
+                // everyone).
+                return (None, false, None, false);
             };
             if !value.is_null() {
                 // A plain send (rules M2, M3). SAFETY: the slot is claimed
@@ -462,7 +486,9 @@ impl<T> Array<T> {
                 // SAFETY: linked and `WAITING` under this lock hold; a
                 // value entry.
                 let u = unsafe { l.unlink_and_claim_locked(e) };
-                return (Some(u), true, None);
+                // SAFETY: we hold the lock (caller contract).
+                let again = unsafe { self.more_room_for(l) };
+                return (Some(u), true, None, again);
             }
             // A select send case: the reservation goes in before the claim
             // (rule H1, context rule 2). SAFETY: see above.
@@ -474,14 +500,28 @@ impl<T> Array<T> {
             // select was won elsewhere, or it gave up) the entry is
             // unlinked and the next one gets the room.
             if let Some(u) = unsafe { l.unlink_and_claim(e) } {
-                return (Some(u), false, None);
+                // SAFETY: we hold the lock (caller contract).
+                let again = unsafe { self.more_room_for(l) };
+                return (Some(u), false, None, again);
             }
         }
         // Nobody (left) waiting: free our slot if we still hold it.
         if let Some((slot, stamp)) = freeing {
             slot.stamp.store(stamp, Ordering::SeqCst);
         }
-        (None, false, room.map(|(s, st)| (s as *const u8, st)))
+        (None, false, room.map(|(s, st)| (s as *const u8, st)), false)
+    }
+
+    /// After a hand-off under the lock: whether another entry is waiting
+    /// and `tail` has room for it (rule M6), so the caller hands again.
+    /// When `tail` is held instead, [`Array::send_room`] makes sure its
+    /// holder looks for the waiter when it frees it (rule F1).
+    ///
+    /// # Safety
+    /// The caller holds the sender list's lock (`l` is that list).
+    unsafe fn more_room_for(&self, l: &Waiters) -> bool {
+        // SAFETY: caller contract.
+        unsafe { l.first_waiting() }.is_some() && self.send_room() == Room::Free
     }
 
     /// Room for the first waiting entry. `freeing` (the slot `read` has
@@ -508,8 +548,19 @@ impl<T> Array<T> {
             slot.stamp.store(q, Ordering::SeqCst);
         }
         let mut t = Token::default();
-        (self.start_send(&mut t) && !t.array_slot.is_null())
-            .then_some((t.array_slot as *const Slot<T>, t.array_stamp))
+        loop {
+            if self.start_send(&mut t) {
+                return (!t.array_slot.is_null())
+                    .then_some((t.array_slot as *const Slot<T>, t.array_stamp));
+            }
+            // No room at `tail`: its holder may have looked for waiters
+            // before they registered, and `tail` may have moved past the
+            // slot they flagged (rule M6). Flag it as a registering sender
+            // would (F1), or claim again if it was freed meanwhile.
+            if self.send_room() == Room::Full {
+                return None;
+            }
+        }
     }
 
     /// The last receiver is gone: closes the channel and drops every
@@ -522,7 +573,7 @@ impl<T> Array<T> {
         let mut token = Token::default();
         // After the close nothing new is claimed: this ends when the head
         // reaches the tail.
-        while self.start_recv_now(&mut token) {
+        while self.start_recv_drain(&mut token) {
             // SAFETY: fresh successful claim, completed once.
             match unsafe { self.read(&mut token) } {
                 Some(m) => drop(m),
