@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use crate::array::Array;
 use crate::counter::{self, Receivers, Senders};
 use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::iter::{Iter, TryIter};
 use crate::waiter;
 use crate::zero::Zero;
 
@@ -520,35 +519,6 @@ impl<T> Receiver<T> {
                 waiter::park("chan receive (nil chan)", deadline, || true);
             },
         }
-    }
-
-    /// A blocking iterator over received values; ends when the channel is
-    /// closed and drained (Go's `for v := range ch`).
-    ///
-    /// ```
-    /// let (tx, rx) = goro_chan::chan::<u32>(3);
-    /// for i in 1..=3 {
-    ///     tx.send(i).unwrap();
-    /// }
-    /// drop(tx);
-    /// assert_eq!(rx.iter().sum::<u32>(), 6);
-    /// ```
-    pub fn iter(&self) -> Iter<'_, T> {
-        Iter { rx: self }
-    }
-
-    /// An iterator over the values ready now; never blocks.
-    ///
-    /// ```
-    /// let (tx, rx) = goro_chan::chan::<u32>(3);
-    /// tx.send(1).unwrap();
-    /// tx.send(2).unwrap();
-    /// // Ends when nothing is ready, though the channel is still open.
-    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1, 2]);
-    /// # drop(tx);
-    /// ```
-    pub fn try_iter(&self) -> TryIter<'_, T> {
-        TryIter { rx: self }
     }
 
     /// Whether the channel is closed (values may still be buffered).

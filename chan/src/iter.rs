@@ -6,9 +6,41 @@
 //! moment nothing is ready.
 //!
 //! Kept apart from `channel.rs` so that file holds the handles and their
-//! method set only.
+//! method set only; the two methods that make these iterators are here
+//! too, so the import runs one way (this file uses `channel.rs`).
 
 use crate::channel::Receiver;
+
+impl<T> Receiver<T> {
+    /// A blocking iterator over received values; ends when the channel is
+    /// closed and drained (Go's `for v := range ch`).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u32>(3);
+    /// for i in 1..=3 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().sum::<u32>(), 6);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over the values ready now; never blocks.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u32>(3);
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// // Ends when nothing is ready, though the channel is still open.
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1, 2]);
+    /// # drop(tx);
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+}
 
 /// Blocking iterator of [`Receiver::iter`]; ends when the channel is
 /// closed and drained.
@@ -23,7 +55,7 @@ use crate::channel::Receiver;
 /// assert_eq!((it.next(), it.next(), it.next()), (Some(1), Some(2), None));
 /// ```
 pub struct Iter<'a, T> {
-    pub(crate) rx: &'a Receiver<T>,
+    rx: &'a Receiver<T>,
 }
 
 impl<T> Iterator for Iter<'_, T> {
@@ -44,7 +76,7 @@ impl<T> Iterator for Iter<'_, T> {
 /// # drop(tx);
 /// ```
 pub struct TryIter<'a, T> {
-    pub(crate) rx: &'a Receiver<T>,
+    rx: &'a Receiver<T>,
 }
 
 impl<T> Iterator for TryIter<'_, T> {

@@ -25,7 +25,7 @@
 //! 4. If no pool thread can be started and none exists, the job completes
 //!    at once with a panic naming the cause (its joiner sees an error; no
 //!    job is stranded).
-//! 5. [`JOBS`] counts jobs submitted and not yet finished, raised before
+//! 5. `deadlock::BLOCKING_JOBS` counts jobs submitted and not yet finished, raised before
 //!    the push and lowered after the job completed. The deadlock check
 //!    (`deadlock.rs`) reads it: an idle pool thread is listed as goro's
 //!    own, and between a job's push and its pickup it still is, so without
@@ -36,13 +36,13 @@
 //! unjoined coroutine's); one thread per call (unbounded under load, which
 //! is what the bound exists for).
 
-use crate::g::registry::OwnThread;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use super::{monitor, park, rt, worker};
+use super::{deadlock, monitor, park, rt, worker};
+use crate::g::registry::OwnThread;
 use crate::g::{self, GRef, JoinHandle, Panic, Pin, SpawnOpts};
 
 /// How long an idle pool thread waits for work before exiting (tokio's too).
@@ -163,14 +163,6 @@ where
     handle
 }
 
-/// Rule 5: blocking jobs submitted and not yet finished.
-static JOBS: AtomicUsize = AtomicUsize::new(0);
-
-/// Whether a blocking job is queued or running (rule 5).
-pub(crate) fn jobs_in_flight() -> bool {
-    JOBS.load(Ordering::SeqCst) != 0
-}
-
 struct Pool {
     state: Mutex<State>,
     cond: Condvar,
@@ -206,7 +198,7 @@ impl Pool {
 
     /// Rules 1, 2 and 4.
     fn submit(&'static self, g: GRef) {
-        JOBS.fetch_add(1, Ordering::SeqCst);
+        deadlock::BLOCKING_JOBS.fetch_add(1, Ordering::SeqCst);
         let mut st = self.lock();
         st.queue.push_back(g);
         if st.idle >= st.queue.len() {
@@ -235,7 +227,7 @@ impl Pool {
                     let msg = format!("goro: cannot start a spawn_blocking thread: {e}");
                     g.fail(Panic::new(Box::new(msg), g.header()));
                     g.header().state.finish();
-                    JOBS.fetch_sub(1, Ordering::SeqCst);
+                    deadlock::BLOCKING_JOBS.fetch_sub(1, Ordering::SeqCst);
                 }
             }
         }
@@ -254,7 +246,7 @@ impl Pool {
                 drop(own.take());
                 run_job(g);
                 own.get_or_insert_with(OwnThread::register);
-                JOBS.fetch_sub(1, Ordering::SeqCst);
+                deadlock::BLOCKING_JOBS.fetch_sub(1, Ordering::SeqCst);
                 st = self.lock();
                 continue;
             }

@@ -88,7 +88,7 @@
 //! (a false "deadlock" kills a healthy program).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::{RT, Runtime, netpoll};
@@ -98,6 +98,10 @@ use crate::g::registry::{own_thread_count, own_thread_generation};
 pub(crate) const MESSAGE: &str = "goro: all coroutines are asleep - deadlock!";
 
 static CHECKING: Mutex<()> = Mutex::new(());
+
+/// [`spawn_blocking`](crate::spawn_blocking) jobs submitted and not yet
+/// finished (`blocking.rs` rule 5 keeps it; condition 5 reads it).
+pub(crate) static BLOCKING_JOBS: AtomicUsize = AtomicUsize::new(0);
 
 /// First and longest wait before a worker re-checks (see "Re-checks").
 const RECHECK_MIN: Duration = Duration::from_millis(10);
@@ -217,7 +221,7 @@ fn quiet(rt: &Runtime) -> Quiet {
     // 5 (blocking pool): a queued job is about to run on a pool thread
     // that is still listed as goro's own; a running one will complete and
     // may wake somebody. Look again later (`blocking.rs` rule 5).
-    if super::blocking::jobs_in_flight() {
+    if BLOCKING_JOBS.load(Ordering::SeqCst) != 0 {
         return Quiet::ButThreads;
     }
     // 1b: a thread without a processor must be parked as a spare. One that
