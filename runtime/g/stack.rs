@@ -12,10 +12,10 @@
 //!        ^lo0                      ^lo1
 //! ```
 //!
-//! Nothing is committed up front: a page costs memory once it is touched
-//! (the top page, which every coroutine uses, is pre-faulted in bulk when a
-//! worker's cache takes the stack), so a coroutine that parks after 3 KiB
-//! of stack costs one page. `MADV_NOHUGEPAGE` keeps huge pages out.
+//! Nothing is committed up front: a page costs memory only once the
+//! coroutine touches it, so a coroutine that parks after using 3 KiB of stack
+//! costs one page however large its stack is. `MADV_NOHUGEPAGE` keeps
+//! transparent huge pages from turning that one page into two megabytes.
 //!
 //! # Guard pages
 //!
@@ -75,7 +75,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -218,10 +218,28 @@ fn install_guards(los: &[usize]) -> io::Result<usize> {
     let mut done = 0;
     if BATCH_GUARDS.load(Ordering::Relaxed)
         && GUARD_MODE.load(Ordering::Relaxed) != GuardMode::Mprotect as u8
-        // SAFETY: every page is the first of a stack in a private anonymous
-        // mapping we own and nobody uses yet.
-        && let Some(r) = unsafe { madvise_pages(los.iter().copied(), MADV_GUARD_INSTALL) }
+        && let Some(fd) = self_pidfd()
     {
+        let iov: Vec<libc::iovec> = los
+            .iter()
+            .map(|&lo| libc::iovec {
+                iov_base: lo as *mut libc::c_void,
+                iov_len: p,
+            })
+            .collect();
+        // SAFETY: every range is the first page of a stack in a private
+        // anonymous mapping we own and nobody uses yet; the iovec array
+        // outlives the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_process_madvise,
+                fd,
+                iov.as_ptr(),
+                iov.len(),
+                MADV_GUARD_INSTALL,
+                0,
+            )
+        };
         if r > 0 {
             GUARD_MODE.store(GuardMode::Madvise as u8, Ordering::Relaxed);
             done = r as usize / p;
@@ -237,47 +255,6 @@ fn install_guards(los: &[usize]) -> io::Result<usize> {
         }
     }
     Ok(done)
-}
-
-/// One `process_madvise(advice)` (own process: any advice, Linux 6.13+) over
-/// the page at each of `pages`: `None` without a pidfd, else its result.
-///
-/// # Safety
-/// Each page is in a private anonymous mapping we own, unused by anyone.
-unsafe fn madvise_pages(pages: impl Iterator<Item = usize>, advice: libc::c_int) -> Option<isize> {
-    let fd = self_pidfd()?;
-    let p = page_size();
-    let iov: Vec<_> = pages
-        .map(|a| libc::iovec {
-            iov_base: a as _,
-            iov_len: p,
-        })
-        .collect();
-    let (ptr, n, call) = (iov.as_ptr(), iov.len(), libc::SYS_process_madvise);
-    // SAFETY: caller contract for the pages; `iov` outlives the call.
-    Some(unsafe { libc::syscall(call, fd, ptr, n, advice, 0) } as isize)
-}
-
-/// `MADV_POPULATE_WRITE` (Linux 5.14); not in every libc release yet.
-const MADV_POPULATE_WRITE: libc::c_int = 23;
-
-/// Cleared once the kernel refuses a pre-fault ([`prefault_tops`]).
-static PREFAULT: AtomicBool = AtomicBool::new(true);
-
-/// Commits the top page (every coroutine touches it) of these stacks, about
-/// to be used, in one `MADV_POPULATE_WRITE` call instead of a fault trap per
-/// stack at first run. Best effort: off once the kernel refuses.
-fn prefault_tops(stacks: &[Stack]) {
-    if stacks.is_empty() || !PREFAULT.load(Ordering::Relaxed) {
-        return;
-    }
-    let tops = stacks.iter().map(|s| s.top() - page_size());
-    // SAFETY: top pages of stacks we own that no coroutine runs on yet;
-    // populating commits zero-filled memory and keeps any contents.
-    let r = unsafe { madvise_pages(tops, MADV_POPULATE_WRITE) };
-    if r.is_none_or(|r| r < 0) {
-        PREFAULT.store(false, Ordering::Relaxed);
-    }
 }
 
 fn max_map_count() -> String {
@@ -484,26 +461,16 @@ impl StackPool {
 
     /// Up to `n` stacks of `usable` bytes into `out`; fails only if not even
     /// one could be had.
-    /// Non-hot ones are pre-faulted after the lock is dropped ([`prefault_tops`]).
     fn take_batch(&self, usable: usize, n: usize, out: &mut Vec<Stack>) -> io::Result<()> {
         let total = usable + page_size();
         let mut g = self.lock();
         let class = g.classes.entry(total).or_insert_with(|| Class::new(total));
-        let mut first_fresh = None;
         for i in 0..n {
-            // Hot stacks go out first: all after the first non-hot are non-hot.
-            if first_fresh.is_none() && class.hot.is_empty() {
-                first_fresh = Some(out.len());
-            }
             match class.take() {
                 Ok(s) => out.push(s),
                 Err(e) if i == 0 => return Err(e),
                 Err(_) => break,
             }
-        }
-        drop(g);
-        if let Some(f) = first_fresh {
-            prefault_tops(&out[f..]);
         }
         Ok(())
     }
