@@ -152,6 +152,11 @@ fn quitdump_0_leaves_sigquit_alone() {
         };
         // SAFETY: setting our own resource limit from a valid struct.
         unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+        // The default action is what goro must leave in place; a shell
+        // that starts commands in the background hands them SIGQUIT
+        // ignored, so set the default explicitly before goro starts.
+        // SAFETY: restoring the default disposition of one signal.
+        unsafe { libc::signal(libc::SIGQUIT, libc::SIG_DFL) };
         goro::init().unwrap();
         states_then_wait(|| {});
         return;
