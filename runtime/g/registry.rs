@@ -51,9 +51,7 @@
 //!   publish the new head with a release store after writing its link; an
 //!   exit unlinks with a release store to its predecessor's `reg_next` (or
 //!   `head`) and leaves its own `reg_next`; a sweep unlinks under the lock.
-//!   `reg_prev` is exact for every listed entry except the head (where it
-//!   is never read): a push sets the old head's, an unlink in the middle
-//!   and a sweep set their successor's.
+//!   Each keeps `reg_prev` of the entry after the change in step.
 //! * **R2 (readers lock).** A reader ([`List::for_each`]) holds the lock
 //!   while it walks. A swept entry is freed after the sweep released the
 //!   lock, a popped one after a later lock and release: either way, any
@@ -163,7 +161,7 @@ impl List {
         let hdr = unsafe { h.as_ref() };
         let old = self.head.load(Ordering::Relaxed);
         hdr.reg_next.store(old, Ordering::Relaxed);
-        // (`hdr.reg_prev` is left as it is: never read at the head, R1.)
+        hdr.reg_prev.store(ptr::null_mut(), Ordering::Relaxed);
         if let Some(o) = NonNull::new(old) {
             // SAFETY: R3: the old head is listed, hence live.
             unsafe { o.as_ref() }
@@ -302,21 +300,19 @@ pub(crate) fn on_exit(
     // `reg_next` stays; it is freed from the dead stack after a later lock
     // and release.
     let next = hdr.reg_next.load(Ordering::Relaxed);
-    if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
-        // The common case (it ran to completion here): one store; the new
-        // head's `reg_prev` need not be right (R1).
-        mine.head.store(next, Ordering::Release);
-    } else {
-        // Not the head, so `reg_prev` is exact and non-null (R1).
-        let prev = hdr.reg_prev.load(Ordering::Relaxed);
+    let prev = hdr.reg_prev.load(Ordering::Relaxed);
+    match NonNull::new(prev) {
+        None => mine.head.store(next, Ordering::Release),
         // SAFETY: R3: our list's entries are live; only we link them.
-        unsafe { &*prev }.reg_next.store(next, Ordering::Release);
-        if let Some(n) = NonNull::new(next) {
-            // SAFETY: as above.
-            unsafe { n.as_ref() }
-                .reg_prev
-                .store(prev, Ordering::Relaxed);
-        }
+        Some(p) => unsafe { p.as_ref() }
+            .reg_next
+            .store(next, Ordering::Release),
+    }
+    if let Some(n) = NonNull::new(next) {
+        // SAFETY: as above.
+        unsafe { n.as_ref() }
+            .reg_prev
+            .store(prev, Ordering::Relaxed);
     }
     let n = mine.npopped.load(Ordering::Relaxed);
     mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
