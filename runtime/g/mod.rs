@@ -97,9 +97,8 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
-    /// Usable stack bytes (already rounded; at most `MAX_STACK_SIZE`, 1 GiB,
-    /// so a `u32`, which packs with the other small fields).
-    stack_size: u32,
+    /// Usable stack bytes (already rounded).
+    pub(crate) stack_size: usize,
     /// Where it may run (see `pin.rs`).
     pub(crate) pin: AtomicPin,
     pub(crate) spawned_at: &'static Location<'static>,
@@ -108,9 +107,8 @@ pub(crate) struct Header {
     pub(crate) scope: u64,
     /// Bumped to cancel the pending park timer (see `time`).
     pub(crate) timer_seq: AtomicU64,
-    /// Which worker's heap holds the pending park timer (a `u16`, in
-    /// padding, like `reg_home`).
-    pub(crate) timer_home: AtomicU16,
+    /// Which worker's heap holds the pending park timer.
+    pub(crate) timer_home: AtomicUsize,
     /// The context; `None` until the first run and after the last. Touched
     /// only by the coroutine's runner (state rule 1).
     pub(crate) coro: UnsafeCell<Option<Coro>>,
@@ -124,10 +122,6 @@ pub(crate) struct Header {
     pub(crate) wait_seen: AtomicU64,
     /// Next entry of the registry list holding it (`registry.rs`, rule R1).
     pub(crate) reg_next: AtomicPtr<Header>,
-    /// Previous entry of that list, or null at its head: written and read
-    /// by the list's owner only (`registry.rs`, rule R1), so that an exit
-    /// there unlinks the entry at once.
-    pub(crate) reg_prev: AtomicPtr<Header>,
     /// The worker whose registry list holds it (set at its first run; a
     /// `u16` fits in padding: `MAX_PROCS` is 1024).
     pub(crate) reg_home: AtomicU16,
@@ -148,14 +142,6 @@ pub(crate) struct Header {
 // bits; locals by their owner only, `local.rs` rule 1); everything else is
 // atomic or immutable after construction.
 unsafe impl Sync for Header {}
-
-impl Header {
-    /// Usable stack bytes (already rounded).
-    #[inline]
-    pub(crate) fn stack_size(&self) -> usize {
-        self.stack_size as usize
-    }
-}
 
 struct Vtable {
     /// Runs the closure on the coroutine and completes it (stage rules 1-2).
@@ -219,18 +205,17 @@ where
             },
             id: opts.id,
             name: opts.name,
-            stack_size: u32::try_from(opts.stack_size).expect("stack sizes are at most 1 GiB"),
+            stack_size: opts.stack_size,
             pin: AtomicPin::new(opts.pin),
             spawned_at: opts.location,
             scope: opts.scope,
             timer_seq: AtomicU64::new(0),
-            timer_home: AtomicU16::new(0),
+            timer_home: AtomicUsize::new(0),
             coro: UnsafeCell::new(None),
             yielder: UnsafeCell::new(std::ptr::null()),
             wait_reason: registry::WaitReason::new(),
             wait_seen: AtomicU64::new(0),
             reg_next: AtomicPtr::new(std::ptr::null_mut()),
-            reg_prev: AtomicPtr::new(std::ptr::null_mut()),
             reg_home: AtomicU16::new(u16::MAX),
             unwind_pinned: UnsafeCell::new(false),
             join_waker: UnsafeCell::new(None),
@@ -554,7 +539,7 @@ impl Coroutine {
     }
     /// Usable bytes of its stack.
     pub fn stack_size(&self) -> usize {
-        self.g.header().stack_size()
+        self.g.header().stack_size
     }
     /// Whether it is pinned to one worker thread.
     pub fn is_pinned(&self) -> bool {

@@ -1,7 +1,7 @@
 //! The registry of live coroutines: what `goro::dump()`, `goro::coroutines()`,
-//! deadlock reports and the leak check walk. One intrusive [`List`] per
-//! worker, threaded through the coroutine headers' `reg_next` field (what
-//! readers follow) and `reg_prev` (the owner's alone, to unlink at exit).
+//! deadlock reports and the leak check walk. One intrusive, singly linked
+//! [`List`] per worker, threaded through the coroutine headers' `reg_next`
+//! field.
 //!
 //! # How it stays cheap
 //!
@@ -11,47 +11,42 @@
 //!   else writes (rule R1). `go!` itself pays nothing. The price: a
 //!   coroutine spawned and not yet started is not listed; snapshots count
 //!   those instead (live coroutines minus listed ones).
-//! * **Exit where it first ran** (the common case: a coroutine migrates
-//!   only when stolen after it parked): the worker unlinks it (its
-//!   predecessor's `reg_next`, or `head`, and its successor's `reg_prev`;
-//!   the entry's own `reg_next` is left intact for a reader standing on
-//!   it), hands the list its run reference instead of dropping it, and
-//!   keeps it in a private array of popped entries. They are freed in
-//!   batches ([`List::flush`]): take and release the lock (any reader that
-//!   could have reached the entries has finished), then drop the
-//!   references. No fence or read-modify-write at exit; one lock per batch
-//!   of [`FLUSH_BATCH`], or at the worker's next fairness tick, or before
-//!   it sleeps. (Measured: leaving such entries `DONE` for a sweep, as a
-//!   singly linked list must, made `skynet` spend ~20% more CPU time: the
-//!   sweep touched every live entry's cold header and freed the tasks
-//!   late, cold. The `reg_prev` word fits because `stack_size` and
-//!   `timer_home` became a `u32` and a `u16` packed with the small fields:
-//!   the header stays 216 bytes.)
-//! * **Exit on another worker** (it migrated): it stays listed, marked
-//!   `DONE` by its state word, with a reference taken before marking it
-//!   `DONE` that the list owns, until a full sweep.
+//! * **Exit where it first ran, as the list's head** (every coroutine that
+//!   runs to completion without parking while others start there): the
+//!   worker unlinks it (a store to `head`; the entry's own link is left
+//!   intact for a reader standing on it), hands the list its run reference
+//!   instead of dropping it, and keeps it in a private array of popped
+//!   entries (no header field: the header stays small). They are freed in batches ([`List::flush`]): take
+//!   and release the lock (any reader that could have reached the entries
+//!   has finished), then drop the references. No fence or read-modify-write
+//!   at exit; one lock per batch of [`FLUSH_BATCH`], or at the worker's next
+//!   fairness tick, or before it sleeps.
+//! * **Exit otherwise** (it parked and others started on its worker since,
+//!   or it migrated): it stays listed, marked `DONE` by its state word, with
+//!   a reference the list owns (the run reference handed over, or, from
+//!   another worker, one taken before marking it `DONE`), until a full
+//!   sweep.
 //! * **Full sweep** ([`List::sweep`], owner only, under the lock): unlinks
-//!   the `DONE` entries. Amortised: it runs when the pushes since the last
-//!   sweep exceed the entries that sweep kept (at least [`SWEEP_MIN`];
-//!   checked at pushes) or the remote exits do (checked at fairness
-//!   ticks), and only if some entry finished elsewhere since (a list of
-//!   live coroutines is not walked again and again while it grows); a
-//!   worker about to sleep also sweeps once the remote exits reach an
-//!   eighth of the kept entries.
+//!   the `DONE` entries. Amortised: it runs when the pushes plus the dead
+//!   entries since the last sweep exceed the entries that sweep kept (at
+//!   least [`SWEEP_MIN`]; checked at pushes, and for remote exits at
+//!   fairness ticks), and only if some entry finished since (a list of
+//!   live coroutines is not walked again and again while it grows: the
+//!   `parked` benchmark walked each entry twice for nothing); a worker
+//!   about to sleep also sweeps once the dead entries reach an eighth of
+//!   the kept ones.
 //!
 //! So a finished task (its block, and a detached coroutine's unread result)
-//! is freed soon after its exit when it finished where it first ran, and
+//! is freed soon after its exit when it finished as its list's head, and
 //! within the amortised bounds above otherwise.
 //!
 //! # Rules (cited by `// SAFETY:` comments)
 //!
 //! * **R1 (one writer of the links).** Only the list's owner (its worker,
-//!   on its own thread) changes `head`, a listed header's `reg_next` or
-//!   `reg_prev`, or the popped array, and only it reads `reg_prev`: pushes
-//!   publish the new head with a release store after writing its link; an
-//!   exit unlinks with a release store to its predecessor's `reg_next` (or
-//!   `head`) and leaves its own `reg_next`; a sweep unlinks under the lock.
-//!   Each keeps `reg_prev` of the entry after the change in step.
+//!   on its own thread) changes `head`, a listed header's `reg_next`, or
+//!   the popped array: pushes publish the new head with a release store after
+//!   writing its link; a head pop only moves `head`; other unlinking
+//!   happens in a sweep, under the lock.
 //! * **R2 (readers lock).** A reader ([`List::for_each`]) holds the lock
 //!   while it walks. A swept entry is freed after the sweep released the
 //!   lock, a popped one after a later lock and release: either way, any
@@ -104,6 +99,10 @@ pub(crate) struct List {
     /// Pushes, and finished entries left in the list by this worker, since
     /// the last sweep.
     work: AtomicUsize,
+    /// The finished entries left in the list by this worker since the last
+    /// sweep (also counted in `work`): a due sweep with none of these and
+    /// no `remote_dead` would find nothing, and is skipped.
+    dead: AtomicUsize,
     /// `work` that triggers the next sweep: `max(SWEEP_MIN, kept)`.
     sweep_at: AtomicUsize,
     /// Entries the last sweep left.
@@ -121,6 +120,7 @@ impl List {
             head: AtomicPtr::new(ptr::null_mut()),
             lock: Mutex::new(()),
             work: AtomicUsize::new(0),
+            dead: AtomicUsize::new(0),
             sweep_at: AtomicUsize::new(SWEEP_MIN),
             kept: AtomicUsize::new(0),
             remote_dead: AtomicUsize::new(0),
@@ -145,7 +145,7 @@ impl List {
     /// which paid for it, so a walk still costs O(1) per push.
     #[cold]
     fn sweep_if_dead(&self) {
-        if self.remote_dead.load(Ordering::Acquire) == 0 {
+        if self.dead.load(Ordering::Relaxed) == 0 && self.remote_dead.load(Ordering::Acquire) == 0 {
             self.work.store(0, Ordering::Relaxed);
         } else {
             self.sweep();
@@ -159,15 +159,8 @@ impl List {
     pub(crate) fn push_no_sweep(&self, h: NonNull<Header>) -> bool {
         // SAFETY: the caller runs `h` (it holds the run reference).
         let hdr = unsafe { h.as_ref() };
-        let old = self.head.load(Ordering::Relaxed);
-        hdr.reg_next.store(old, Ordering::Relaxed);
-        hdr.reg_prev.store(ptr::null_mut(), Ordering::Relaxed);
-        if let Some(o) = NonNull::new(old) {
-            // SAFETY: R3: the old head is listed, hence live.
-            unsafe { o.as_ref() }
-                .reg_prev
-                .store(h.as_ptr(), Ordering::Relaxed);
-        }
+        hdr.reg_next
+            .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
         self.head.store(h.as_ptr(), Ordering::Release);
         let n = self.work.load(Ordering::Relaxed) + 1;
         self.work.store(n, Ordering::Relaxed);
@@ -187,7 +180,7 @@ impl List {
         if remote > self.sweep_at.load(Ordering::Relaxed) {
             self.sweep();
         } else if sleeping {
-            let dead = remote;
+            let dead = self.dead.load(Ordering::Relaxed) + remote;
             if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
                 self.sweep();
             }
@@ -236,13 +229,6 @@ impl List {
                     None => self.head.store(next, Ordering::Release),
                     Some(p) => p.reg_next.store(next, Ordering::Release),
                 }
-                if let Some(n) = NonNull::new(next) {
-                    // SAFETY: R3, as for `hdr`.
-                    unsafe { n.as_ref() }.reg_prev.store(
-                        prev.map_or(ptr::null_mut(), |p| ptr::from_ref(p).cast_mut()),
-                        Ordering::Relaxed,
-                    );
-                }
                 hdr.reg_next.store(dead, Ordering::Relaxed);
                 dead = cur;
             } else {
@@ -252,6 +238,7 @@ impl List {
             cur = next;
         }
         self.work.store(0, Ordering::Relaxed);
+        self.dead.store(0, Ordering::Relaxed);
         self.kept.store(kept, Ordering::Relaxed);
         self.sweep_at.store(SWEEP_MIN.max(kept), Ordering::Relaxed);
         self.remote_dead.fetch_sub(remote, Ordering::Relaxed);
@@ -290,36 +277,32 @@ pub(crate) fn on_exit(
 ) -> bool {
     // SAFETY: the caller runs `h`.
     let hdr = unsafe { h.as_ref() };
+    // The common case first: `h` is our head (it ran to completion here).
+    // Only we write our `head` (R1) and only with entries of our list, so
+    // this also proves `h` is listed here: no need to read `reg_home`.
+    if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
+        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
+        mine.head
+            .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
+        let n = mine.npopped.load(Ordering::Relaxed);
+        mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
+        mine.npopped.store(n + 1, Ordering::Relaxed);
+        if n + 1 == FLUSH_BATCH {
+            mine.flush();
+        }
+        return true;
+    }
     let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
     if at != me {
         inc_ref(h);
         home(at).remote_dead.fetch_add(1, Ordering::Release);
         return false;
     }
-    // Ours: unlink it now (R1, R2). Readers may stand on `h`, so its
-    // `reg_next` stays; it is freed from the dead stack after a later lock
-    // and release.
-    let next = hdr.reg_next.load(Ordering::Relaxed);
-    let prev = hdr.reg_prev.load(Ordering::Relaxed);
-    match NonNull::new(prev) {
-        None => mine.head.store(next, Ordering::Release),
-        // SAFETY: R3: our list's entries are live; only we link them.
-        Some(p) => unsafe { p.as_ref() }
-            .reg_next
-            .store(next, Ordering::Release),
-    }
-    if let Some(n) = NonNull::new(next) {
-        // SAFETY: as above.
-        unsafe { n.as_ref() }
-            .reg_prev
-            .store(prev, Ordering::Relaxed);
-    }
-    let n = mine.npopped.load(Ordering::Relaxed);
-    mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
-    mine.npopped.store(n + 1, Ordering::Relaxed);
-    if n + 1 == FLUSH_BATCH {
-        mine.flush();
-    }
+    // Counted towards the next sweep (checked at the next push).
+    mine.work
+        .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    mine.dead
+        .store(mine.dead.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     true
 }
 

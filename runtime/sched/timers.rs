@@ -312,8 +312,7 @@ pub(crate) fn arm_park(
     // reference is held by its worker; the header is live.
     let hdr = unsafe { h.as_ref() };
     let seq = hdr.timer_seq.load(Ordering::Relaxed);
-    // `MAX_PROCS` (1024) fits a `u16`.
-    hdr.timer_home.store(home as u16, Ordering::Relaxed);
+    hdr.timer_home.store(home, Ordering::Relaxed);
     crate::g::inc_ref(h);
     // SAFETY: the reference just taken belongs to the entry.
     let g = unsafe { GRef::from_raw(h) };
@@ -361,7 +360,7 @@ pub(crate) fn cancel_park(
         .compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed)
         .is_ok()
     {
-        slot_of(usize::from(hdr.timer_home.load(Ordering::Relaxed)))
+        slot_of(hdr.timer_home.load(Ordering::Relaxed))
             .stale
             .fetch_add(1, Ordering::Relaxed);
     }

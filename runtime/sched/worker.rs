@@ -595,11 +595,7 @@ impl Ctx {
     #[cold]
     fn first_run(&self, g: &GRef, slot: &mut Option<Coro>) -> bool {
         let h = g.header();
-        match self
-            .stacks
-            .borrow_mut()
-            .take(&self.rt.stacks, h.stack_size())
-        {
+        match self.stacks.borrow_mut().take(&self.rt.stacks, h.stack_size) {
             Ok(stack) => {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
@@ -610,7 +606,7 @@ impl Ctx {
             Err(e) => {
                 let msg = format!(
                     "goro: cannot allocate a {} KiB stack for coroutine {}: {e}",
-                    h.stack_size() >> 10,
+                    h.stack_size >> 10,
                     crate::g::describe(h)
                 );
                 super::stack_failures::report(&msg);
