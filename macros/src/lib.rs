@@ -63,16 +63,15 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     });
     parse_macro_input!(args with parser);
-    let f = parse_macro_input!(item as ItemFn);
-    if let Err(e) = check_signature(&f, "goro::main") {
-        return e.to_compile_error().into();
-    }
     let ItemFn {
         attrs,
         vis,
         sig,
         block,
-    } = f;
+    } = match parse_fn(item, "goro::main") {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error().into(),
+    };
     let ret = &sig.output;
     let set_procs = maxprocs.map(|n| {
         quote! {
@@ -143,16 +142,15 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     });
     parse_macro_input!(args with parser);
-    let f = parse_macro_input!(item as ItemFn);
-    if let Err(e) = check_signature(&f, "goro::test") {
-        return e.to_compile_error().into();
-    }
     let ItemFn {
         attrs,
         vis,
         sig,
         block,
-    } = f;
+    } = match parse_fn(item, "goro::test") {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error().into(),
+    };
     let ret = &sig.output;
     let timeout = timeout_ms.map(|ms| {
         quote! { .timeout(::core::time::Duration::from_millis(#ms)) }
@@ -168,6 +166,14 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
     .into()
+}
+
+/// Parses the annotated item as a function and checks its signature
+/// (shared by both attributes).
+fn parse_fn(item: TokenStream, what: &str) -> syn::Result<ItemFn> {
+    let f: ItemFn = syn::parse(item)?;
+    check_signature(&f, what)?;
+    Ok(f)
 }
 
 fn check_signature(f: &ItemFn, what: &str) -> syn::Result<()> {
