@@ -197,8 +197,13 @@ fn wait_is_never_early() {
             let every = Duration::from_millis(15);
             let lim = Limiter::new(Limit::every(every), 1);
             let bg = context::background();
-            lim.wait(&bg).unwrap();
+            // `start` is read before the first wait: the limiter counts
+            // from the instant inside that wait, which is not earlier.
+            // Reading it after the wait made the test fail whenever the
+            // coroutine was descheduled for over 1 ms between the two
+            // (CI, stop 16).
             let start = Instant::now();
+            lim.wait(&bg).unwrap();
             for i in 1..=4u32 {
                 lim.wait(&bg).unwrap();
                 // Allow for float rounding of the token arithmetic.
