@@ -145,11 +145,14 @@ fn busy_poll_does_not_stall_others() {
             "busy-poll on try_recv",
             ticker_gap_during(|| {
                 let (tx, rx) = goro::chan::<u32>(1);
+                // Read before the spawn: the sender's sleep cannot start
+                // earlier, so the bound below holds however long this
+                // coroutine is descheduled.
+                let t = Instant::now();
                 let sender = goro::go!(move || {
                     goro::time::sleep(Duration::from_millis(500));
                     tx.send(7).unwrap();
                 });
-                let t = Instant::now();
                 let got = loop {
                     if let Ok(v) = rx.try_recv() {
                         break v;
@@ -157,7 +160,7 @@ fn busy_poll_does_not_stall_others() {
                     std::hint::spin_loop();
                 };
                 assert_eq!(got, 7);
-                assert!(t.elapsed() >= Duration::from_millis(450));
+                assert!(t.elapsed() >= Duration::from_millis(500));
                 sender.join().unwrap();
             }),
         );
