@@ -73,7 +73,12 @@ fn unjoined_panic_is_reported() {
         let id = h.id();
         drop(h);
         println!("LATE-ID {id}");
-        std::thread::sleep(Duration::from_millis(200));
+        // The early-drop report is printed as that coroutine completes,
+        // before it counts as exited: wait for both to exit (a fixed sleep
+        // was too short on a loaded machine). The parent's limit bounds it.
+        while goro::num_goroutine() != 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert_eq!(
             goro::go!(|| "still running").join().unwrap(),
             "still running"
