@@ -13,17 +13,14 @@
 //! | `p`               | free: a sender at `tail == p` may claim it |
 //! | `p + 1`           | written: a receiver at `head == p` may claim it |
 //! | `p + one_lap`     | read in this lap: free for the next lap's sender |
-//! | `(p + 1) \| mark_bit` | being read, and a registered sender asks the receiver to look for it when it frees the slot (rule F1, `array/blocking.rs`) |
-//!
-//! Stamps never use `mark_bit` otherwise; every reader masks it off.
 //!
 //! Seen from the next lap's position `q = p + one_lap` of the same slot,
 //! `p` (claimed, not yet written) and `p + 1` (written, not yet read, or
 //! being read) both mean "not free yet": a sender at `tail == q` finds
 //! the ring full, a receiver at `head == q` finds nothing to take. Both
 //! say so at once rather than spin: the party that holds the slot may not
-//! be running (a `select!` send case holding a reservation, rule H1 in
-//! `array/blocking.rs`).
+//! be running (a `select!` send case whose value expression is still
+//! being evaluated holds its claim).
 //!
 //! Sending claims a slot by moving `tail` forward with a compare-exchange,
 //! writes, then publishes with `stamp = p + 1` (release). Receiving claims by
@@ -33,9 +30,7 @@
 //!
 //! # Blocking
 //!
-//! Parking, the receive that moves a parked sender's value into the ring
-//! (rules M1–M4, F1, F2), the reservation of room for `select!` send cases
-//! (H1, H2) and the drain when the last receiver goes are in
+//! Parking, waking and the drain when the last receiver goes are in
 //! `array/blocking.rs`.
 //!
 //! # Non-blocking operations are linearizable (rule L1)
@@ -113,16 +108,6 @@ enum RecvWait {
     Completed,
     /// Until it is written (the last receiver's drain).
     All,
-}
-
-/// What a registered sender finds at `tail` ([`Array::send_room`]).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Room {
-    /// Room (or closed, or `tail` moved): try to claim.
-    Free,
-    /// Full: park; the receiver that frees room will look for the
-    /// registration (rules M1, F1 in `array/blocking.rs`).
-    Full,
 }
 
 struct Slot<T> {
@@ -224,8 +209,7 @@ impl<T> Array<T> {
                 return true;
             }
             let slot = &self.buffer[tail & (self.mark_bit - 1)];
-            // Without a waiting sender's flag (rule F1).
-            let stamp = slot.stamp.load(Ordering::Acquire) & !self.mark_bit;
+            let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
                 match self.tail.compare_exchange_weak(
                     tail,
@@ -268,8 +252,8 @@ impl<T> Array<T> {
                 // A sender of the previous lap claimed this slot and has not
                 // written it yet: the ring is full (the head cannot be past
                 // that slot). Spinning here would wait on a party that may
-                // not be running (a select send case handed the slot, rule H1, that
-                // has not been scheduled yet).
+                // not be running (a select send case still evaluating its
+                // value expression).
                 return false;
             } else {
                 // Another sender claimed this position; look again.
@@ -278,52 +262,23 @@ impl<T> Array<T> {
         }
     }
 
-    /// Whether a send could make progress now, for a sender that just
-    /// registered (`array/blocking.rs`, rule M4): `false` only when the
-    /// ring is full (having asked a receiver caught freeing the tail slot
-    /// to look for waiting senders, rule F1).
+    /// Whether a send could make progress now (a free slot at `tail`, or
+    /// closed), for a sender that just registered. Pairs with the `SeqCst`
+    /// stamp store in `read`: either this load sees the slot freed, or the
+    /// receiver that frees it sees the registration (`array/blocking.rs`).
     pub(crate) fn send_ready(&self) -> bool {
-        self.send_room() != Room::Full
-    }
-
-    /// What a sender that has just registered finds at `tail` (rules M4,
-    /// F1 in `array/blocking.rs`). Every access is `SeqCst`: they pair with
-    /// the receivers' `SeqCst` claim of `head`, load of the sender list and
-    /// swap of the stamp.
-    pub(crate) fn send_room(&self) -> Room {
         let tail = self.tail.load(Ordering::SeqCst);
         if tail & self.mark_bit != 0 {
-            return Room::Free;
+            return true;
         }
-        let slot = &self.buffer[tail & (self.mark_bit - 1)];
-        let raw = slot.stamp.load(Ordering::SeqCst);
-        let stamp = raw & !self.mark_bit;
+        let stamp = self.buffer[tail & (self.mark_bit - 1)]
+            .stamp
+            .load(Ordering::SeqCst);
         let prev = stamp.wrapping_add(self.one_lap);
-        if prev == tail + 1 {
-            // The previous lap's message is still there. Full if nobody has
-            // claimed it, or if a waiting sender already flagged it.
-            if raw != stamp || self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail {
-                return Room::Full;
-            }
-            // A receiver is moving it out, and may have looked for waiting
-            // senders before we registered: flag the slot, so that its free
-            // looks again (rule F1). If the stamp moved meanwhile, look again.
-            match slot.stamp.compare_exchange(
-                raw,
-                raw | self.mark_bit,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => Room::Full,
-                Err(_) => Room::Free,
-            }
-        } else if prev == tail {
-            // The previous lap's claim, not yet written: full.
-            Room::Full
-        } else {
-            // Free, or `tail` moved on: look again.
-            Room::Free
-        }
+        // The previous lap's message (read or not yet), or its claim not
+        // yet written: no room until a receiver frees the slot, and that
+        // receiver wakes us.
+        prev != tail + 1 && prev != tail
     }
 
     /// Completes a send claim. Gives the value back if the channel was
@@ -384,7 +339,7 @@ impl<T> Array<T> {
             .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
         {
-            self.notify_senders();
+            self.senders.notify();
             return;
         }
         // Otherwise publish it empty; receivers skip it and free it.
@@ -403,7 +358,7 @@ impl<T> Array<T> {
         {
             slot.stamp
                 .store(pos.wrapping_add(self.one_lap), Ordering::SeqCst);
-            self.notify_senders();
+            self.senders.notify();
         }
         self.published();
     }
@@ -441,8 +396,7 @@ impl<T> Array<T> {
         while pos != tail {
             let stamp = self.buffer[pos & (self.mark_bit - 1)]
                 .stamp
-                .load(Ordering::Acquire)
-                & !self.mark_bit;
+                .load(Ordering::Acquire);
             if stamp == pos + 1 {
                 return true;
             }
@@ -457,8 +411,7 @@ impl<T> Array<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let slot = &self.buffer[head & (self.mark_bit - 1)];
-            // Without a waiting sender's flag (rule F1).
-            let stamp = slot.stamp.load(Ordering::Acquire) & !self.mark_bit;
+            let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 match self.head.compare_exchange_weak(
                     head,
@@ -472,7 +425,7 @@ impl<T> Array<T> {
                             // An abandoned claim: free the slot, look on.
                             slot.stamp
                                 .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
-                            self.notify_senders();
+                            self.senders.notify();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
                         }
@@ -531,8 +484,7 @@ impl<T> Array<T> {
         let head = self.head.load(Ordering::SeqCst);
         let stamp = self.buffer[head & (self.mark_bit - 1)]
             .stamp
-            .load(Ordering::SeqCst)
-            & !self.mark_bit;
+            .load(Ordering::SeqCst);
         if stamp != head && stamp.wrapping_add(self.one_lap) != head + 1 {
             return true; // published, or moved on: look again
         }
@@ -555,17 +507,10 @@ impl<T> Array<T> {
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
         // SAFETY: as above; the message is moved out exactly once.
         let msg = unsafe { slot.msg.get().read().assume_init() };
-        // Look for parked senders *before* freeing the slot (rule M1 in
-        // `array/blocking.rs`): one `SeqCst` load when nobody waits, as
-        // after the free it would be; the slot stays ours meanwhile.
-        if self.senders.has_waiters() {
-            self.free_to_sender(slot, token.array_stamp);
-        } else if slot.stamp.swap(token.array_stamp, Ordering::SeqCst) & self.mark_bit != 0 {
-            // A sender registered after our look and flagged the slot
-            // (rule F1): look again. (On x86 the swap is the instruction a
-            // `SeqCst` store compiles to anyway.)
-            self.notify_senders();
-        }
+        // Free, then look for parked senders: `SeqCst`, paired with a
+        // registering sender's re-check (`send_ready`).
+        slot.stamp.store(token.array_stamp, Ordering::SeqCst);
+        self.senders.notify();
         Some(msg)
     }
 

@@ -664,18 +664,6 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-#[cfg(all(test, loom))]
-impl<T> Sender<T> {
-    /// Whether some sender is registered in a buffered channel's wait list
-    /// (loom models wait for it before they receive).
-    pub(crate) fn has_waiting_senders(&self) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.senders().has_waiters(),
-            _ => false,
-        }
-    }
-}
-
 impl<T> Receiver<T> {
     /// For an async receive (`future.rs`) dropped after its wait entry was
     /// claimed: on a buffered channel the claim was a wake-up for a message

@@ -42,30 +42,6 @@
 //! Waiters park with a validate callback that re-reads `state` (see
 //! `waiter.rs`), so a claim that lands between registering and sleeping is
 //! never missed.
-//!
-//! # Value entries (rules V1–V3)
-//!
-//! A parked plain `send` on a buffered channel leaves a pointer to its
-//! value in its entry (`Entry::value`, Go's sudog `elem`), so that the
-//! receiver that frees room moves the value in itself (`array/blocking.rs`,
-//! rules M1–M3). Moving a value out of another party's frame needs more
-//! than rule 2, because the copy must be made *before* the claim and must
-//! not be made at all if the claim could fail:
-//!
-//! 4. **V1 (one list, one operation).** A value entry is the only entry of
-//!    its context (a plain send, never a `select!` case), so nobody outside
-//!    its list can claim it.
-//! 5. **V2 (claimed only under the lock).** Every claim of a value entry's
-//!    context is made holding its list's lock: the mover's
-//!    ([`Waiters::unlink_and_claim_locked`]), the close's
-//!    ([`Waiters::disconnect_all`]), and the waiter's own withdrawal
-//!    ([`SyncWaiters::withdraw`]: a timeout, or room it found itself). So a
-//!    lock holder that sees it `WAITING` knows its claim will land, and may
-//!    copy the value out first.
-//! 6. **V3 (the value is read-only while linked).** The waiter neither reads
-//!    nor moves its value while the entry is linked; after a claim for its
-//!    operation (`FIRST_OPER`) the value belongs to the mover and the waiter
-//!    forgets its copy; after any other claim it still owns it.
 
 use std::time::Instant;
 
@@ -176,16 +152,8 @@ pub(crate) struct Entry {
     /// plain store instead of a compare-exchange.
     pub(crate) exclusive: bool,
     pub(crate) cx: *const Context,
-    /// Rendezvous channels: where the value goes / comes from. Buffered
-    /// channels: null while the sender waits; the slot reserved for it by
-    /// the receiver that handed it room (`array/blocking.rs`, rule H1), written
-    /// before the claim.
+    /// Rendezvous channels: where the value goes / comes from.
     pub(crate) packet: *mut u8,
-    /// Buffered channels: the stamp that publishes the slot in `packet`.
-    pub(crate) stamp: usize,
-    /// Buffered channels, plain `send`: the value waiting to be sent, in
-    /// the waiter's frame (rules V1–V3); null for every other entry.
-    pub(crate) value: *const u8,
     /// Taken by whoever claims the entry (or disconnects it).
     unparker: Option<Unparker>,
     prev: *mut Entry,
@@ -218,8 +186,6 @@ impl Entry {
             exclusive,
             cx: cx.id(),
             packet,
-            stamp: 0,
-            value: std::ptr::null(),
             unparker: Some(unparker),
             prev: std::ptr::null_mut(),
             next: std::ptr::null_mut(),
@@ -333,83 +299,23 @@ impl Waiters {
             let entry = unsafe { &mut *e };
             let next = entry.next;
             if Some(entry.cx) != me {
+                // SAFETY: linked in this list.
+                unsafe { self.unlink(e) };
                 let packet = entry.packet;
-                // SAFETY: linked in this list, under the mutex.
-                if let Some(unparker) = unsafe { self.unlink_and_claim(e) } {
+                let unparker = entry
+                    .unparker
+                    .take()
+                    .expect("a linked entry has its unparker");
+                let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
+                // SAFETY: the context outlives its linked entries (rule 1);
+                // this claim is our last access to the waiter's frame.
+                if unsafe { Self::claim(cx, oper, exclusive) } {
                     return Some(Claimed { packet, unparker });
                 }
             }
             e = next;
         }
         None
-    }
-
-    /// The first entry, in FIFO order, whose context is still waiting.
-    ///
-    /// # Safety
-    /// The caller holds the mutex guarding this list.
-    pub(crate) unsafe fn first_waiting(&self) -> Option<*mut Entry> {
-        let mut e = self.head;
-        while !e.is_null() {
-            // SAFETY: linked entries are valid under the mutex (rule 1).
-            let entry = unsafe { &*e };
-            // SAFETY: as above.
-            if unsafe { entry.cx() }.state() == WAITING {
-                return Some(e);
-            }
-            e = entry.next;
-        }
-        None
-    }
-
-    /// Unlinks the value entry `e`, takes its unparker, and claims its
-    /// context for its operation with a plain store: the last access to the
-    /// waiter's frame (rule 2). The claim cannot fail (rule V2).
-    ///
-    /// # Safety
-    /// The caller holds the mutex guarding this list; `e` is a value entry
-    /// linked in it, seen `WAITING` under this same lock hold.
-    pub(crate) unsafe fn unlink_and_claim_locked(&mut self, e: *mut Entry) -> Unparker {
-        // SAFETY: caller contract.
-        unsafe { self.unlink(e) };
-        // SAFETY: linked until just now, under the mutex (rule 1).
-        let entry = unsafe { &mut *e };
-        debug_assert!(!entry.value.is_null(), "a value entry");
-        let unparker = entry
-            .unparker
-            .take()
-            .expect("a linked entry has its unparker");
-        // SAFETY: the context outlives its linked entries (rule 1); it is
-        // `WAITING` and only lock holders claim it (rule V2), so the store
-        // is the claim; it is our last access to the waiter's frame.
-        unsafe { &*entry.cx }
-            .state
-            .store(entry.oper, Ordering::Release);
-        unparker
-    }
-
-    /// Unlinks `e`, takes its unparker, then claims its context for its
-    /// operation: the claim is the last access to the waiter's frame (rule
-    /// 2). Returns the unparker if the claim landed; if it failed, the
-    /// entry stays unlinked (its owner's `remove` sees that).
-    ///
-    /// # Safety
-    /// The caller holds the mutex guarding this list, and `e` is linked in
-    /// it.
-    #[inline]
-    pub(crate) unsafe fn unlink_and_claim(&mut self, e: *mut Entry) -> Option<Unparker> {
-        // SAFETY: caller contract.
-        unsafe { self.unlink(e) };
-        // SAFETY: linked until just now, under the mutex (rule 1).
-        let entry = unsafe { &mut *e };
-        let unparker = entry
-            .unparker
-            .take()
-            .expect("a linked entry has its unparker");
-        let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
-        // SAFETY: the context outlives its linked entries (rule 1); this
-        // claim is our last access to the waiter's frame.
-        unsafe { Self::claim(cx, oper, exclusive) }.then_some(unparker)
     }
 
     /// Tries to claim context `cx` for operation `oper`.
@@ -535,9 +441,17 @@ impl SyncWaiters {
         self.is_empty.store(l.is_empty(), Ordering::SeqCst);
     }
 
+    /// Wakes one waiter, if any. One `SeqCst` load when nobody waits.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        if self.has_waiters() {
+            self.notify_slow();
+        }
+    }
+
     /// Whether anyone may be registered: one `SeqCst` load, the second half
     /// of the Dekker handshake with [`SyncWaiters::register`] (module docs
-    /// of `array.rs`).
+    /// of `array/blocking.rs`).
     #[inline]
     pub(crate) fn has_waiters(&self) -> bool {
         // loom 0.7 treats a `SeqCst` load as `Acquire` (tokio-rs/loom#180)
@@ -558,45 +472,6 @@ impl SyncWaiters {
         {
             !self.is_empty.load(Ordering::SeqCst)
         }
-    }
-
-    /// Wakes one waiter, if any. One `SeqCst` load when nobody waits.
-    #[inline]
-    pub(crate) fn notify(&self) {
-        if self.has_waiters() {
-            self.notify_slow();
-        }
-    }
-
-    /// Runs `f` on the list under its lock, then updates the lock-free
-    /// "anyone there?" flag before unlocking. Wake whoever `f` claimed
-    /// after this returns (rule 3).
-    #[inline]
-    pub(crate) fn with_list<R>(&self, f: impl FnOnce(&mut Waiters) -> R) -> R {
-        let mut l = self.lock();
-        let r = f(&mut l);
-        self.is_empty.store(l.is_empty(), Ordering::SeqCst);
-        r
-    }
-
-    /// The owner of value entry `e` gives up waiting (a timeout, or room it
-    /// found itself): under the lock, claims `cx` as `ABORTED` unless
-    /// someone claimed it first, and unlinks `e`. Returns the final state:
-    /// `ABORTED`, or the earlier claim (rule V2: a mover's `FIRST_OPER`
-    /// means the value is gone).
-    ///
-    /// # Safety
-    /// `e` was registered here (or is no longer linked); `cx` is its context.
-    pub(crate) unsafe fn withdraw(&self, e: *mut Entry, cx: &Context) -> usize {
-        self.with_list(|l| {
-            let s = match cx.try_claim(ABORTED) {
-                Ok(()) => ABORTED,
-                Err(s) => s,
-            };
-            // SAFETY: caller contract; we hold the mutex.
-            unsafe { l.remove(e) };
-            s
-        })
     }
 
     #[cold]

@@ -314,10 +314,9 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
         }
         if saw_ready {
             // A registration saw a case ready that the pass above could not
-            // claim: a counterpart is half-way through an operation (a
-            // receiver freeing the slot a send case needs, `array.rs` rule
-            // M4). Let it finish (it may share our worker) before looking
-            // again.
+            // claim: another party took the room first, or is half-way
+            // through an operation on that channel. Let it finish (it may
+            // share our worker) before looking again.
             backoff.snooze();
         }
     }

@@ -5,9 +5,7 @@
 //!
 //! Invariants: every method forwards to the flavor that owns the channel's
 //! state (`array.rs`, `zero.rs`); a `never()` channel is never ready and
-//! never chosen. A buffered send case that a receiver claimed with a
-//! reserved slot (`array/blocking.rs`, rule H1) finds the reservation in
-//! its entry and completes with it (`accept`); `try_select_now` is the
+//! never chosen. `try_select_now` is the
 //! claim that waits out operations caught half-way (`array.rs`, rule L1),
 //! for selects that will not wait. A reservation is completed exactly once:
 //! by `complete_send` / `complete_recv`, or released by `abandon`.
@@ -172,14 +170,16 @@ impl<T> SelectHandle for Sender<T> {
 
     unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
         match &self.chan.flavor {
-            // A receiver that freed room handed us a slot (`array/blocking.rs`,
-            // rule H1): the send case has completed but for the write.
-            Flavor::Array(_) if !entry.packet.is_null() => {
-                token.array_slot = entry.packet;
-                token.array_stamp = entry.stamp;
-                true
+            // Woken by a receiver that freed room: claim it like any
+            // ready case, and hand the wake-up on if more room waits
+            // (`array/blocking.rs`, rule W2).
+            Flavor::Array(a) => {
+                let claimed = a.start_send(token);
+                if claimed {
+                    a.wake_next_sender();
+                }
+                claimed
             }
-            Flavor::Array(a) => a.start_send(token),
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.accept_send(token, entry.packet) },
             Flavor::Never => false,
