@@ -98,12 +98,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod blocking;
 
-/// How long a receive claim waits for a slot a sender has claimed and not
-/// yet written (rules L1, L2).
+/// How long a non-blocking receive claim waits for a slot a sender has
+/// claimed and not yet written (rules L1, L2). (A blocking receive does
+/// not wait: it parks, `start_recv`.)
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum RecvWait {
-    /// Not at all: a blocking receiver parks instead.
-    No,
     /// While a later slot holds a completed send (non-blocking receives).
     Completed,
     /// Until it is written (the last receiver's drain).
@@ -135,6 +134,9 @@ pub(crate) struct Array<T> {
     one_lap: usize,
     mark_bit: usize,
     senders: SyncWaiters,
+    /// Wake-ups spent by senders that then found no room (rule W2 in
+    /// `array/blocking.rs`).
+    lost_wakes: AtomicUsize,
     receivers: SyncWaiters,
 }
 
@@ -167,6 +169,7 @@ impl<T> Array<T> {
             one_lap,
             mark_bit,
             senders: SyncWaiters::new(),
+            lost_wakes: AtomicUsize::new(0),
             receivers: SyncWaiters::new(),
         }
     }
@@ -185,23 +188,14 @@ impl<T> Array<T> {
     /// Claims a slot to send into. `true`: claimed (or the channel is
     /// closed: `token.array_slot` is null). `false`: no room yet (full, or
     /// the oldest message is being moved out right now).
-    #[inline]
+    ///
+    /// This is the blocking parties' claim; the non-blocking one is
+    /// [`Array::start_send_now`]. They are two bodies on purpose: sharing
+    /// one (a `linearize` flag, every case answered at once) changed how
+    /// blocked senders and receivers interleave, and `chan_4x4` on two
+    /// workers measured 15–21% slower (`compare.py --runs 31`, issue 12
+    /// in `docs/benchmarks.md`).
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
-        self.claim_send(token, false)
-    }
-
-    /// [`Array::start_send`] for a caller that will not wait (`try_send`,
-    /// `select!` with `default`): if a receiver has claimed the oldest
-    /// message and is still moving it out, waits for it to finish (rule L1
-    /// in the module docs), so `false` means the ring really was full.
-    #[inline]
-    pub(crate) fn start_send_now(&self, token: &mut Token) -> bool {
-        self.claim_send(token, true)
-    }
-
-    #[inline(always)]
-    fn claim_send(&self, token: &mut Token, linearize: bool) -> bool {
-        let mut backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
@@ -236,10 +230,47 @@ impl<T> Array<T> {
                 // the 4x4 throughput on two cores: the spinner and the
                 // receiver fight over the slot's line, where parking lets
                 // the receivers drain a batch.
-                if !linearize {
-                    return false;
+                return false;
+            } else {
+                // Another sender claimed this position; look again.
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// [`Array::start_send`] for a caller that will not wait (`try_send`,
+    /// `select!` with `default`): if a receiver has claimed the oldest
+    /// message and is still moving it out, waits for it to finish (rule L1
+    /// in the module docs), so `false` means the ring really was full.
+    pub(crate) fn start_send_now(&self, token: &mut Token) -> bool {
+        let mut backoff = Backoff::new();
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.mark_bit != 0 {
+                token.array_slot = std::ptr::null();
+                return true;
+            }
+            let slot = &self.buffer[tail & (self.mark_bit - 1)];
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        token.array_slot = slot as *const Slot<T> as *const u8;
+                        token.array_stamp = tail + 1;
+                        return true;
+                    }
+                    Err(t) => {
+                        std::hint::spin_loop();
+                        tail = t;
+                    }
                 }
-                // Full only if the head is a lap behind the tail too;
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds the previous lap's message. Full only if the head is a lap behind the tail too;
                 // otherwise a receiver has claimed that message and is
                 // moving it out: wait for it (rule L1).
                 let head = self.head.load(Ordering::SeqCst);
@@ -366,9 +397,54 @@ impl<T> Array<T> {
     /// Claims a message to receive. `true`: claimed (or closed and drained:
     /// `token.array_slot` is null). `false`: nothing to take yet (empty, or
     /// the next message is still being written).
-    #[inline]
+    ///
+    /// The blocking parties' claim; the non-blocking ones share
+    /// `claim_recv` (see [`Array::start_send`] for why the bodies differ).
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
-        self.claim_recv(token, RecvWait::No)
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.buffer[head & (self.mark_bit - 1)];
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head + 1 {
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: the stamp (acquire) published `present`.
+                        if !unsafe { *slot.present.get() } {
+                            // An abandoned claim: free the slot, look on.
+                            slot.stamp
+                                .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
+                            self.senders.notify();
+                            head = self.head.load(Ordering::Relaxed);
+                            continue;
+                        }
+                        token.array_slot = slot as *const Slot<T> as *const u8;
+                        token.array_stamp = head.wrapping_add(self.one_lap);
+                        return true;
+                    }
+                    Err(h) => {
+                        std::hint::spin_loop();
+                        head = h;
+                    }
+                }
+            } else if stamp == head {
+                let tail = self.tail.load(Ordering::SeqCst);
+                if tail & !self.mark_bit == head && tail & self.mark_bit != 0 {
+                    token.array_slot = std::ptr::null();
+                    return true;
+                }
+                // Empty, or a sender is writing this slot right now: nothing
+                // to take *yet*; a waiting receiver is notified on publish.
+                return false;
+            } else {
+                // Another receiver took this position; look again.
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
     }
 
     /// [`Array::start_recv`] for a caller that will not wait (`try_recv`,
@@ -405,7 +481,7 @@ impl<T> Array<T> {
         false
     }
 
-    #[inline(always)]
+    #[inline]
     fn claim_recv(&self, token: &mut Token, wait: RecvWait) -> bool {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
@@ -452,13 +528,11 @@ impl<T> Array<T> {
                     return false; // empty
                 }
                 // A sender has claimed this slot and is writing it right
-                // now (the tail has moved past it). A blocking receiver
-                // parks and is notified on publish; one that will not wait
-                // waits for the write instead (rule L1), but only if a send
-                // behind it has completed (rule L2): otherwise none of the
-                // pending sends has, and "empty" is linearizable.
+                // now (the tail has moved past it). A receive that will
+                // not wait waits for the write (rule L1), but only if a
+                // send behind it has completed (rule L2): otherwise none of
+                // the pending sends has, and "empty" is linearizable.
                 match wait {
-                    RecvWait::No => return false,
                     RecvWait::Completed => {
                         if !self.published_behind(head, tail & !self.mark_bit)
                             && self.head.load(Ordering::SeqCst) == head
@@ -485,8 +559,11 @@ impl<T> Array<T> {
         let stamp = self.buffer[head & (self.mark_bit - 1)]
             .stamp
             .load(Ordering::SeqCst);
-        if stamp != head && stamp.wrapping_add(self.one_lap) != head + 1 {
-            return true; // published, or moved on: look again
+        if stamp != head {
+            // Published, or moved on, or the previous lap's message still
+            // being moved out (a step of a few instructions, which the
+            // claim waits out): look again.
+            return true;
         }
         let tail = self.tail.load(Ordering::SeqCst);
         tail & self.mark_bit != 0 && tail & !self.mark_bit == head

@@ -177,6 +177,8 @@ impl<T> SelectHandle for Sender<T> {
                 let claimed = a.start_send(token);
                 if claimed {
                     a.wake_next_sender();
+                } else {
+                    a.lost_wake();
                 }
                 claimed
             }

@@ -73,14 +73,21 @@
 //!   being taken: a receive that frees a slot *behind* the tail's (another
 //!   receiver is still reading the tail slot) wakes a sender that then finds
 //!   the tail slot held and parks again. When the tail slot is freed, one
-//!   sender is woken for two free slots. So a sender that was woken and
-//!   then claimed room looks once more: if room is left at `tail` and a
-//!   sender waits, it wakes the next one ([`Array::wake_next_sender`]).
-//!   Each claim by a woken sender passes room on, so no sender stays
-//!   parked beside free room (`tests/chan_handoff.rs`: two receives racing
-//!   with a fresh send left the parked sender stuck about once in 10^4
-//!   rounds without it). Fresh senders never need to: the receive that
-//!   freed the tail slot they took woke someone already.
+//!   sender is woken for two free slots. So a woken sender that finds no
+//!   room counts a *lost* wake-up ([`Array::lost_wake`], before it
+//!   registers again), and a woken sender that claims room while lost
+//!   wake-ups are counted takes one off and, if room is left at `tail` and
+//!   a sender waits, wakes the next one ([`Array::wake_next_sender`]). All
+//!   three accesses are `SeqCst`: either the claimer sees the count, or the
+//!   lost sender's re-check after it registers sees the claim's moved
+//!   `tail` and the room behind it. No sender stays parked beside free room
+//!   (`tests/chan_handoff.rs`: two receives racing with a fresh send left
+//!   the parked sender stuck about once in 10^4 rounds without it, on the
+//!   pre-issue-12 code too). Fresh senders never need to: the receive that
+//!   freed the tail slot they took woke someone already. Waking on after
+//!   *every* woken claim instead woke all parked senders at once whenever
+//!   room opened, and the extra contention cost `chan_4x4` about 10% on
+//!   two workers.
 //!
 //! # The last receiver
 //!
@@ -123,6 +130,9 @@ impl<T> Array<T> {
                 // SAFETY: fresh successful claim, completed once.
                 return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
             }
+            if std::mem::take(&mut woken) {
+                self.lost_wake();
+            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 // Out of time: one last look that waits out a receiver in
                 // the middle of freeing room (rule L1).
@@ -155,12 +165,25 @@ impl<T> Array<T> {
     }
 
     /// Rule W2: called by a sender that was woken and has just claimed
-    /// room. If more room is at `tail` and another sender waits, wake it.
+    /// room. If a wake-up was lost, room is left at `tail` and another
+    /// sender waits, wake it.
     #[inline]
     pub(crate) fn wake_next_sender(&self) {
+        if self.lost_wakes.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let _ = self
+            .lost_wakes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if self.senders.has_waiters() && self.send_ready() {
             self.senders.notify();
         }
+    }
+
+    /// Rule W2: a woken sender found no room (before it registers again).
+    #[cold]
+    pub(crate) fn lost_wake(&self) {
+        self.lost_wakes.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A blocked sender's spin before parking (module docs): `true` when
