@@ -14,6 +14,14 @@
 //! | `p + 1`           | written: a receiver at `head == p` may claim it |
 //! | `p + one_lap`     | read in this lap: free for the next lap's sender |
 //!
+//! Seen from the next lap's position `q = p + one_lap` of the same slot,
+//! `p` (claimed, not yet written) and `p + 1` (written, not yet read, or
+//! being read) both mean "not free yet": a sender at `tail == q` finds
+//! the ring full, a receiver at `head == q` finds nothing to take. Both
+//! say so at once rather than spin: the party that holds the slot may not
+//! be running (a `select!` send case whose value expression is still
+//! being evaluated holds its claim).
+//!
 //! Sending claims a slot by moving `tail` forward with a compare-exchange,
 //! writes, then publishes with `stamp = p + 1` (release). Receiving claims by
 //! moving `head`, reads, then frees with `stamp = p + one_lap`. Claim and
@@ -22,45 +30,46 @@
 //!
 //! # Blocking
 //!
-//! Two [`SyncWaiters`] lists: receivers waiting for a message, senders
-//! waiting for room.
+//! Parking, waking and the drain when the last receiver goes are in
+//! `array/blocking.rs`.
 //!
-//! A receiver that cannot take a message *now* — including when a sender is
-//! in the middle of writing the very slot it needs — registers and parks
-//! instead of spinning. On two cores a producer and a consumer in lockstep
-//! otherwise keep catching each other mid-write and bounce the slot's cache
-//! line once per message; parking lets messages accumulate so they are
-//! handed over in batches (Go's behaviour: it parks a receiver as soon as it
-//! has caught up). No lost wake-up: the receiver registers (`SeqCst` store
-//! of "not empty" in the list) and re-checks the slot's stamp (`SeqCst`
-//! load); the sender publishes the stamp with a `SeqCst` store and then
-//! checks the list (`SeqCst` load, one load when nobody waits). In the
-//! single total order of `SeqCst` operations one comes first, so either the
-//! receiver sees the stamp or the sender sees the receiver.
+//! # Non-blocking operations are linearizable (rule L1)
 //!
-//! A sender that finds the slot at `tail` still holding the previous lap's
-//! message parks the same way, whether the ring is full or a receiver is in
-//! the middle of moving that message out: spinning on the slot until the
-//! receiver is done makes the two fight over its line (4x4 throughput
-//! halves on two cores). The receiver frees the slot with a `SeqCst` stamp
-//! store and then checks the sender list; the sender re-checks the stamp
-//! after registering. The same `SeqCst` pairing as above. So a `try_send`
-//! can report `Full` while a receiver is half-way through taking the oldest
-//! message, just as a `try_recv` can report `Empty` while a sender is
-//! half-way through writing: the operation has begun but not finished.
+//! A party that will not park — `try_recv`, `try_send`, `select!` with
+//! `default`, a timed operation whose deadline has passed, the drain of
+//! `disconnect_receivers` — must not answer "empty" or "full" because of
+//! an operation that another party has *begun* (claimed) but not finished:
 //!
-//! Before it parks, a blocked sender may spin for a little while
-//! ([`SEND_SPINS`] pauses, when [`waiter::can_spin`] says another CPU is at
-//! work and nothing else wants ours), waiting for a *batch* of room (an
-//! eighth of the ring) and not for one slot. Parking costs a wake-up per
-//! freed slot when producers are ahead: the receiver frees a slot and wakes
-//! the sender, which refills it and parks again. A sender that spins needs
-//! no wake-up, and waiting for a batch keeps it from trading the slot's
-//! cache line with the receiver message by message. If the batch does not
-//! come within the spin, one free slot is enough again, and the sender
-//! registers and parks as before; so spinning delays a sender by a few
-//! microseconds at most and changes nothing else. (`select4`: 130 → 82 ns
-//! per operation on two workers; measurements in `docs/benchmarks.md`.)
+//! - `try_recv` finding the head slot unwritten while `tail` has moved past
+//!   it: a sender claimed the slot and is writing it, and later slots may
+//!   hold messages whose `send` has already returned. It waits for that
+//!   write (spin, then yield: [`Backoff`]) and takes the message. Only
+//!   `tail == head` is "empty".
+//! - `try_send` finding the slot at `tail` still holding the previous lap's
+//!   message while `head` has moved past it: a receiver claimed that
+//!   message and is moving it out, and a receive that freed another slot
+//!   may already have returned. It waits for that receiver. Only
+//!   `head + one_lap == tail` is "full".
+//!
+//! So if a send has returned before a `try_recv` starts, the `try_recv`
+//! sees its message (or an earlier one) unless another receiver took it
+//! (Go checks the count under the channel lock; crossbeam-channel retries
+//! the same way).
+//!
+//! **L2.** `try_recv` waits for the head slot's write only if a slot behind
+//! it already holds a published message: if none does, none of the sends
+//! that claimed slots in `[head, tail)` has completed, and "empty" is
+//! linearizable (checked with `head` unchanged: no receiver can pass the
+//! unwritten head slot, so a message published before the `try_recv`
+//! began is still there to be seen). This keeps a `select!` send case whose
+//! value expression blocks (its slot claimed meanwhile) from blocking
+//! `try_recv` on an otherwise empty channel, where Go, which evaluates the
+//! value before selecting, answers "empty" at once. The wait is for a step of a few instructions, except
+//! when the party is a `select!` send case still evaluating its value
+//! expression, or a [`crate::SelectedOperation`] not yet completed: those
+//! hold their claim until completed, and must be completed promptly.
+//! Blocking receivers and senders keep parking instead (see above): for
+//! them "not yet" is harmless, since the publish that ends it wakes them.
 //!
 //! # Closing
 //!
@@ -79,19 +88,26 @@
 //! receiver gets there an abandoned slot behind real messages counts in
 //! `len()` like a message.
 
+use crate::context::SyncWaiters;
+use crate::error::TrySendError;
+use crate::select::Token;
+use crate::waiter::{self, Backoff};
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::time::Instant;
-
-use crate::context::{ABORTED, Context, Entry, FIRST_OPER, SyncWaiters};
-use crate::error::{SendTimeoutError, TrySendError};
-use crate::select::Token;
-use crate::waiter;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Pause instructions a blocked sender spins through, at most, before it
-/// parks (a few microseconds; see the module docs).
-const SEND_SPINS: usize = 200;
+mod blocking;
+
+/// How long a non-blocking receive claim waits for a slot a sender has
+/// claimed and not yet written (rules L1, L2). (A blocking receive does
+/// not wait: it parks, `start_recv`.)
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RecvWait {
+    /// While a later slot holds a completed send (non-blocking receives).
+    Completed,
+    /// Until it is written (the last receiver's drain).
+    All,
+}
 
 struct Slot<T> {
     stamp: AtomicUsize,
@@ -118,6 +134,9 @@ pub(crate) struct Array<T> {
     one_lap: usize,
     mark_bit: usize,
     senders: SyncWaiters,
+    /// Wake-ups spent by senders that then found no room (rule W2 in
+    /// `array/blocking.rs`).
+    lost_wakes: AtomicUsize,
     receivers: SyncWaiters,
 }
 
@@ -150,6 +169,7 @@ impl<T> Array<T> {
             one_lap,
             mark_bit,
             senders: SyncWaiters::new(),
+            lost_wakes: AtomicUsize::new(0),
             receivers: SyncWaiters::new(),
         }
     }
@@ -168,6 +188,13 @@ impl<T> Array<T> {
     /// Claims a slot to send into. `true`: claimed (or the channel is
     /// closed: `token.array_slot` is null). `false`: no room yet (full, or
     /// the oldest message is being moved out right now).
+    ///
+    /// This is the blocking parties' claim; the non-blocking one is
+    /// [`Array::start_send_now`]. They are two bodies on purpose: sharing
+    /// one (a `linearize` flag, every case answered at once) changed how
+    /// blocked senders and receivers interleave, and `chan_4x4` on two
+    /// workers measured 15–21% slower (`compare.py --runs 31`, issue 12
+    /// in `docs/benchmarks.md`).
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
@@ -211,9 +238,65 @@ impl<T> Array<T> {
         }
     }
 
+    /// [`Array::start_send`] for a caller that will not wait (`try_send`,
+    /// `select!` with `default`): if a receiver has claimed the oldest
+    /// message and is still moving it out, waits for it to finish (rule L1
+    /// in the module docs), so `false` means the ring really was full.
+    pub(crate) fn start_send_now(&self, token: &mut Token) -> bool {
+        let mut backoff = Backoff::new();
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.mark_bit != 0 {
+                token.array_slot = std::ptr::null();
+                return true;
+            }
+            let slot = &self.buffer[tail & (self.mark_bit - 1)];
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        token.array_slot = slot as *const Slot<T> as *const u8;
+                        token.array_stamp = tail + 1;
+                        return true;
+                    }
+                    Err(t) => {
+                        std::hint::spin_loop();
+                        tail = t;
+                    }
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds the previous lap's message. Full only if the head is a lap behind the tail too;
+                // otherwise a receiver has claimed that message and is
+                // moving it out: wait for it (rule L1).
+                let head = self.head.load(Ordering::SeqCst);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return false;
+                }
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+            } else if stamp.wrapping_add(self.one_lap) == tail {
+                // A sender of the previous lap claimed this slot and has not
+                // written it yet: the ring is full (the head cannot be past
+                // that slot). Spinning here would wait on a party that may
+                // not be running (a select send case still evaluating its
+                // value expression).
+                return false;
+            } else {
+                // Another sender claimed this position; look again.
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Whether a send could make progress now (a free slot at `tail`, or
     /// closed), for a sender that just registered. Pairs with the `SeqCst`
-    /// stamp store in `read` (see the module docs).
+    /// stamp store in `read`: either this load sees the slot freed, or the
+    /// receiver that frees it sees the registration (`array/blocking.rs`).
     pub(crate) fn send_ready(&self) -> bool {
         let tail = self.tail.load(Ordering::SeqCst);
         if tail & self.mark_bit != 0 {
@@ -222,7 +305,11 @@ impl<T> Array<T> {
         let stamp = self.buffer[tail & (self.mark_bit - 1)]
             .stamp
             .load(Ordering::SeqCst);
-        stamp.wrapping_add(self.one_lap) != tail + 1
+        let prev = stamp.wrapping_add(self.one_lap);
+        // The previous lap's message (read or not yet), or its claim not
+        // yet written: no room until a receiver frees the slot, and that
+        // receiver wakes us.
+        prev != tail + 1 && prev != tail
     }
 
     /// Completes a send claim. Gives the value back if the channel was
@@ -310,6 +397,9 @@ impl<T> Array<T> {
     /// Claims a message to receive. `true`: claimed (or closed and drained:
     /// `token.array_slot` is null). `false`: nothing to take yet (empty, or
     /// the next message is still being written).
+    ///
+    /// The blocking parties' claim; the non-blocking ones share
+    /// `claim_recv` (see [`Array::start_send`] for why the bodies differ).
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -357,6 +447,110 @@ impl<T> Array<T> {
         }
     }
 
+    /// [`Array::start_recv`] for a caller that will not wait (`try_recv`,
+    /// `select!` with `default`): if a sender has claimed the head slot and
+    /// is still writing it while a later slot holds a published message,
+    /// waits for that write (rules L1, L2 in the module docs), so `false`
+    /// means no completed send was left to take.
+    #[inline]
+    pub(crate) fn start_recv_now(&self, token: &mut Token) -> bool {
+        self.claim_recv(token, RecvWait::Completed)
+    }
+
+    /// [`Array::start_recv`] for the drain of the last receiver: waits for
+    /// every claimed slot to be written, so `false` means `head == tail`.
+    #[inline]
+    pub(crate) fn start_recv_drain(&self, token: &mut Token) -> bool {
+        self.claim_recv(token, RecvWait::All)
+    }
+
+    /// Whether a slot after `head` and before `tail` holds a published
+    /// message (or an abandoned claim), i.e. a send behind the unwritten
+    /// head slot has completed (rule L2).
+    fn published_behind(&self, head: usize, tail: usize) -> bool {
+        let mut pos = self.next(head);
+        while pos != tail {
+            let stamp = self.buffer[pos & (self.mark_bit - 1)]
+                .stamp
+                .load(Ordering::Acquire);
+            if stamp == pos + 1 {
+                return true;
+            }
+            pos = self.next(pos);
+        }
+        false
+    }
+
+    #[inline]
+    fn claim_recv(&self, token: &mut Token, wait: RecvWait) -> bool {
+        let mut backoff = Backoff::new();
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.buffer[head & (self.mark_bit - 1)];
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head + 1 {
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: the stamp (acquire) published `present`.
+                        if !unsafe { *slot.present.get() } {
+                            // An abandoned claim: free the slot, look on.
+                            slot.stamp
+                                .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
+                            self.senders.notify();
+                            head = self.head.load(Ordering::Relaxed);
+                            continue;
+                        }
+                        token.array_slot = slot as *const Slot<T> as *const u8;
+                        token.array_stamp = head.wrapping_add(self.one_lap);
+                        return true;
+                    }
+                    Err(h) => {
+                        std::hint::spin_loop();
+                        head = h;
+                    }
+                }
+            } else if stamp == head || stamp.wrapping_add(self.one_lap) == head + 1 {
+                // No message at `head` yet: the slot is free for its
+                // sender, or a receiver of the previous lap is still moving
+                // the slot's old message out (then no sender can have
+                // claimed it, so `tail == head`).
+                let tail = self.tail.load(Ordering::SeqCst);
+                if tail & !self.mark_bit == head {
+                    if tail & self.mark_bit != 0 {
+                        token.array_slot = std::ptr::null();
+                        return true;
+                    }
+                    return false; // empty
+                }
+                // A sender has claimed this slot and is writing it right
+                // now (the tail has moved past it). A receive that will
+                // not wait waits for the write (rule L1), but only if a
+                // send behind it has completed (rule L2): otherwise none of
+                // the pending sends has, and "empty" is linearizable.
+                match wait {
+                    RecvWait::Completed => {
+                        if !self.published_behind(head, tail & !self.mark_bit)
+                            && self.head.load(Ordering::SeqCst) == head
+                        {
+                            return false;
+                        }
+                    }
+                    RecvWait::All => {}
+                }
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // Another receiver took this position; look again.
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Whether a receive could make progress now (a published message, or
     /// closed and drained), for a receiver that just registered. Pairs with
     /// the `SeqCst` stamp store in `write`.
@@ -366,7 +560,10 @@ impl<T> Array<T> {
             .stamp
             .load(Ordering::SeqCst);
         if stamp != head {
-            return true; // published, or moved on: look again
+            // Published, or moved on, or the previous lap's message still
+            // being moved out (a step of a few instructions, which the
+            // claim waits out): look again.
+            return true;
         }
         let tail = self.tail.load(Ordering::SeqCst);
         tail & self.mark_bit != 0 && tail & !self.mark_bit == head
@@ -387,6 +584,8 @@ impl<T> Array<T> {
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
         // SAFETY: as above; the message is moved out exactly once.
         let msg = unsafe { slot.msg.get().read().assume_init() };
+        // Free, then look for parked senders: `SeqCst`, paired with a
+        // registering sender's re-check (`send_ready`).
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
         self.senders.notify();
         Some(msg)
@@ -394,7 +593,7 @@ impl<T> Array<T> {
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let mut token = Token::default();
-        if self.start_send(&mut token) {
+        if self.start_send_now(&mut token) {
             // SAFETY: fresh successful claim, completed once.
             unsafe { self.write(&mut token, msg) }.map_err(TrySendError::Closed)
         } else {
@@ -402,118 +601,13 @@ impl<T> Array<T> {
         }
     }
 
-    /// Blocking send, optionally until `deadline`.
-    pub(crate) fn send(
-        &self,
-        msg: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
-        let mut token = Token::default();
-        // One spin per call: if the room it saw is gone again (taken by
-        // another sender, or the oldest slot is still being read), park.
-        let mut spun = false;
-        loop {
-            if self.start_send(&mut token) {
-                // SAFETY: fresh successful claim, completed once.
-                return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(SendTimeoutError::Timeout(msg));
-            }
-            if !spun {
-                spun = true;
-                if self.spin_for_room() {
-                    continue;
-                }
-            }
-            let cx = Context::new();
-            let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
-            // SAFETY: `entry` stays in this frame until it is unlinked: by a
-            // notifier's claim, or by `unregister` below.
-            unsafe { self.senders.register(&mut entry) };
-            if self.send_ready() {
-                let _ = cx.try_claim(ABORTED);
-            }
-            if cx.wait_until("chan send", deadline) != FIRST_OPER {
-                // SAFETY: registered above.
-                unsafe { self.senders.unregister(&mut entry) };
-            }
-        }
-    }
-
-    /// A blocked sender's spin before parking (module docs): `true` when
-    /// a batch of room (an eighth of the ring, at least one slot) opened or
-    /// the channel closed; `false` when spinning does not pay or the
-    /// budget ran out (then register and park, which re-checks for room).
-    /// The batch is seen through the stamp of its last slot; with several
-    /// receivers an earlier slot may still be mid-read, which is why the
-    /// caller spins only once.
-    fn spin_for_room(&self) -> bool {
-        if !waiter::can_spin() {
-            return false;
-        }
-        let batch = (self.cap / 8).max(1);
-        let tail = self.tail.load(Ordering::Relaxed);
-        if tail & self.mark_bit != 0 {
-            return true;
-        }
-        // The position `batch - 1` past the tail: free once its stamp says
-        // so. Watching that one slot (and not `head`, which the receivers
-        // write on every message) keeps the spin from slowing them down.
-        let index = tail & (self.mark_bit - 1);
-        let lap = tail & !(self.one_lap - 1);
-        let j = index + batch - 1;
-        let (pos, at) = if j < self.cap {
-            (lap + j, j)
-        } else {
-            (
-                lap.wrapping_add(self.one_lap) + (j - self.cap),
-                j - self.cap,
-            )
-        };
-        let slot = &self.buffer[at];
-        for _ in 0..SEND_SPINS {
-            std::hint::spin_loop();
-            if slot.stamp.load(Ordering::Relaxed) == pos {
-                return true;
-            }
-        }
-        self.is_closed()
-    }
-
     pub(crate) fn try_recv(&self) -> Option<Result<T, ()>> {
         let mut token = Token::default();
-        if self.start_recv(&mut token) {
+        if self.start_recv_now(&mut token) {
             // SAFETY: fresh successful claim, completed once.
             Some(unsafe { self.read(&mut token) }.ok_or(()))
         } else {
             None
-        }
-    }
-
-    /// Blocking receive: `Ok(Some)`, `Ok(None)` when closed and drained,
-    /// `Err(())` when `deadline` passed.
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<Option<T>, ()> {
-        let mut token = Token::default();
-        loop {
-            if self.start_recv(&mut token) {
-                // SAFETY: fresh successful claim, completed once.
-                return Ok(unsafe { self.read(&mut token) });
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(());
-            }
-            let cx = Context::new();
-            let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
-            // SAFETY: as in `send`.
-            unsafe { self.receivers.register(&mut entry) };
-            if self.recv_ready() {
-                let _ = cx.try_claim(ABORTED);
-            }
-            if cx.wait_until("chan receive", deadline) != FIRST_OPER {
-                // SAFETY: registered above.
-                unsafe { self.receivers.unregister(&mut entry) };
-            }
         }
     }
 

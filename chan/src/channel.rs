@@ -4,35 +4,37 @@
 //! (buffered ring), `Zero` (rendezvous) or `Never` — and two handle counts.
 //! Dropping the last `Sender` closes the channel (receivers drain, then see
 //! `None`); dropping the last `Receiver` disconnects it (sends fail and give
-//! the value back). Both are `Clone` (many producers, many consumers).
+//! the value back) and drops whatever is still buffered at once, since
+//! nobody can receive it any more. Both are `Clone` (many producers, many
+//! consumers), and both are `UnwindSafe` and `RefUnwindSafe`: no operation
+//! leaves a channel half-changed when a panic unwinds through it.
 //!
 //! Every method dispatches with one `match` on the flavor; the flavors share
 //! the claim/complete protocol of `select.rs`, which is what makes
-//! `select!` work on all of them.
+//! `select!` work on all of them (how the handles take part in a select is
+//! in `select_handles.rs`).
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::array::Array;
-use crate::context::{Context, Entry};
 use crate::counter::{self, Receivers, Senders};
 use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::select::{SelectHandle, Token};
 use crate::waiter;
-use crate::zero::{Read, Zero};
+use crate::zero::Zero;
 
 // The buffered flavor is large (its head and tail are padded onto their own
 // cache lines); boxing it would add a second allocation and an indirection to
 // every operation, while the enum lives once per channel, in its shared block.
 #[allow(clippy::large_enum_variant)]
-enum Flavor<T> {
+pub(crate) enum Flavor<T> {
     Array(Array<T>),
     Zero(Zero<T>),
     Never,
 }
 
-struct Chan<T> {
-    flavor: Flavor<T>,
+pub(crate) struct Chan<T> {
+    pub(crate) flavor: Flavor<T>,
 }
 
 impl<T> Chan<T> {
@@ -41,6 +43,17 @@ impl<T> Chan<T> {
             Flavor::Array(a) => a.close(),
             Flavor::Zero(z) => z.close(),
             Flavor::Never => false,
+        }
+    }
+
+    /// The last receiver is gone: close, and drop what is buffered.
+    fn disconnect_receivers(&self) {
+        match &self.flavor {
+            Flavor::Array(a) => a.disconnect_receivers(),
+            Flavor::Zero(z) => {
+                z.close();
+            }
+            Flavor::Never => {}
         }
     }
 }
@@ -119,15 +132,45 @@ pub fn never_sender<T>() -> Sender<T> {
     Sender { chan: s }
 }
 
-/// The sending side of a channel (Go's `chan<- T`). Cloneable.
+/// The sending side of a channel (Go's `chan<- T`). Cloneable; the
+/// channel closes when the last clone is dropped.
+///
+/// ```
+/// let (tx, rx) = goro_chan::chan::<&str>(1);
+/// let tx2 = tx.clone();
+/// tx2.send("hi").unwrap();
+/// drop((tx, tx2)); // the last sender gone: closed
+/// assert_eq!(rx.recv(), Some("hi"));
+/// assert_eq!(rx.recv(), None);
+/// ```
 pub struct Sender<T> {
-    chan: Senders<Chan<T>>,
+    pub(crate) chan: Senders<Chan<T>>,
 }
 
-/// The receiving side of a channel (Go's `<-chan T`). Cloneable.
+/// The receiving side of a channel (Go's `<-chan T`). Cloneable; when the
+/// last clone is dropped, sends fail and buffered values are dropped.
+///
+/// ```
+/// let (tx, rx) = goro_chan::chan::<u8>(4);
+/// tx.send(1).unwrap();
+/// let rx2 = rx.clone();
+/// assert_eq!(rx2.recv(), Some(1));
+/// drop((rx, rx2)); // the last receiver gone
+/// assert!(tx.send(2).is_err());
+/// ```
 pub struct Receiver<T> {
-    chan: Receivers<Chan<T>>,
+    pub(crate) chan: Receivers<Chan<T>>,
 }
+
+// Channel handles are unwind safe (as crossbeam-channel's are): every
+// operation either completes or leaves the channel as it found it, and
+// values that a panic interrupts on their way (a send case's value
+// expression, a drop) are accounted for (`array.rs`, abandoned slots), so
+// a handle observed after a caught panic is in a consistent state.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
 
 fn deadline_after(d: Duration) -> Option<Instant> {
     Instant::now().checked_add(d)
@@ -141,6 +184,14 @@ impl<T> Sender<T> {
     ///
     /// If the channel is closed or all receivers are gone; the value comes
     /// back in the error.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<String>(1);
+    /// tx.send("a".to_string()).unwrap();
+    /// drop(rx);
+    /// let back = tx.send("b".to_string()).unwrap_err().into_inner();
+    /// assert_eq!(back, "b");
+    /// ```
     #[inline]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         match self.send_inner(value, None) {
@@ -149,11 +200,22 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends without blocking.
+    /// Sends without blocking. Linearizable with completed operations: if
+    /// a receive that made room has returned before this call, the room is
+    /// seen (unless another sender took it).
     ///
     /// # Errors
     ///
     /// `Full` if it would block, `Closed` if closed; the value comes back.
+    ///
+    /// ```
+    /// use goro_chan::TrySendError;
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+    /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match &self.chan.flavor {
             Flavor::Array(a) => a.try_send(value),
@@ -167,6 +229,15 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// `Timeout` or `Closed`; the value comes back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro_chan::SendTimeoutError;
+    /// let (tx, _rx) = goro_chan::chan::<u8>(1);
+    /// tx.send_timeout(1, Duration::from_millis(5)).unwrap();
+    /// let full = tx.send_timeout(2, Duration::from_millis(5));
+    /// assert_eq!(full, Err(SendTimeoutError::Timeout(2)));
+    /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.send_inner(value, deadline_after(timeout))
     }
@@ -176,6 +247,15 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// `Timeout` or `Closed`; the value comes back.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = goro_chan::chan::<u8>(0);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// // Nobody receives on the unbuffered channel: the deadline passes.
+    /// assert!(tx.send_deadline(1, deadline).unwrap_err().is_timeout());
+    /// # drop(rx);
+    /// ```
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         self.send_inner(value, Some(deadline))
     }
@@ -198,15 +278,31 @@ impl<T> Sender<T> {
     /// buffered, then `None`; further sends fail; everyone blocked wakes.
     /// Returns `true` if this call closed it, `false` if it already was
     /// (Go would panic; goro tells you). Dropping the last `Receiver` also
-    /// closes the channel, so `close` returns `false` after that. Values
-    /// still buffered when the last receiver goes are dropped when the last
-    /// sender does.
+    /// closes the channel, so `close` returns `false` after that; values
+    /// still buffered then are dropped at once.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(2);
+    /// tx.send(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(!tx.close(), "already closed");
+    /// assert!(tx.send(2).is_err());
+    /// assert_eq!(rx.recv(), Some(1)); // buffered values are still received
+    /// assert_eq!(rx.recv(), None);
+    /// ```
     pub fn close(&self) -> bool {
         self.chan.close()
     }
 
     /// Whether the channel is closed or has no receivers left (never, for
     /// a [`never_sender`]: Go's nil channel is not closed).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         match &self.chan.flavor {
             Flavor::Array(a) => self.chan.no_receivers() || a.is_closed(),
@@ -215,22 +311,63 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Values buffered now (always 0 for unbuffered channels).
+    /// Values buffered now (always 0 for unbuffered channels; Go's
+    /// `len(ch)`).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(3);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         chan_len(&self.chan)
     }
 
     /// Whether nothing is buffered.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(3);
+    /// assert!(tx.is_empty());
+    /// tx.send(1).unwrap();
+    /// assert!(!tx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The buffer capacity (0: unbuffered).
+    /// Whether the buffer is full: `len() == cap()`, so an unbuffered
+    /// channel is always full (a send waits for a receiver).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert!(!tx.is_full());
+    /// tx.send(1).unwrap();
+    /// assert!(tx.is_full());
+    /// assert!(goro_chan::chan::<u8>(0).1.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len() == self.cap()
+    }
+
+    /// The buffer capacity (0: unbuffered; Go's `cap(ch)`).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(8);
+    /// assert_eq!((tx.cap(), tx.len()), (8, 0));
+    /// # drop((tx, rx));
+    /// ```
     pub fn cap(&self) -> usize {
         chan_cap(&self.chan)
     }
 
     /// Whether both handles belong to the same channel.
+    ///
+    /// ```
+    /// let (tx, _rx) = goro_chan::chan::<u8>(1);
+    /// let (other, _rx2) = goro_chan::chan::<u8>(1);
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// assert!(!tx.same_channel(&other));
+    /// ```
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         self.chan.same(&other.chan)
     }
@@ -256,19 +393,6 @@ impl<T> Sender<T> {
         // counter unit is given back here, with no disconnect action.
         me.chan.release(|_| {});
     }
-
-    pub(crate) fn complete_send(&self, token: &mut Token, msg: T) -> Result<(), SendError<T>> {
-        // SAFETY: the token holds a reservation made on this channel by
-        // `try_select`/`accept`, completed exactly once here.
-        let r = unsafe {
-            match &self.chan.flavor {
-                Flavor::Array(a) => a.write(token, msg),
-                Flavor::Zero(z) => z.write(token, msg),
-                Flavor::Never => unreachable!("a never_sender() case is never chosen"),
-            }
-        };
-        r.map_err(SendError)
-    }
 }
 
 fn chan_len<T>(c: &Chan<T>) -> usize {
@@ -288,6 +412,18 @@ fn chan_cap<T>(c: &Chan<T>) -> usize {
 impl<T> Receiver<T> {
     /// Receives a value, blocking until one arrives. `None` once the channel
     /// is closed and drained (Go's `v, ok := <-ch` with `ok == false`).
+    ///
+    /// If the buffer was full and a sender is parked, that sender's send
+    /// completes before this returns (Go's semantics): its value takes the
+    /// freed slot, and its `send` returns `Ok` even if every receiver is
+    /// dropped right after.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// std::thread::spawn(move || tx.send(7).unwrap());
+    /// assert_eq!(rx.recv(), Some(7));
+    /// assert_eq!(rx.recv(), None); // the sender is gone: closed
+    /// ```
     #[inline]
     pub fn recv(&self) -> Option<T> {
         match self.recv_inner(None) {
@@ -296,11 +432,23 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Receives without blocking.
+    /// Receives without blocking. Linearizable with completed operations:
+    /// if a send has returned before this call, its value (or an earlier
+    /// one) is received, unless another receiver took it.
     ///
     /// # Errors
     ///
     /// `Empty` if nothing is ready, `Closed` if closed and drained.
+    ///
+    /// ```
+    /// use goro_chan::TryRecvError;
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(5).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let r = match &self.chan.flavor {
             Flavor::Array(a) => a.try_recv(),
@@ -319,6 +467,16 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// `Timeout`, or `Closed` if closed and drained.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro_chan::RecvTimeoutError;
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// let wait = Duration::from_millis(5);
+    /// assert_eq!(rx.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+    /// drop(tx);
+    /// assert_eq!(rx.recv_timeout(wait), Err(RecvTimeoutError::Closed));
+    /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.recv_deadline_opt(deadline_after(timeout))
     }
@@ -328,6 +486,15 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// `Timeout`, or `Closed` if closed and drained.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// tx.send(3).unwrap();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(rx.recv_deadline(deadline), Ok(3));
+    /// assert!(rx.recv_deadline(deadline).is_err());
+    /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         self.recv_deadline_opt(Some(deadline))
     }
@@ -354,18 +521,15 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// A blocking iterator over received values; ends when the channel is
-    /// closed and drained (Go's `for v := range ch`).
-    pub fn iter(&self) -> Iter<'_, T> {
-        Iter { rx: self }
-    }
-
-    /// An iterator over the values ready now; never blocks.
-    pub fn try_iter(&self) -> TryIter<'_, T> {
-        TryIter { rx: self }
-    }
-
     /// Whether the channel is closed (values may still be buffered).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// assert_eq!(rx.recv(), Some(1)); // closed, not yet drained
+    /// ```
     pub fn is_closed(&self) -> bool {
         match &self.chan.flavor {
             Flavor::Array(a) => a.is_closed(),
@@ -374,17 +538,51 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Values buffered now (always 0 for unbuffered channels).
+    /// Values buffered now (always 0 for unbuffered channels; Go's
+    /// `len(ch)`).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(3);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         chan_len(&self.chan)
     }
 
     /// Whether nothing is buffered.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(3);
+    /// assert!(rx.is_empty());
+    /// tx.send(1).unwrap();
+    /// assert!(!rx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The buffer capacity (0: unbuffered).
+    /// Whether the buffer is full: `len() == cap()`, so an unbuffered
+    /// channel is always full (a send waits for a receiver).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert!(!rx.is_full());
+    /// tx.send(1).unwrap();
+    /// assert!(rx.is_full());
+    /// assert!(goro_chan::chan::<u8>(0).1.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len() == self.cap()
+    }
+
+    /// The buffer capacity (0: unbuffered; Go's `cap(ch)`).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(8);
+    /// assert_eq!((rx.cap(), rx.len()), (8, 0));
+    /// # drop((tx, rx));
+    /// ```
     pub fn cap(&self) -> usize {
         chan_cap(&self.chan)
     }
@@ -404,141 +602,14 @@ impl<T> Receiver<T> {
     }
 
     /// Whether both handles belong to the same channel.
+    ///
+    /// ```
+    /// let (_tx, rx) = goro_chan::chan::<u8>(1);
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// assert!(!rx.same_channel(&goro_chan::never()));
+    /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         self.chan.same(&other.chan)
-    }
-
-    pub(crate) fn complete_recv(&self, token: &mut Token) -> Option<T> {
-        // SAFETY: the token holds a reservation made on this channel by
-        // `try_select`/`accept`, completed exactly once here.
-        unsafe {
-            match &self.chan.flavor {
-                Flavor::Array(a) => a.read(token),
-                Flavor::Zero(z) => match z.read(token) {
-                    Read::Msg(m) => Some(m),
-                    Read::Closed => None,
-                    // The claimed sender's value expression panicked: the
-                    // case was chosen, so receive from this channel normally.
-                    Read::Retry => z.recv(None).unwrap_or(None),
-                },
-                Flavor::Never => unreachable!("a never() case is never chosen"),
-            }
-        }
-    }
-}
-
-impl<T> SelectHandle for Receiver<T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_recv(token),
-            Flavor::Zero(z) => z.start_recv(token),
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => {
-                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                // SAFETY: forwarded contract: the entry stays put.
-                unsafe { a.receivers().register(e) };
-                a.recv_ready()
-            }
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.register_recv(oper, cx, slot) },
-            Flavor::Never => {
-                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                false
-            }
-        }
-    }
-
-    unsafe fn unregister(&self, entry: &mut Entry) {
-        match &self.chan.flavor {
-            // SAFETY: forwarded contract.
-            Flavor::Array(a) => unsafe { a.receivers().unregister(entry) },
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.unregister(entry, false) },
-            Flavor::Never => {}
-        }
-    }
-
-    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_recv(token),
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.accept_recv(token, entry.packet) },
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn abandon(&self, token: &mut Token) {
-        drop(self.complete_recv(token));
-    }
-
-    fn is_send(&self) -> bool {
-        false
-    }
-}
-
-impl<T> SelectHandle for Sender<T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_send(token),
-            Flavor::Zero(z) => z.start_send(token),
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => {
-                let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                // SAFETY: forwarded contract: the entry stays put.
-                unsafe { a.senders().register(e) };
-                a.send_ready()
-            }
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.register_send(oper, cx, slot) },
-            Flavor::Never => {
-                *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
-                false
-            }
-        }
-    }
-
-    unsafe fn unregister(&self, entry: &mut Entry) {
-        match &self.chan.flavor {
-            // SAFETY: forwarded contract.
-            Flavor::Array(a) => unsafe { a.senders().unregister(entry) },
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.unregister(entry, true) },
-            Flavor::Never => {}
-        }
-    }
-
-    unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => a.start_send(token),
-            // SAFETY: forwarded contract.
-            Flavor::Zero(z) => unsafe { z.accept_send(token, entry.packet) },
-            Flavor::Never => false,
-        }
-    }
-
-    unsafe fn abandon(&self, token: &mut Token) {
-        // SAFETY: forwarded contract.
-        unsafe {
-            match &self.chan.flavor {
-                Flavor::Array(a) => a.abandon_send(token),
-                Flavor::Zero(z) => z.abandon_send(token),
-                Flavor::Never => {}
-            }
-        }
-    }
-
-    fn is_send(&self) -> bool {
-        true
     }
 }
 
@@ -569,10 +640,9 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        // No receiver left: sends fail from now on.
-        self.chan.release(|c| {
-            c.close();
-        });
+        // No receiver left: sends fail from now on, and what is buffered
+        // can never be received: drop it now.
+        self.chan.release(|c| c.disconnect_receivers());
     }
 }
 
@@ -591,58 +661,6 @@ impl<T> fmt::Debug for Receiver<T> {
             .field("len", &self.len())
             .field("cap", &self.cap())
             .finish()
-    }
-}
-
-/// Blocking iterator of [`Receiver::iter`].
-pub struct Iter<'a, T> {
-    rx: &'a Receiver<T>,
-}
-
-impl<T> Iterator for Iter<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.recv()
-    }
-}
-
-/// Non-blocking iterator of [`Receiver::try_iter`].
-pub struct TryIter<'a, T> {
-    rx: &'a Receiver<T>,
-}
-
-impl<T> Iterator for TryIter<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.try_recv().ok()
-    }
-}
-
-/// Owning blocking iterator (`for v in rx`).
-pub struct IntoIter<T> {
-    rx: Receiver<T>,
-}
-
-impl<T> Iterator for IntoIter<T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.recv()
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Receiver<T> {
-    type Item = T;
-    type IntoIter = Iter<'a, T>;
-    fn into_iter(self) -> Iter<'a, T> {
-        self.iter()
-    }
-}
-
-impl<T> IntoIterator for Receiver<T> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-    fn into_iter(self) -> IntoIter<T> {
-        IntoIter { rx: self }
     }
 }
 

@@ -444,8 +444,33 @@ impl SyncWaiters {
     /// Wakes one waiter, if any. One `SeqCst` load when nobody waits.
     #[inline]
     pub(crate) fn notify(&self) {
-        if !self.is_empty.load(Ordering::SeqCst) {
+        if self.has_waiters() {
             self.notify_slow();
+        }
+    }
+
+    /// Whether anyone may be registered: one `SeqCst` load, the second half
+    /// of the Dekker handshake with [`SyncWaiters::register`] (module docs
+    /// of `array/blocking.rs`).
+    #[inline]
+    pub(crate) fn has_waiters(&self) -> bool {
+        // loom 0.7 treats a `SeqCst` load as `Acquire` (tokio-rs/loom#180)
+        // and may return a value that the `SeqCst` total order rules out
+        // here. A read-modify-write does not help either: loom orders
+        // stores only partially, so a second read-modify-write may read
+        // the first one's own store back, past a later registration. Every
+        // store of `is_empty` is made under the list's lock, so reading it
+        // under the lock gives the latest value, which is what the `SeqCst`
+        // order guarantees for this handshake. Same answer, only under
+        // loom.
+        #[cfg(loom)]
+        {
+            let _l = self.lock();
+            !self.is_empty.load(Ordering::SeqCst)
+        }
+        #[cfg(not(loom))]
+        {
+            !self.is_empty.load(Ordering::SeqCst)
         }
     }
 

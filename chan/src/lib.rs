@@ -31,6 +31,7 @@
 //! | `zero` | the unbuffered flavor (rendezvous with direct handoff) |
 //! | `context` | waiting parties, their claim word, wait lists |
 //! | `select` | the claim/complete protocol, the select engine, `Select` |
+//! | `select_handles` | `Sender` / `Receiver` as select cases, per flavor |
 //! | `macros` | `select!` |
 //! | [`waiter`] | park / unpark hook |
 //!
@@ -47,76 +48,29 @@ mod context;
 mod counter;
 mod error;
 mod future;
+mod iter;
 mod lock;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_models;
 mod macros;
 mod select;
+mod select_handles;
 mod sleepers;
 pub mod waiter;
 mod zero;
 
-pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter, chan, never, never_sender};
+pub use channel::{Receiver, Sender, chan, never, never_sender};
 pub use error::{
     RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,
 };
 pub use future::RecvFuture;
+pub use iter::{IntoIter, Iter, TryIter};
 pub use select::{Select, SelectedOperation};
 
 /// Items the `select!` macro expands to. Not a stable API.
 #[doc(hidden)]
 pub mod internal {
     pub use crate::select::{Case, SelectedOperation, Timeout, Token, select};
-    use crate::{Receiver, Sender};
-
-    /// `&Receiver<T>` from a receiver or a reference to one.
-    pub trait AsRecv {
-        /// The message type.
-        type Item;
-        /// The receiver.
-        fn as_recv(&self) -> &Receiver<Self::Item>;
-    }
-    impl<T> AsRecv for Receiver<T> {
-        type Item = T;
-        fn as_recv(&self) -> &Receiver<T> {
-            self
-        }
-    }
-    impl<R: AsRecv + ?Sized> AsRecv for &R {
-        type Item = R::Item;
-        fn as_recv(&self) -> &Receiver<R::Item> {
-            (**self).as_recv()
-        }
-    }
-
-    /// `&Sender<T>` from a sender or a reference to one.
-    pub trait AsSend {
-        /// The message type.
-        type Item;
-        /// The sender.
-        fn as_send(&self) -> &Sender<Self::Item>;
-    }
-    impl<T> AsSend for Sender<T> {
-        type Item = T;
-        fn as_send(&self) -> &Sender<T> {
-            self
-        }
-    }
-    impl<S: AsSend + ?Sized> AsSend for &S {
-        type Item = S::Item;
-        fn as_send(&self) -> &Sender<S::Item> {
-            (**self).as_send()
-        }
-    }
-
-    /// See [`AsRecv`].
-    pub fn as_recv<R: AsRecv + ?Sized>(r: &R) -> &Receiver<R::Item> {
-        r.as_recv()
-    }
-    /// See [`AsSend`].
-    pub fn as_send<S: AsSend + ?Sized>(s: &S) -> &Sender<S::Item> {
-        s.as_send()
-    }
 }

@@ -16,18 +16,23 @@
 //! switch threads at them or weaken their ordering, so races *between* two
 //! of those operations are not explored.
 //!
+//! The buffered flavor's no-lost-wake-up argument is a Dekker handshake of
+//! `SeqCst` operations (publish the stamp, then load the wait list's
+//! `is_empty`; register, then re-load the stamp). loom 0.7 does not model
+//! `SeqCst` loads (it treats them as `Acquire`, tokio-rs/loom#180) and would
+//! let the notifier read a stale `is_empty == true`, a deadlock that cannot
+//! happen. Under `cfg(loom)` that one load is made under the list's lock
+//! (`SyncWaiters::has_waiters`; every store of the flag is made under it),
+//! which reads the latest value as the `SeqCst` order guarantees. (It was
+//! a read-modify-write until 2026-12-02, but loom orders stores only
+//! partially, and a second read-modify-write could read the first one's
+//! store back past a later registration: a deadlock reported in
+//! `plain_and_select_senders_on_full_ring` that cannot happen.) The stamps
+//! are `std` atomics, which loom runs in program order. So the models of a
+//! sender parked on a full buffer (`array/blocking.rs`) are meaningful.
+//!
 //! Not modelled:
 //!
-//! * A sender blocking on a full buffered channel until a receiver frees a
-//!   slot. The buffered flavor's no-lost-wake-up argument is a Dekker
-//!   handshake of `SeqCst` operations (publish the stamp, then load the wait
-//!   list's `is_empty`; register, then re-load the stamp). loom 0.7 does not
-//!   model `SeqCst` loads (it treats them as `Acquire`, tokio-rs/loom#180),
-//!   so it reports a deadlock that cannot happen: the notifier reads a stale
-//!   `is_empty == true`. The receive-side model below passes within its
-//!   preemption bound, but it is weaker than it looks for the same reason.
-//!   Making this modelable needs `fence(SeqCst)` on both sides under
-//!   `cfg(loom)` and loom atomics for the stamps.
 //! * Timeouts: loom has no clock (a timed park returns at once under loom,
 //!   so a timed wait would spin).
 //! * Selects with several cases in more than one thread: the case order
@@ -181,5 +186,176 @@ fn select_over_two_channels_takes_exactly_one() {
             from_x,
             "the send succeeded iff the select took it"
         );
+    });
+}
+
+/// A value that counts its drops, to check that the buffer's values are
+/// dropped exactly once.
+struct Counted(u32, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A channel of capacity 1 holding `Counted(1)`, and a thread sending
+/// `Counted(2)` into it (it parks, or will, unless room opens first); its
+/// result gives back the id of a value it got back.
+#[allow(clippy::type_complexity)]
+fn full_ring_and_sender() -> (
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    crate::Sender<Counted>,
+    crate::Receiver<Counted>,
+    thread::JoinHandle<Result<(), u32>>,
+) {
+    let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (tx, rx) = chan::<Counted>(1);
+    tx.send(Counted(1, drops.clone())).unwrap();
+    let tx2 = tx.clone();
+    let d2 = drops.clone();
+    let s = thread::spawn(move || tx2.send(Counted(2, d2)).map_err(|e| e.into_inner().0));
+    (drops, tx, rx, s)
+}
+
+/// A receive from a full buffer with a sender parked (or parking), then
+/// the last receiver dropped (which drops the buffer): the sender either
+/// got room before the drop (its send returns `Ok` and its value is dropped
+/// with the buffer) or met the close (its value comes back). Nothing is
+/// lost or dropped twice. (Go would always complete the parked send: not
+/// done here, see `array/blocking.rs`.) `via_select`: the receive is a
+/// `select!` case.
+fn receive_from_full_then_last_receiver_dropped(via_select: bool) {
+    model(move || {
+        let (drops, tx, rx, s) = full_ring_and_sender();
+        thread::yield_now();
+        let got = if via_select {
+            crate::select! { recv(rx) -> v => v }
+        } else {
+            rx.recv()
+        };
+        assert_eq!(got.as_ref().map(|c| c.0), Some(1));
+        drop(got);
+        drop(rx);
+        let sent = s.join().unwrap();
+        assert!(matches!(sent, Ok(()) | Err(2)), "{sent:?}");
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "the received value and the second one (dropped with the buffer, \
+             or handed back and dropped by the sender), each once"
+        );
+        assert!(tx.send(Counted(3, drops.clone())).is_err());
+    });
+}
+
+#[test]
+fn recv_from_full_then_last_receiver_dropped() {
+    receive_from_full_then_last_receiver_dropped(false);
+}
+
+#[test]
+fn select_recv_from_full_then_last_receiver_dropped() {
+    receive_from_full_then_last_receiver_dropped(true);
+}
+
+/// A receive from a full ring races with a close while a plain sender is
+/// parked or parking (`array/blocking.rs`): the sender's value either
+/// gets into the ring (its send returns `Ok` and the value is received
+/// exactly once) or is handed back by the close; never both, never lost. Every value is dropped exactly once.
+#[test]
+fn recv_from_full_races_with_close() {
+    model(|| {
+        let (drops, tx, rx, s) = full_ring_and_sender();
+        let c = thread::spawn(move || assert!(tx.close()));
+        // The receiver runs on its own thread: a wake-up token left by a
+        // claim the waiter saw without sleeping is harmless to goro, but
+        // loom reports it as an error if it reaches a thread blocked in
+        // `join`, so the joining thread never parks on the channel.
+        let r = thread::spawn(move || {
+            let mut got = Vec::new();
+            while let Some(v) = rx.recv() {
+                got.push(v.0);
+            }
+            got
+        });
+        c.join().unwrap();
+        let sent = s.join().unwrap();
+        let got = r.join().unwrap();
+        match sent {
+            Ok(()) => assert_eq!(got, [1, 2], "a completed send is received"),
+            Err(v) => {
+                assert_eq!(v, 2);
+                assert_eq!(got, [1], "a failed send is not received");
+            }
+        }
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 2);
+    });
+}
+
+/// A plain sender and a `select!` send case both wait on a full ring;
+/// two receives make room for both (each woken party claims it itself). Every message arrives exactly
+/// once, in some order, and both sends return `Ok`.
+#[test]
+fn plain_and_select_senders_on_full_ring() {
+    model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        tx.send(1).unwrap();
+        let tx2 = tx.clone();
+        let plain = thread::spawn(move || tx2.send(2));
+        let sel = thread::spawn(move || crate::select! { send(tx, 3) -> r => r });
+        // On its own thread, as in `recv_from_full_races_with_close`.
+        let r = thread::spawn(move || {
+            let got = [rx.recv(), rx.recv(), rx.recv()].map(Option::unwrap);
+            (got, rx)
+        });
+        plain.join().unwrap().unwrap();
+        sel.join().unwrap().unwrap();
+        let (mut got, rx) = r.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2, 3]);
+        assert_eq!(rx.try_recv(), Err(crate::TryRecvError::Closed));
+    });
+}
+
+/// A `select!` send case waits on a full ring: the receive that frees
+/// room wakes it, and it claims the room and writes its value.
+#[test]
+fn select_send_case_on_full_ring() {
+    model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        tx.send(1).unwrap();
+        let sel = thread::spawn(move || crate::select! { send(tx, 3) -> r => r });
+        let r = thread::spawn(move || [rx.recv(), rx.recv()]);
+        sel.join().unwrap().unwrap();
+        assert_eq!(r.join().unwrap(), [Some(1), Some(3)]);
+    });
+}
+
+/// Two receives from a full ring of capacity 2 while two plain senders are
+/// parked (or parking): each receive frees a slot and wakes a sender, so
+/// both sends return without a third receive (no sender stays parked
+/// beside a free slot: loom would report the deadlock when the senders are
+/// joined).
+#[test]
+fn two_receives_from_full_ring_complete_two_parked_sends() {
+    model(|| {
+        let (tx, rx) = chan::<u32>(2);
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let (tx2, tx3) = (tx.clone(), tx.clone());
+        drop(tx);
+        let s2 = thread::spawn(move || tx2.send(3));
+        let s3 = thread::spawn(move || tx3.send(4));
+        let rx2 = rx.clone();
+        let r = thread::spawn(move || rx2.recv());
+        // The ring is full: this receive does not wait.
+        let mine = rx.recv().unwrap();
+        let theirs = r.join().unwrap().unwrap();
+        s2.join().unwrap().unwrap();
+        s3.join().unwrap().unwrap();
+        let mut got = [mine, theirs, rx.try_recv().unwrap(), rx.try_recv().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2, 3, 4]);
     });
 }

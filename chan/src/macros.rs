@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! {
-//!     let __c0 = &a; let __c0 = internal::as_recv(__c0);   // channel expressions: once, in order
-//!     let __c1 = &b; let __c1 = internal::as_send(__c1);
+//!     let __c0 = &a; let __c0: &Receiver<_> = __c0;   // channel expressions: once, in
+//!     let __c1 = &b; let __c1: &Sender<_> = __c1;     // order, deref-coerced
 //!     let mut __cases = [Case::recv(__c0), Case::send(__c1)];
 //!     match internal::select(&mut __cases, Timeout::Now) {   // Never / Now / after(d)
 //!         Some(__op) => { let __i = __op.index();
@@ -29,17 +29,27 @@
 /// select! {
 ///     recv(rx) -> v => ...,            // v: Option<T>; None = rx closed and drained
 ///     send(tx, value) -> res => ...,   // res: Result<(), SendError<T>>
-///     default => ...,                  // run if nothing is ready now (optional)
+///     default => ...,                  // run if nothing is ready now (optional;
+///                                      // `default()` is accepted too)
 ///     default(duration) => ...,        // or: wait at most `duration`, then run this
 /// }
 /// ```
 ///
 /// * Ready cases are chosen uniformly at random; if none is ready (and there
 ///   is no `default`) the caller parks until one is. Exactly one case runs.
+/// * A channel expression is anything that dereferences to a
+///   [`Receiver`](crate::Receiver) / [`Sender`](crate::Sender): the handle,
+///   `&rx`, an `Arc<Receiver<T>>`, a struct behind `Deref`.
+/// * With `default`, the select is linearizable with completed operations:
+///   if a send on one of its channels returned before the select started,
+///   the select does not take `default` (unless another receiver took the
+///   value).
 /// * Channel expressions are evaluated once, in order, on entry. A send's
 ///   *value* expression is evaluated only if that case is chosen, so a losing
 ///   send case takes nothing from you; keep that expression short and
-///   non-blocking (an unbuffered partner is waiting for it).
+///   non-blocking (an unbuffered partner is waiting for it, and on a
+///   buffered channel the slot it will fill holds up non-blocking receives
+///   and the drop of the last receiver).
 /// * A receive on a closed channel is always ready (with `None`), as in Go;
 ///   use [`never()`](crate::never) in place of a channel to disable a case
 ///   (Go's nil channel).
@@ -59,6 +69,27 @@
 /// };
 /// assert_eq!(got, Some(7));
 /// drop(done_tx);
+/// ```
+///
+/// Handles behind references and smart pointers, and crossbeam's
+/// `default()`:
+///
+/// ```
+/// use goro_chan::{chan, select};
+/// use std::sync::Arc;
+///
+/// let (tx, rx) = chan::<i32>(1);
+/// let shared = Arc::new(rx);
+/// let tx_ref = &tx;
+/// select! {
+///     send(tx_ref, 1) -> r => r.unwrap(),
+///     default() => unreachable!("there is room"),
+/// }
+/// let got = select! {
+///     recv(shared) -> v => v,
+///     default() => None,
+/// };
+/// assert_eq!(got, Some(1));
 /// ```
 #[macro_export]
 macro_rules! select {
@@ -100,6 +131,10 @@ macro_rules! __select {
     };
     (@list ($($c:tt)*) (send($s:expr, $v:expr) -> $p:pat => $b:expr)) => {
         $crate::__select!(@list ($($c)* [send ($s) ($v) ($p) ($b)]) ())
+    };
+    // crossbeam's spelling: `default()` is `default`.
+    (@list ($($c:tt)*) (default() => $($t:tt)*)) => {
+        $crate::__select!(@list ($($c)*) (default => $($t)*))
     };
     (@list ($($c:tt)*) (default($d:expr) => $b:block , $($t:tt)*)) => {
         $crate::__select!(@list ($($c)* [default ($d) ($b)]) ($($t)*))
@@ -181,14 +216,20 @@ macro_rules! __select {
     }};
 
     (@lets) => {};
+    // A reference to the channel expression, then coerced to
+    // `&Receiver<_>` / `&Sender<_>`: deref coercion accepts the handle
+    // itself, `&rx`, `Arc<Receiver<T>>`, a field behind `Deref`, any depth
+    // of those. Two steps, so that the expected type does not reach into
+    // the expression (a block ending in `&rx` would be asked for a
+    // `Receiver`).
     (@lets [recv $id:ident $n:tt ($r:expr) $p:tt $b:tt] $($rest:tt)*) => {
         let $id = &$r;
-        let $id = $crate::internal::as_recv($id);
+        let $id: &$crate::Receiver<_> = $id;
         $crate::__select!(@lets $($rest)*);
     };
     (@lets [send $id:ident $n:tt ($s:expr) $v:tt $p:tt $b:tt] $($rest:tt)*) => {
         let $id = &$s;
-        let $id = $crate::internal::as_send($id);
+        let $id: &$crate::Sender<_> = $id;
         $crate::__select!(@lets $($rest)*);
     };
 

@@ -73,6 +73,11 @@ impl Default for Token {
 pub(crate) trait SelectHandle {
     /// Claims the operation without blocking.
     fn try_select(&self, token: &mut Token) -> bool;
+    /// Like `try_select`, for a select that will not wait (`default`):
+    /// waits out a counterpart that has begun an operation on this channel
+    /// and not finished it, so "not ready" is linearizable (`array.rs`,
+    /// rule L1).
+    fn try_select_now(&self, token: &mut Token) -> bool;
     /// Lists `cx` as waiting for case `oper`, with the entry stored in
     /// `slot`. Returns whether the case is ready right now (then the caller
     /// must not sleep).
@@ -145,6 +150,7 @@ pub enum Timeout {
 
 impl Timeout {
     /// `default(d)`: wait up to `d` from now.
+    #[inline]
     pub fn after(d: Duration) -> Timeout {
         match Instant::now().checked_add(d) {
             Some(t) => Timeout::At(t),
@@ -217,11 +223,30 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
         done: false,
         _marker: PhantomData,
     };
-    for &i in order.iter() {
-        if cases[i].handle.try_select(&mut token) {
-            return Some(done(i, token, cases));
+    // A select that will not wait (`default`, or a deadline already past)
+    // must not miss an operation completed before it started (rule L1 of
+    // `array.rs`): its pass waits out operations caught half-way.
+    // (Two loops rather than a test per case: this pass is the whole of a
+    // select that finds a case ready, the common case on busy channels.)
+    let now_only = match timeout {
+        Timeout::Now => true,
+        Timeout::At(d) => Instant::now() >= d,
+        Timeout::Never => false,
+    };
+    if now_only {
+        for &i in order.iter() {
+            if cases[i].handle.try_select_now(&mut token) {
+                return Some(done(i, token, cases));
+            }
+        }
+    } else {
+        for &i in order.iter() {
+            if cases[i].handle.try_select(&mut token) {
+                return Some(done(i, token, cases));
+            }
         }
     }
+    let deadline = timeout.deadline();
     // Nothing was ready during the pass above, but the pass is not atomic:
     // a case seen not ready may have become ready before a later case was
     // seen (Go locks every channel for it). So before `default` runs (or we
@@ -230,8 +255,7 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
     // makes the registration report ready. With `Timeout::Now` we then
     // withdraw at once instead of waiting; `default` is chosen only if no
     // registration saw a ready case and nobody claimed us meanwhile.
-    let now_only = matches!(timeout, Timeout::Now);
-    let deadline = timeout.deadline();
+    let mut backoff = waiter::Backoff::new();
     loop {
         if !now_only && deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
@@ -288,6 +312,13 @@ pub fn select<'a>(cases: &mut [Case<'a>], timeout: Timeout) -> Option<SelectedOp
             // there was an instant with nothing ready.
             return None;
         }
+        if saw_ready {
+            // A registration saw a case ready that the pass above could not
+            // claim: another party took the room first, or is half-way
+            // through an operation on that channel. Let it finish (it may
+            // share our worker) before looking again.
+            backoff.snooze();
+        }
     }
 }
 
@@ -313,7 +344,21 @@ fn wait_forever_or<'a>(timeout: Timeout) -> Option<SelectedOperation<'a>> {
 ///
 /// Dropping it without completing a *send* releases the reservation
 /// (nothing is sent); dropping an uncompleted *receive* is a bug: it panics,
-/// and the reserved message is dropped.
+/// and the reserved message is dropped. Complete it promptly: until then it
+/// holds its slot, and non-blocking operations on that channel (and the
+/// drop of its last receiver, which drains the buffer) wait for it.
+///
+/// ```
+/// use goro_chan::{chan, Select};
+///
+/// let (tx, rx) = chan::<&str>(1);
+/// let mut sel = Select::new();
+/// let send_case = sel.send(&tx);
+/// let op = sel.select(); // there is room: the send case is ready
+/// assert_eq!(op.index(), send_case);
+/// op.send(&tx, "hello").unwrap();
+/// assert_eq!(rx.recv(), Some("hello"));
+/// ```
 #[must_use = "a selected operation must be completed with `recv` or `send`"]
 pub struct SelectedOperation<'a> {
     index: usize,
@@ -326,6 +371,19 @@ pub struct SelectedOperation<'a> {
 
 impl SelectedOperation<'_> {
     /// The index of the chosen case (the value returned when it was added).
+    ///
+    /// ```
+    /// use goro_chan::{chan, Select};
+    /// let (_a_tx, a_rx) = chan::<u8>(1);
+    /// let (b_tx, b_rx) = chan::<u8>(1);
+    /// b_tx.send(2).unwrap();
+    /// let mut sel = Select::new();
+    /// let _a = sel.recv(&a_rx);
+    /// let b = sel.recv(&b_rx);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), b);
+    /// assert_eq!(op.recv(&b_rx), Some(2));
+    /// ```
     pub fn index(&self) -> usize {
         self.index
     }
@@ -335,6 +393,15 @@ impl SelectedOperation<'_> {
     /// # Panics
     ///
     /// If `r` is not the receiver this case was registered with.
+    ///
+    /// ```
+    /// use goro_chan::{chan, Select};
+    /// let (tx, rx) = chan::<u8>(1);
+    /// drop(tx); // closed: a receive is ready, with None
+    /// let mut sel = Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.select().recv(&rx), None);
+    /// ```
     pub fn recv<T>(mut self, r: &Receiver<T>) -> Option<T> {
         assert!(
             std::ptr::eq(self.ptr, r as *const Receiver<T> as *const u8),
@@ -350,6 +417,15 @@ impl SelectedOperation<'_> {
     /// # Panics
     ///
     /// If `s` is not the sender this case was registered with.
+    ///
+    /// ```
+    /// use goro_chan::{chan, Select};
+    /// let (tx, rx) = chan::<u8>(1);
+    /// drop(rx); // no receivers: a send is ready, and fails
+    /// let mut sel = Select::new();
+    /// sel.send(&tx);
+    /// assert_eq!(sel.select().send(&tx, 9).unwrap_err().into_inner(), 9);
+    /// ```
     pub fn send<T>(mut self, s: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
         assert!(
             std::ptr::eq(self.ptr, s as *const Sender<T> as *const u8),
@@ -399,11 +475,27 @@ pub struct Select<'a> {
 
 impl<'a> Select<'a> {
     /// An empty select (selecting on it blocks forever, like Go's `select {}`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut sel = goro_chan::Select::new();
+    /// assert!(sel.try_select().is_err());
+    /// assert!(sel.select_timeout(Duration::from_millis(1)).is_err());
+    /// ```
     pub fn new() -> Self {
         Select { cases: Vec::new() }
     }
 
     /// Adds a receive case; returns its index.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// let mut sel = goro_chan::Select::new();
+    /// let i = sel.recv(&rx);
+    /// let op = sel.select();
+    /// assert_eq!((op.index(), op.recv(&rx)), (i, Some(1)));
+    /// ```
     pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
         self.cases.push(Case::recv(r));
         self.cases.len() - 1
@@ -411,21 +503,49 @@ impl<'a> Select<'a> {
 
     /// Adds a send case; returns its index. The value is given when the
     /// case is completed ([`SelectedOperation::send`]).
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// let mut sel = goro_chan::Select::new();
+    /// let i = sel.send(&tx);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), i);
+    /// op.send(&tx, 5).unwrap();
+    /// assert_eq!(rx.recv(), Some(5));
+    /// ```
     pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
         self.cases.push(Case::send(s));
         self.cases.len() - 1
     }
 
     /// Blocks until one case is ready and returns it, reserved.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(0);
+    /// std::thread::spawn(move || tx.send(3).unwrap());
+    /// let mut sel = goro_chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.select().recv(&rx), Some(3));
+    /// ```
     pub fn select(&mut self) -> SelectedOperation<'a> {
         select(&mut self.cases, Timeout::Never).expect("a select without a timeout returns a case")
     }
 
-    /// Returns a ready case without blocking.
+    /// Returns a ready case without blocking. Linearizable with completed
+    /// operations, like `select!` with `default`.
     ///
     /// # Errors
     ///
     /// [`TrySelectError`] if none is ready.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// let mut sel = goro_chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.try_select().is_err());
+    /// tx.send(1).unwrap();
+    /// assert_eq!(sel.try_select().unwrap().recv(&rx), Some(1));
+    /// ```
     pub fn try_select(&mut self) -> Result<SelectedOperation<'a>, TrySelectError> {
         select(&mut self.cases, Timeout::Now).ok_or(TrySelectError)
     }
@@ -435,6 +555,14 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`SelectTimeoutError`] if none became ready in time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = goro_chan::chan::<u8>(1);
+    /// let mut sel = goro_chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.select_timeout(Duration::from_millis(5)).is_err());
+    /// ```
     pub fn select_timeout(
         &mut self,
         timeout: Duration,
@@ -447,6 +575,16 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`SelectTimeoutError`] if none became ready in time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = goro_chan::chan::<u8>(1);
+    /// tx.send(4).unwrap();
+    /// let mut sel = goro_chan::Select::new();
+    /// sel.recv(&rx);
+    /// let op = sel.select_deadline(Instant::now() + Duration::from_secs(1)).unwrap();
+    /// assert_eq!(op.recv(&rx), Some(4));
+    /// ```
     pub fn select_deadline(
         &mut self,
         deadline: Instant,

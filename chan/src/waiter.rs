@@ -337,6 +337,36 @@ pub fn yield_now() {
     thread::yield_now();
 }
 
+/// Waiting for a party in the middle of a step of a few instructions (a
+/// sender writing the slot it claimed, a receiver moving a message out):
+/// spin with growing pauses, then yield, so that the party runs even when
+/// it shares our worker or CPU (rule L1 of `array.rs`; `select.rs`). Never spins under loom.
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    /// Spin steps (2^step pauses each) before yielding.
+    const SPIN_STEPS: u32 = 6;
+
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    #[cold]
+    pub(crate) fn snooze(&mut self) {
+        if self.step < Self::SPIN_STEPS && !cfg!(loom) {
+            for _ in 0..1u32 << self.step {
+                std::hint::spin_loop();
+            }
+            self.step += 1;
+        } else {
+            yield_now();
+        }
+    }
+}
+
 #[inline(never)]
 fn park_thread(deadline: Option<Instant>, validate: &mut dyn FnMut() -> bool) {
     match deadline {

@@ -92,6 +92,11 @@ impl Ledger {
         let prev = self.seen[id as usize].fetch_add(1, Ordering::Relaxed);
         assert_eq!(prev, 0, "message {id} received twice");
     }
+    /// How many times message `id` was marked (0 or 1: `mark` panics on
+    /// a second).
+    pub fn times(&self, id: u64) -> u8 {
+        self.seen[id as usize].load(Ordering::Relaxed)
+    }
     pub fn count(&self) -> usize {
         self.seen
             .iter()

@@ -1,0 +1,279 @@
+//! Blocking operations on the buffered ring (`array.rs`): parking, waking,
+//! and the drain when the last receiver goes. The ring itself, its stamps
+//! and the non-blocking claims (rule L1) are in `array.rs`.
+//!
+//! # Not done: a receive does not complete a parked sender's send
+//!
+//! Go's receive from a full channel with a parked sender moves that
+//! sender's value into the freed slot before it returns. Here the receive
+//! frees the slot and wakes the sender, which claims room itself when it
+//! runs: if the channel is closed in between (say, by the last receiver's
+//! drop), the send fails with its value back where Go would have delivered
+//! it. Two implementations of Go's way were measured and rejected (issue
+//! 12, `docs/benchmarks.md`):
+//!
+//! - reserving the freed slot for the parked sender, which writes it when
+//!   it runs: the slot sat claimed but unwritten until then, receivers
+//!   reaching it parked, and `chan_4x4` fell to a sixth;
+//! - the receiver copying the parked sender's value into the ring under
+//!   the sender list's lock (Go's `recv` with a waiting sudog): on one
+//!   worker it was faster, but with two workers the hand-offs keep the ring
+//!   full while any sender is parked, a woken sender finds no room and
+//!   parks again, and the batches that the sender's spin below relies on
+//!   never form: `chan_4x4` at `GOMAXPROCS=2` fell from about 30 to 8–15
+//!   Mmsg/s.
+//!
+//! # Blocking
+//!
+//! Two `SyncWaiters` lists: receivers waiting for a message, senders
+//! waiting for room.
+//!
+//! A receiver that cannot take a message *now* — including when a sender is
+//! in the middle of writing the very slot it needs — registers and parks
+//! instead of spinning. On two cores a producer and a consumer in lockstep
+//! otherwise keep catching each other mid-write and bounce the slot's cache
+//! line once per message; parking lets messages accumulate so they are
+//! handed over in batches (Go's behaviour: it parks a receiver as soon as it
+//! has caught up). No lost wake-up: the receiver registers (`SeqCst` store
+//! of "not empty" in the list) and re-checks the slot's stamp (`SeqCst`
+//! load); the sender publishes the stamp with a `SeqCst` store and then
+//! checks the list (`SeqCst` load, one load when nobody waits). In the
+//! single total order of `SeqCst` operations one comes first, so either the
+//! receiver sees the stamp or the sender sees the receiver.
+//!
+//! A sender that finds the slot at `tail` still holding the previous lap's
+//! message parks the same way, whether the ring is full or a receiver is in
+//! the middle of moving that message out: spinning on the slot until the
+//! receiver is done makes the two fight over its line (4x4 throughput
+//! halves on two cores). The receiver frees the slot with a `SeqCst` stamp
+//! store and then checks the sender list; the sender re-checks the stamp
+//! after registering. The same `SeqCst` pairing as above.
+//!
+//! Before it parks, a blocked sender may spin for a little while
+//! ([`SEND_SPINS`] pauses, when `waiter::can_spin` says another CPU is at
+//! work and nothing else wants ours), waiting for a *batch* of room (an
+//! eighth of the ring) and not for one slot. Parking costs a wake-up per
+//! freed slot when producers are ahead: the receiver frees a slot and wakes
+//! the sender, which refills it and parks again. A sender that spins needs
+//! no wake-up, and waiting for a batch keeps it from trading the slot's
+//! cache line with the receiver message by message. If the batch does not
+//! come within the spin, one free slot is enough again, and the sender
+//! registers and parks as before; so spinning delays a sender by a few
+//! microseconds at most and changes nothing else. (`select4`: 130 → 82 ns
+//! per operation on two workers; measurements in `docs/benchmarks.md`.)
+//!
+//! # Waking senders (rules W1, W2)
+//!
+//! - **W1.** A receive frees its slot (`SeqCst` store) and then wakes one
+//!   parked sender, if any (one `SeqCst` load when nobody waits). The
+//!   woken sender — a plain `send`, or a `select!` send case whose context
+//!   the wake-up claims — claims room itself with `start_send`; if another
+//!   sender took the room first, it registers again.
+//! - **W2 (hand the wake-up on).** A wake-up can be spent without room
+//!   being taken: a receive that frees a slot *behind* the tail's (another
+//!   receiver is still reading the tail slot) wakes a sender that then finds
+//!   the tail slot held and parks again. When the tail slot is freed, one
+//!   sender is woken for two free slots. So a woken sender that finds no
+//!   room counts a *lost* wake-up ([`Array::lost_wake`], before it
+//!   registers again), and a woken sender that claims room while lost
+//!   wake-ups are counted takes one off and, if room is left at `tail` and
+//!   a sender waits, wakes the next one ([`Array::wake_next_sender`]). All
+//!   three accesses are `SeqCst`: either the claimer sees the count, or the
+//!   lost sender's re-check after it registers sees the claim's moved
+//!   `tail` and the room behind it. No sender stays parked beside free room
+//!   (`tests/chan_handoff.rs`: two receives racing with a fresh send left
+//!   the parked sender stuck about once in 10^4 rounds without it, on the
+//!   pre-issue-12 code too). Fresh senders never need to: the receive that
+//!   freed the tail slot they took woke someone already. Waking on after
+//!   *every* woken claim instead woke all parked senders at once whenever
+//!   room opened, and the extra contention cost `chan_4x4` about 10% on
+//!   two workers.
+//!
+//! # The last receiver
+//!
+//! Dropping the last `Receiver` closes the channel and drops every
+//! buffered message at once (`disconnect_receivers`; crossbeam-channel does
+//! the same): nobody can receive them any more. Senders that had claimed a
+//! slot before the close finish writing it (their send returns `Ok`) and
+//! the drain waits for them (rule L1); parked senders are woken by the close
+//! and get their values back in `SendError`.
+
+use std::time::Instant;
+
+use super::{Array, Token, waiter};
+use crate::context::{ABORTED, Context, Entry, FIRST_OPER};
+use crate::error::{SendTimeoutError, TrySendError};
+use std::sync::atomic::Ordering;
+
+/// Pause instructions a blocked sender spins through, at most, before it
+/// parks (a few microseconds; see the module docs).
+const SEND_SPINS: usize = 200;
+
+impl<T> Array<T> {
+    /// Blocking send, optionally until `deadline`.
+    pub(crate) fn send(
+        &self,
+        msg: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let mut token = Token::default();
+        // One spin per call: if the room it saw is gone again (taken by
+        // another sender, or the oldest slot is still being read), park.
+        let mut spun = false;
+        // Whether a receiver's wake-up got us here (rule W2).
+        let mut woken = false;
+        loop {
+            if self.start_send(&mut token) {
+                if woken {
+                    self.wake_next_sender();
+                }
+                // SAFETY: fresh successful claim, completed once.
+                return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
+            }
+            if std::mem::take(&mut woken) {
+                self.lost_wake();
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                // Out of time: one last look that waits out a receiver in
+                // the middle of freeing room (rule L1).
+                return self.try_send(msg).map_err(|e| match e {
+                    TrySendError::Full(m) => SendTimeoutError::Timeout(m),
+                    TrySendError::Closed(m) => SendTimeoutError::Closed(m),
+                });
+            }
+            if !spun {
+                spun = true;
+                if self.spin_for_room() {
+                    continue;
+                }
+            }
+            let cx = Context::new();
+            let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
+            // SAFETY: `entry` stays in this frame until it is unlinked: by a
+            // notifier's claim, or by `unregister` below.
+            unsafe { self.senders.register(&mut entry) };
+            if self.send_ready() {
+                let _ = cx.try_claim(ABORTED);
+            }
+            if cx.wait_until("chan send", deadline) == FIRST_OPER {
+                woken = true;
+            } else {
+                // SAFETY: registered above.
+                unsafe { self.senders.unregister(&mut entry) };
+            }
+        }
+    }
+
+    /// Rule W2: called by a sender that was woken and has just claimed
+    /// room. If a wake-up was lost, room is left at `tail` and another
+    /// sender waits, wake it.
+    #[inline]
+    pub(crate) fn wake_next_sender(&self) {
+        if self.lost_wakes.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let _ = self
+            .lost_wakes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if self.senders.has_waiters() && self.send_ready() {
+            self.senders.notify();
+        }
+    }
+
+    /// Rule W2: a woken sender found no room (before it registers again).
+    #[cold]
+    pub(crate) fn lost_wake(&self) {
+        self.lost_wakes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A blocked sender's spin before parking (module docs): `true` when
+    /// a batch of room (an eighth of the ring, at least one slot) opened or
+    /// the channel closed; `false` when spinning does not pay or the
+    /// budget ran out (then register and park, which re-checks for room).
+    /// The batch is seen through the stamp of its last slot; with several
+    /// receivers an earlier slot may still be mid-read, which is why the
+    /// caller spins only once.
+    fn spin_for_room(&self) -> bool {
+        if !waiter::can_spin() {
+            return false;
+        }
+        let batch = (self.cap / 8).max(1);
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.mark_bit != 0 {
+            return true;
+        }
+        // The position `batch - 1` past the tail: free once its stamp says
+        // so. Watching that one slot (and not `head`, which the receivers
+        // write on every message) keeps the spin from slowing them down.
+        let index = tail & (self.mark_bit - 1);
+        let lap = tail & !(self.one_lap - 1);
+        let j = index + batch - 1;
+        let (pos, at) = if j < self.cap {
+            (lap + j, j)
+        } else {
+            (
+                lap.wrapping_add(self.one_lap) + (j - self.cap),
+                j - self.cap,
+            )
+        };
+        let slot = &self.buffer[at];
+        for _ in 0..SEND_SPINS {
+            std::hint::spin_loop();
+            if slot.stamp.load(Ordering::Relaxed) == pos {
+                return true;
+            }
+        }
+        self.is_closed()
+    }
+
+    /// Blocking receive: `Ok(Some)`, `Ok(None)` when closed and drained,
+    /// `Err(())` when `deadline` passed.
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<Option<T>, ()> {
+        let mut token = Token::default();
+        loop {
+            if self.start_recv(&mut token) {
+                // SAFETY: fresh successful claim, completed once.
+                return Ok(unsafe { self.read(&mut token) });
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                // Out of time: one last look that waits out a sender in the
+                // middle of writing the head slot (rule L1).
+                return match self.try_recv() {
+                    Some(Ok(v)) => Ok(Some(v)),
+                    Some(Err(())) => Ok(None),
+                    None => Err(()),
+                };
+            }
+            let cx = Context::new();
+            let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
+            // SAFETY: as in `send`.
+            unsafe { self.receivers.register(&mut entry) };
+            if self.recv_ready() {
+                let _ = cx.try_claim(ABORTED);
+            }
+            if cx.wait_until("chan receive", deadline) != FIRST_OPER {
+                // SAFETY: registered above.
+                unsafe { self.receivers.unregister(&mut entry) };
+            }
+        }
+    }
+
+    /// The last receiver is gone: closes the channel and drops every
+    /// buffered message now (nobody can receive them any more), waiting
+    /// out senders that claimed a slot before the close and are still
+    /// writing it (rule L1). Parked senders are woken by the close and get
+    /// their values back.
+    pub(crate) fn disconnect_receivers(&self) {
+        self.close();
+        let mut token = Token::default();
+        // After the close nothing new is claimed: this ends when the head
+        // reaches the tail.
+        while self.start_recv_drain(&mut token) {
+            // SAFETY: fresh successful claim, completed once.
+            match unsafe { self.read(&mut token) } {
+                Some(m) => drop(m),
+                None => return,
+            }
+        }
+    }
+}
