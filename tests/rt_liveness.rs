@@ -5,9 +5,12 @@
 //!
 //! Each scenario runs in child processes under GOMAXPROCS=1 and 2 (the
 //! runtime reads it once). A ticker coroutine sleeping 1 ms in a loop
-//! records its largest gap; it must stay under [`MAX_GAP`]: the monitor's
-//! 10 ms threshold plus scheduling slack, generous because the machine may
-//! be loaded (the measured figures are in `docs/benchmarks.md`, `stall`).
+//! records its largest gap; it must stay under [`MAX_GAP`], half the hog's
+//! second: a frozen runtime shows a gap of the whole second, a working
+//! monitor one of its 10 ms threshold plus scheduling slack. The bound is
+//! that wide because the machine may be loaded (200 ms failed once with
+//! two other builds running); the measured figures are in
+//! `docs/benchmarks.md` (`stall`).
 
 mod common;
 
@@ -16,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(60);
-const MAX_GAP: Duration = Duration::from_millis(200);
+const MAX_GAP: Duration = Duration::from_millis(500);
 const PROCS: &[usize] = &[1, 2];
 
 /// The scenarios measure latency while burning a CPU for a second: run
