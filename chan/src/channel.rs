@@ -1,7 +1,8 @@
 //! `Sender` and `Receiver`: one method set over every flavor.
 //!
 //! A channel is one allocation (`Chan`) holding the flavor — `Array`
-//! (buffered ring), `Zero` (rendezvous) or `Never` — and two handle counts.
+//! (buffered ring, in a second allocation of its own), `Zero` (rendezvous)
+//! or `Never` — and two handle counts.
 //! Dropping the last `Sender` closes the channel (receivers drain, then see
 //! `None`); dropping the last `Receiver` disconnects it (sends fail and give
 //! the value back). Both are `Clone` (many producers, many consumers).
