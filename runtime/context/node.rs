@@ -276,42 +276,43 @@ fn parent_node(layer: &Layer) -> Option<&Node> {
 /// A new cancellable layer on `parent` (one allocation: the layer holds
 /// its node). Born ended if the nearest cancellable ancestor has ended.
 pub(super) fn new_layer(parent: &Context, deadline: Option<Instant>) -> Arc<Layer> {
-    let layer = |code: u8, extra: Option<Box<Extra>>, slot: usize| {
-        Arc::new(Layer {
-            parent: Some(parent.clone()),
-            kind: Kind::Cancel {
-                node: Node {
-                    slot: AtomicUsize::new(slot),
-                    code: AtomicU8::new(code),
-                    state: Mutex::new(State {
-                        extra,
-                        ..State::default()
-                    }),
-                },
-                deadline,
+    // Made live and unlinked, before any lock is taken: an allocation can
+    // fault in a page or grow the heap, and siblings made on other workers
+    // wait for the parent's lock (a million leaves under a thousand parents
+    // in `ctxtree`). Nobody else can reach `l` until it is pushed.
+    let l = Arc::new(Layer {
+        parent: Some(parent.clone()),
+        kind: Kind::Cancel {
+            node: Node {
+                slot: AtomicUsize::new(0),
+                code: AtomicU8::new(LIVE),
+                state: Mutex::new(State::default()),
             },
-        })
-    };
+            deadline,
+        },
+    });
     let Some(p) = cancel_node(parent) else {
-        return layer(LIVE, None, 0);
+        return l;
+    };
+    let Kind::Cancel { node, .. } = &l.kind else {
+        unreachable!("made as a cancellable layer above")
     };
     let mut ps = p.lock();
     // Rule 1: read under the parent's lock, so a live parent has not
     // drained its children yet and will see this one.
     let code = p.code.load(Ordering::Acquire);
     if code != LIVE {
+        // Born ended. Still unlinked and unshared, so nobody sees it live.
         let cause = ps.extra.as_ref().and_then(|x| x.cause.clone());
         drop(ps);
-        let extra = cause.map(|c| {
-            Box::new(Extra {
-                cause: Some(c),
-                ..Extra::default()
-            })
-        });
-        return layer(code, extra, 0);
+        if cause.is_some() {
+            node.lock().extra().cause = cause;
+        }
+        node.code.store(code, Ordering::Release);
+        return l;
     }
     // Rule 2: the slot is written before the push, under the parent's lock.
-    let l = layer(LIVE, None, ps.children.len());
+    node.slot.store(ps.children.len(), Ordering::Relaxed);
     ps.children.push(Arc::downgrade(&l));
     l
 }
