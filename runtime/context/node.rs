@@ -88,10 +88,14 @@
 //!    a prefetch of the layer a few places ahead (by address: the `Weak`
 //!    still in the vector keeps the allocation, nothing is read), and for
 //!    the one nearer, upgraded like any child (a layer being released is
-//!    skipped), a `try_lock` of its node and a prefetch of its done
-//!    channel's parked waiter. Only hints: they change no state, take no
-//!    lock they could wait for, and an upgraded handle dropped there is a
-//!    handle like the cascade's own (rule 5 holds). Each waiter's entry
+//!    skipped), a `try_lock` of its node (skipped when contended) and a
+//!    prefetch of its done channel's parked waiter, read under that
+//!    channel's spin lock (held for a few instructions by anyone). Only
+//!    hints: they change no state, no lock is held while another is
+//!    waited for but that short channel lock under the child's node lock
+//!    (the order `Node::end` never reverses: it closes the channel after
+//!    unlocking, rule 3), and an upgraded handle dropped there is a handle
+//!    like the cascade's own (rule 5 holds). Each waiter's entry
 //!    lives on its parked coroutine's stack, a page of its own, so without
 //!    this every close stalls on a TLB and a cache miss in turn: `ctxtree`
 //!    cancel at n = 1M about 20% faster (`docs/benchmarks.md`, 2026-12-03).
@@ -571,7 +575,7 @@ const AHEAD_WAITER: usize = 4;
 /// loaded by then, is upgraded (a layer being released is skipped) and its
 /// done channel asked to prefetch its parked waiter's entry, which sits on
 /// that coroutine's stack: a TLB and a cache miss that otherwise stall the
-/// close. Contended locks are skipped: this is only a hint.
+/// close. A contended node lock is skipped: this is only a hint.
 fn prefetch_ahead(rest: &[Weak<Layer>]) {
     if let Some(w) = rest.get(AHEAD_LAYER) {
         let p = w.as_ptr().cast::<u8>();

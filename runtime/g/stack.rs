@@ -24,16 +24,18 @@
 //! other workers' page faults on their new stacks can wait for (`ctxtree` at
 //! n = 1M: build about 8% faster in alternating runs, `docs/benchmarks.md`,
 //! 2026-12-03). The reserved but unused tail is at most the newest slab:
-//! under 1 GiB, and about as much as the slabs before it; under strict overcommit (`vm.overcommit_memory = 2`, where
-//! `MAP_NORESERVE` is ignored) it counts as committed.
+//! under 1 GiB, and about as much as the slabs before it. Under strict
+//! overcommit (`vm.overcommit_memory = 2`, where `MAP_NORESERVE` is
+//! ignored) it counts as committed.
 //!
 //! # Guard pages
 //!
 //! On Linux ≥ 6.13 the guard is installed with `madvise(MADV_GUARD_INSTALL)`,
 //! which marks the page table entries and adds **no** mapping, so a million
-//! stacks cost a few hundred mappings (one per slab, fewer once merged). Older kernels reject the
-//! advice with `EINVAL`; we then fall back to `mprotect(PROT_NONE)`, which
-//! splits the slab into two mappings per stack and runs into
+//! stacks cost a few hundred mappings (one per slab, fewer once merged).
+//! Older kernels reject the advice with `EINVAL`; we then fall back to
+//! `mprotect(PROT_NONE)`, which splits the slab into two mappings per stack
+//! and runs into
 //! `vm.max_map_count` (65530 by default) near 32K live stacks. When the kernel
 //! refuses, the error names the limit instead of a bare `ENOMEM`.
 //!
