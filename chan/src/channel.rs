@@ -1,7 +1,8 @@
 //! `Sender` and `Receiver`: one method set over every flavor.
 //!
 //! A channel is one allocation (`Chan`) holding the flavor — `Array`
-//! (buffered ring), `Zero` (rendezvous) or `Never` — and two handle counts.
+//! (buffered ring, in a second allocation of its own), `Zero` (rendezvous)
+//! or `Never` — and two handle counts.
 //! Dropping the last `Sender` closes the channel (receivers drain, then see
 //! `None`); dropping the last `Receiver` disconnects it (sends fail and give
 //! the value back) and drops whatever is still buffered at once, since
@@ -24,11 +25,13 @@ use crate::waiter;
 use crate::zero::Zero;
 
 // The buffered flavor is large (its head and tail are padded onto their own
-// cache lines); boxing it would add a second allocation and an indirection to
-// every operation, while the enum lives once per channel, in its shared block.
-#[allow(clippy::large_enum_variant)]
+// cache lines, about 500 bytes) and is boxed, so that the unbuffered flavor,
+// which every context's done channel uses, is an 80-byte block (a glibc fast
+// bin) and not 528 bytes: `ctxtree` at n = 1M touches ~450 MB less heap
+// (`docs/benchmarks.md`, 2026-12-03). A buffered operation pays one more
+// load, from the read-mostly line that holds the handle counts.
 pub(crate) enum Flavor<T> {
-    Array(Array<T>),
+    Array(Box<Array<T>>),
     Zero(Zero<T>),
     Never,
 }
@@ -77,7 +80,7 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let flavor = if cap == 0 {
         Flavor::Zero(Zero::new())
     } else {
-        Flavor::Array(Array::new(cap))
+        Flavor::Array(Box::new(Array::new(cap)))
     };
     let (s, r) = counter::new(Chan { flavor });
     (Sender { chan: s }, Receiver { chan: r })
@@ -177,6 +180,26 @@ fn deadline_after(d: Duration) -> Option<Instant> {
 }
 
 impl<T> Sender<T> {
+    /// A hint before [`close`](Self::close): starts loading the wait
+    /// records of the coroutines parked on this unbuffered channel into the
+    /// cache, so that a loop closing many channels (a context cancelling
+    /// its descendants) overlaps those cache misses instead of taking them
+    /// one after the other. Has no effect on what the channel does; a no-op
+    /// on buffered channels.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<()>(0);
+    /// tx.prefetch_waiters();
+    /// tx.close();
+    /// assert_eq!(rx.recv(), None);
+    /// ```
+    #[doc(hidden)]
+    pub fn prefetch_waiters(&self) {
+        if let Flavor::Zero(z) = &self.chan.flavor {
+            z.prefetch_waiters();
+        }
+    }
+
     /// Sends `value`, blocking while the buffer is full (or, unbuffered,
     /// until a receiver takes it).
     ///

@@ -257,6 +257,13 @@ impl Waiters {
         self.head.is_null()
     }
 
+    /// The first linked entry (null if none), for a prefetch hint only:
+    /// the caller holds the mutex but must not dereference it.
+    #[inline]
+    pub(crate) fn first(&self) -> *const Entry {
+        self.head
+    }
+
     /// # Safety
     /// The caller holds the mutex; `e` is linked in this list.
     #[inline]
