@@ -107,7 +107,8 @@ pub(crate) fn scope_members(scope: u64, except: Option<u64>) -> Vec<CoroutineInf
         }
     };
     for s in &rt.slots[..n] {
-        s.registry.for_each(&mut visit);
+        s.registry
+            .for_each_with_running(s.proc.running_word(), &mut visit);
     }
     coroutines()
         .into_iter()
@@ -125,15 +126,17 @@ pub(crate) fn coroutines() -> Vec<CoroutineInfo> {
     let mut out = Vec::new();
     let mut visit = |h: &Header| out.push(info(h, &running, now));
     for s in &rt.slots[..n] {
-        s.registry.for_each(&mut visit);
+        s.registry
+            .for_each_with_running(s.proc.running_word(), &mut visit);
     }
     out.sort_by_key(|c| c.id);
     out
 }
 
-/// What the running word `running` names (`sched/mod.rs` rule W2): the
-/// registry entry at that address, read under its list's lock, or `None`
-/// if no live coroutine is there any more.
+/// What the running word `running` (untagged) names (`sched/mod.rs` rule
+/// W2): the registry entry at that address, or the coroutine in its first
+/// run there, read under its list's lock, or `None` if no live coroutine
+/// is there any more.
 pub(crate) fn running_info(running: *mut Header) -> Option<CoroutineInfo> {
     if running.is_null() {
         return None;
@@ -144,7 +147,7 @@ pub(crate) fn running_info(running: *mut Header) -> Option<CoroutineInfo> {
     let now = timers::now_ns();
     let mut found = None;
     for s in &rt.slots[..n] {
-        s.registry.for_each(|h| {
+        s.registry.for_each_with_running(s.proc.running_word(), |h| {
             if found.is_none() && std::ptr::eq(h, running) {
                 found = Some(info(h, &all, now));
             }
@@ -233,7 +236,7 @@ pub(crate) fn dump() -> String {
         }
         out.push('\n');
     }
-    // Registered at their first run (`g/registry.rs`): the rest are queued.
+    // Seen from their first run on (`g/registry.rs`): the rest are queued.
     let unstarted = rt().num_goroutine().saturating_sub(all.len());
     if unstarted > 0 {
         let _ = writeln!(

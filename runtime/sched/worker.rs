@@ -29,6 +29,7 @@ use super::timers::Entry;
 use super::{Hint, ID_BATCH, RUNNEXT_STREAK, Runtime, Slot};
 use crate::g::coro::{Coro, Switch};
 use crate::g::overflow;
+use crate::g::registry::{self, Exit, UNLISTED_TAG};
 use crate::g::stack::StackCache;
 use crate::g::state::Commit;
 use crate::g::{GRef, Header, Panic, Pin};
@@ -52,10 +53,11 @@ pub(crate) struct Ctx {
     /// Coroutines woken by their timers (FIFO, stealable).
     timer_ready: Worker<GRef>,
     /// The coroutine being run (between resume and its switch back), or
-    /// null: the worker's one published word per switch. Only this thread
-    /// stores it; the monitor and the dump load it through
-    /// `ProcState::running` (which points here) and never dereference it
-    /// themselves (`sched/mod.rs`, "The running word").
+    /// null: the worker's one published word per switch, tagged with
+    /// `UNLISTED_TAG` during a first run (`g/registry.rs` rule R4). Only
+    /// this thread stores it; the monitor and the dump load it through
+    /// `ProcState::running` (which points here) and dereference it only as
+    /// rule R4 allows (`sched/mod.rs`, "The running word").
     current: AtomicPtr<Header>,
     /// The scheduling tick, private copy: `Slot::tick` is its published
     /// mirror (thieves read it), kept in sync by a store per tick. Reading
@@ -100,15 +102,16 @@ pub(crate) fn ctx() -> Option<&'static Ctx> {
 #[inline]
 pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
     let c = ctx()?;
-    Some((c, NonNull::new(c.current.load(Ordering::Relaxed))?))
+    Some((c, c.running()?))
 }
 
 /// Lists a coroutine that `try_spawn` gave a stack early, at its first
 /// resume: its body calls this first, on the worker thread that resumed
-/// it (rule R1 of `g/registry.rs`: the list's owner), so `Ctx::execute`
-/// needs no "listed yet?" test at every resume. No sweep here (we are on
-/// the coroutine's stack, where a task destructor run by a sweep could
-/// park): the next push on this worker does it.
+/// it (rule R1 of `g/registry.rs`: the list's owner). `Ctx::execute` knows
+/// a first run by the missing context, which such a coroutine has; listing
+/// it here keeps it out of the tagged first-run path (rule R4). No sweep
+/// here (we are on the coroutine's stack, where a task destructor run by a
+/// sweep could park): the next fairness tick on this worker does it.
 pub(crate) fn register_early(h: NonNull<Header>) {
     let c = ctx().expect("a coroutine's first resume is on a worker");
     // SAFETY: we are `h`'s body, so its header is live.
@@ -187,7 +190,8 @@ impl Ctx {
     /// The coroutine this worker is running, if any.
     #[inline]
     pub(crate) fn running(&self) -> Option<NonNull<Header>> {
-        NonNull::new(self.current.load(Ordering::Relaxed))
+        let p = self.current.load(Ordering::Relaxed);
+        NonNull::new(p.map_addr(|a| a & !UNLISTED_TAG))
     }
 
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
@@ -342,6 +346,11 @@ impl Ctx {
             self.local.push(g);
         }
         self.streak.set(0);
+        // Nothing woken by a timer (the common case): the local queue, with
+        // one test. `timer_streak` is 0 then (see `pop_timer_ready`).
+        if !self.timer_queued.get() {
+            return self.local.pop();
+        }
         // Timer wake-ups are due already and go first, but at most
         // `TIMER_STREAK` in a row: a coroutine looping on `sleep(1ns)` is
         // back in `timer_ready` at every round and would otherwise starve
@@ -358,7 +367,9 @@ impl Ctx {
     }
 
     /// Pops `timer_ready`, skipping the call when it is known empty (see
-    /// `timer_queued`).
+    /// `timer_queued`). Clearing `timer_queued` also ends the timer streak,
+    /// so `timer_streak` is 0 whenever `timer_queued` is false (only a
+    /// timer pop raises it): `pop_local` relies on it.
     #[inline]
     fn pop_timer_ready(&self) -> Option<GRef> {
         if !self.timer_queued.get() {
@@ -367,6 +378,7 @@ impl Ctx {
         let g = self.timer_ready.pop();
         if g.is_none() {
             self.timer_queued.set(false);
+            self.timer_streak.set(0);
         }
         g
     }
@@ -538,19 +550,40 @@ impl Ctx {
         // SAFETY: state rule 1: we hold the run reference (we took it from a
         // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
+        // A first run: not listed until it first switches out (`g/registry.rs`).
         // (A coroutine that `try_spawn` gave a stack early lists itself at
         // its first resume: `register_early`.)
-        if slot.is_none() && !self.first_run(&g, slot) {
+        let mut unlisted = slot.is_none();
+        if unlisted && !self.first_run(&g, slot) {
             return;
         }
         let coro = slot.as_mut().expect("coroutine context exists");
         // The one published store per switch (`sched/mod.rs`, "The running
-        // word"): `current()`, the monitor and the dump all read it.
-        self.current.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
+        // word"): `current()`, the monitor and the dump all read it; tagged
+        // while the coroutine is unlisted (`g/registry.rs` rule R4).
+        let p = g.as_ptr().as_ptr();
+        self.current.store(
+            p.map_addr(|a| a | usize::from(unlisted)),
+            Ordering::Relaxed,
+        );
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
-            match coro.resume() {
-                Some(Switch::Park(cb)) => {
+            let Some(switch) = coro.resume() else {
+                // R4: the running word is cleared before the run reference
+                // can go (`on_exit`).
+                overflow::leave();
+                self.current.store(ptr::null_mut(), Ordering::Relaxed);
+                self.on_exit(g, slot, unlisted);
+                return;
+            };
+            if unlisted {
+                // Its first switch-out: list it before the park commits or
+                // the yield queues it (after that, another worker may run it).
+                unlisted = false;
+                self.register(&g);
+            }
+            match switch {
+                Switch::Park(cb) => {
                     // SAFETY: the callback was made by `park_current` on the
                     // coroutine's stack, which stays untouched until we
                     // resume it (state rule 2).
@@ -561,12 +594,8 @@ impl Ctx {
                         break;
                     }
                 }
-                Some(Switch::Yield) => {
+                Switch::Yield => {
                     self.on_yield(g);
-                    break;
-                }
-                None => {
-                    self.on_exit(g, slot);
                     break;
                 }
             }
@@ -575,14 +604,17 @@ impl Ctx {
         self.current.store(ptr::null_mut(), Ordering::Relaxed);
     }
 
-    /// Lists a coroutine at its first run in this worker's registry
-    /// (`g/registry.rs`).
+    /// Lists the running coroutine in this worker's registry at its first
+    /// switch-out (`g/registry.rs`), and untags the running word (rule R4).
+    /// A sweep it makes due is left to the next fairness tick: the
+    /// coroutine is still the running one here.
     #[cold]
     fn register(&self, g: &GRef) {
         g.header()
             .reg_home
             .store(self.index as u16, Ordering::Relaxed);
-        self.slot.registry.push(g.as_ptr());
+        self.slot.registry.push_no_sweep(g.as_ptr());
+        self.current.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
     }
 
     /// A stack from this worker's cache (`try_spawn` reserves one early).
@@ -600,7 +632,6 @@ impl Ctx {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
-                self.register(g);
                 true
             }
             Err(e) => {
@@ -654,27 +685,32 @@ impl Ctx {
         }
     }
 
-    /// The coroutine returned: its stack goes back to the cache, its run
-    /// reference is dropped.
-    fn on_exit(&self, g: GRef, slot: &mut Option<Coro>) {
+    /// The coroutine returned (the running word is cleared already): its
+    /// stack goes back to the cache, its run reference to the registry
+    /// (`g/registry.rs`) or dropped. `unlisted`: it exits in its first run.
+    fn on_exit(&self, g: GRef, slot: &mut Option<Coro>, unlisted: bool) {
         let done = slot.take().expect("finished coroutine has a context");
         self.stacks
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
         let rt = self.rt;
-        let listed =
-            crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry, |i| {
-                &rt.slots[i].registry
-            });
+        let reg = &self.slot.registry;
+        let exit = if unlisted {
+            Exit::Pop
+        } else {
+            registry::on_exit(g.as_ptr(), self.index, reg, |i| &rt.slots[i].registry)
+        };
         super::scope::scope_count(g.header().scope, -1);
         g.header().state.finish();
         self.slot.counters.bump_exited();
-        if listed {
-            // The registry list holds the run reference now (`registry.rs`,
-            // R3); its next sweep drops it.
-            std::mem::forget(g);
-        } else {
-            drop(g);
+        match exit {
+            // Freed at the next flush, after a lock cycle (rules R2, R4);
+            // the flush may come at once, so `g` is not used after this.
+            Exit::Pop => reg.keep_popped(g.into_raw()),
+            // The registry list holds the run reference now (R3); its next
+            // sweep drops it.
+            Exit::Stay => std::mem::forget(g),
+            Exit::Drop => drop(g),
         }
     }
 
