@@ -16,7 +16,7 @@
 //!   (rule R4). A coroutine spawned and not yet started is not listed;
 //!   snapshots count those instead (live coroutines minus the ones seen).
 //!   (A coroutine that `try_spawn` gave a stack early lists itself at its
-//!   first resume, `sched/worker.rs`, `register_early`.)
+//!   first resume, `sched/worker.rs`, `list_running`.)
 //! * **Exit unlisted, or where it is listed as the list's head**: the
 //!   worker hands the list its run reference instead of dropping it (for a
 //!   head, after a store to `head` that unlinks it; the entry's own link is
@@ -115,6 +115,26 @@ pub(crate) const FLUSH_BATCH: usize = 64;
 /// Low bit of a worker's running word: the coroutine is in its first run,
 /// not listed (rule R4). Headers are 8-byte aligned, so the bit is free.
 pub(crate) const UNLISTED_TAG: usize = 1;
+
+/// `reg_home` of a coroutine no list holds (yet).
+pub(crate) const UNLISTED_HOME: u16 = u16::MAX;
+
+/// Whether `h` is not listed: it has not switched out yet (`reg_home` is
+/// written once, by its runner, when it is listed). For its runner only.
+#[inline]
+pub(crate) fn unlisted(h: &Header) -> bool {
+    h.reg_home.load(Ordering::Relaxed) == UNLISTED_HOME
+}
+
+/// A running word without its tag: the header pointer. An integer `&`
+/// (`map_addr` costs a subtraction and an addition more on paths like
+/// `current()`); the result is compared, or dereferenced as rule R4 or
+/// the caller's own run reference allows, never with another provenance
+/// than the pointer that was tagged.
+#[inline]
+pub(crate) fn untag(word: *mut Header) -> *mut Header {
+    (word as usize & !UNLISTED_TAG) as *mut Header
+}
 
 /// What the exiting worker does with the run reference (see [`on_exit`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -316,7 +336,7 @@ impl List {
         let first = running
             .map(|r| r.load(Ordering::Relaxed))
             .filter(|p| p.addr() & UNLISTED_TAG != 0)
-            .map(|p| p.map_addr(|a| a & !UNLISTED_TAG));
+            .map(untag);
         let mut met = false;
         let mut cur = self.head.load(Ordering::Acquire);
         while let Some(h) = NonNull::new(cur) {

@@ -215,8 +215,7 @@ impl ProcState {
     pub(crate) fn running(&self) -> *mut Header {
         self.running
             .get()
-            .map_or(ptr::null_mut(), |r| r.load(Ordering::Relaxed))
-            .map_addr(|a| a & !g::registry::UNLISTED_TAG)
+            .map_or(ptr::null_mut(), |r| g::registry::untag(r.load(Ordering::Relaxed)))
     }
 
     /// The running word itself, tag included, for a registry walk that
@@ -715,7 +714,7 @@ where
                 // the body runs once, on this stack, like `first_run`'s.
                 unsafe {
                     *g.header().coro.get() = Some(crate::g::coro::Coro::new(stack, move |y| {
-                        worker::register_early(p);
+                        worker::list_running(p);
                         GRef::run_body(p, y)
                     }))
                 };

@@ -29,7 +29,7 @@ use super::timers::Entry;
 use super::{Hint, ID_BATCH, RUNNEXT_STREAK, Runtime, Slot};
 use crate::g::coro::{Coro, Switch};
 use crate::g::overflow;
-use crate::g::registry::{self, Exit, UNLISTED_TAG};
+use crate::g::registry::{self, Exit};
 use crate::g::stack::StackCache;
 use crate::g::state::Commit;
 use crate::g::{GRef, Header, Panic, Pin};
@@ -54,7 +54,7 @@ pub(crate) struct Ctx {
     timer_ready: Worker<GRef>,
     /// The coroutine being run (between resume and its switch back), or
     /// null: the worker's one published word per switch, tagged with
-    /// `UNLISTED_TAG` during a first run (`g/registry.rs` rule R4). Only
+    /// `registry::UNLISTED_TAG` during a first run (`g/registry.rs` rule R4). Only
     /// this thread stores it; the monitor and the dump load it through
     /// `ProcState::running` (which points here) and dereference it only as
     /// rule R4 allows (`sched/mod.rs`, "The running word").
@@ -105,20 +105,23 @@ pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
     Some((c, c.running()?))
 }
 
-/// Lists a coroutine that `try_spawn` gave a stack early, at its first
-/// resume: its body calls this first, on the worker thread that resumed
-/// it (rule R1 of `g/registry.rs`: the list's owner). `Ctx::execute` knows
-/// a first run by the missing context, which such a coroutine has; listing
-/// it here keeps it out of the tagged first-run path (rule R4). No sweep
-/// here (we are on the coroutine's stack, where a task destructor run by a
-/// sweep could park): the next fairness tick on this worker does it.
-pub(crate) fn register_early(h: NonNull<Header>) {
-    let c = ctx().expect("a coroutine's first resume is on a worker");
+/// Lists the running coroutine `h` in this worker's registry
+/// (`g/registry.rs`): called by `h` itself, on its stack, at its first
+/// park or yield (before it switches out), or at its first resume if
+/// `try_spawn` gave it a stack early; so on the worker thread that runs
+/// it (rule R1: the list's owner). Clears the running word's tag (rule
+/// R4). No sweep here (we are on the coroutine's stack, where a task
+/// destructor run by a sweep could park): the next fairness tick on this
+/// worker does it.
+pub(crate) fn list_running(h: NonNull<Header>) {
+    let c = ctx().expect("a running coroutine is on a worker");
     // SAFETY: we are `h`'s body, so its header is live.
-    unsafe { h.as_ref() }
-        .reg_home
-        .store(c.index as u16, Ordering::Relaxed);
+    let hdr = unsafe { h.as_ref() };
+    hdr.reg_home.store(c.index as u16, Ordering::Relaxed);
+    // SAFETY: `switch_flags` is a runner-only field; we are the runner.
+    unsafe { *hdr.switch_flags.get() &= !crate::g::SWITCH_UNLISTED };
     c.slot.registry.push_no_sweep(h);
+    c.current.store(h.as_ptr(), Ordering::Relaxed);
 }
 
 /// Aborts the process if a worker's own code panics: the runtime's
@@ -190,8 +193,7 @@ impl Ctx {
     /// The coroutine this worker is running, if any.
     #[inline]
     pub(crate) fn running(&self) -> Option<NonNull<Header>> {
-        let p = self.current.load(Ordering::Relaxed);
-        NonNull::new(p.map_addr(|a| a & !UNLISTED_TAG))
+        NonNull::new(registry::untag(self.current.load(Ordering::Relaxed)))
     }
 
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
@@ -550,40 +552,33 @@ impl Ctx {
         // SAFETY: state rule 1: we hold the run reference (we took it from a
         // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
-        // A first run: not listed until it first switches out (`g/registry.rs`).
-        // (A coroutine that `try_spawn` gave a stack early lists itself at
-        // its first resume: `register_early`.)
-        let mut unlisted = slot.is_none();
-        if unlisted && !self.first_run(&g, slot) {
-            return;
-        }
-        let coro = slot.as_mut().expect("coroutine context exists");
         // The one published store per switch (`sched/mod.rs`, "The running
-        // word"): `current()`, the monitor and the dump all read it; tagged
-        // while the coroutine is unlisted (`g/registry.rs` rule R4).
+        // word"): `current()`, the monitor and the dump all read it. A first
+        // run is not listed until it first switches out (`g/registry.rs`),
+        // so its word is tagged (rule R4). (A coroutine that `try_spawn` gave
+        // a stack early lists itself at its first resume: `list_running`.)
+        // An integer `|`: `map_addr` would cost a subtraction and an
+        // addition more; the word is only compared, or stripped back to this
+        // same pointer (`registry::untag`).
         let p = g.as_ptr().as_ptr();
-        self.current.store(
-            p.map_addr(|a| a | usize::from(unlisted)),
-            Ordering::Relaxed,
-        );
+        let word = if slot.is_none() {
+            if !self.first_run(&g, slot) {
+                return;
+            }
+            (p as usize | registry::UNLISTED_TAG) as *mut Header
+        } else {
+            p
+        };
+        let coro = slot.as_mut().expect("coroutine context exists");
+        self.current.store(word, Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
-            let Some(switch) = coro.resume() else {
-                // R4: the running word is cleared before the run reference
-                // can go (`on_exit`).
-                overflow::leave();
-                self.current.store(ptr::null_mut(), Ordering::Relaxed);
-                self.on_exit(g, slot, unlisted);
-                return;
-            };
-            if unlisted {
-                // Its first switch-out: list it before the park commits or
-                // the yield queues it (after that, another worker may run it).
-                unlisted = false;
-                self.register(&g);
-            }
-            match switch {
-                Switch::Park(cb) => {
+            match coro.resume() {
+                Some(Switch::Park(cb)) => {
+                    // It listed itself before its first switch-out
+                    // (`list_running`): after the park commits another
+                    // worker may run it, and rule R4 needs it listed here.
+                    debug_assert!(!registry::unlisted(h), "switched out unlisted");
                     // SAFETY: the callback was made by `park_current` on the
                     // coroutine's stack, which stays untouched until we
                     // resume it (state rule 2).
@@ -594,27 +589,23 @@ impl Ctx {
                         break;
                     }
                 }
-                Switch::Yield => {
+                Some(Switch::Yield) => {
+                    debug_assert!(!registry::unlisted(h), "switched out unlisted");
                     self.on_yield(g);
                     break;
+                }
+                None => {
+                    // R4: the running word is cleared before the run
+                    // reference can go (`on_exit`).
+                    overflow::leave();
+                    self.current.store(ptr::null_mut(), Ordering::Relaxed);
+                    self.on_exit(g, slot);
+                    return;
                 }
             }
         }
         overflow::leave();
         self.current.store(ptr::null_mut(), Ordering::Relaxed);
-    }
-
-    /// Lists the running coroutine in this worker's registry at its first
-    /// switch-out (`g/registry.rs`), and untags the running word (rule R4).
-    /// A sweep it makes due is left to the next fairness tick: the
-    /// coroutine is still the running one here.
-    #[cold]
-    fn register(&self, g: &GRef) {
-        g.header()
-            .reg_home
-            .store(self.index as u16, Ordering::Relaxed);
-        self.slot.registry.push_no_sweep(g.as_ptr());
-        self.current.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
     }
 
     /// A stack from this worker's cache (`try_spawn` reserves one early).
@@ -687,15 +678,16 @@ impl Ctx {
 
     /// The coroutine returned (the running word is cleared already): its
     /// stack goes back to the cache, its run reference to the registry
-    /// (`g/registry.rs`) or dropped. `unlisted`: it exits in its first run.
-    fn on_exit(&self, g: GRef, slot: &mut Option<Coro>, unlisted: bool) {
+    /// (`g/registry.rs`) or dropped.
+    fn on_exit(&self, g: GRef, slot: &mut Option<Coro>) {
         let done = slot.take().expect("finished coroutine has a context");
         self.stacks
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
         let rt = self.rt;
         let reg = &self.slot.registry;
-        let exit = if unlisted {
+        // Unlisted: it exits in its first run, never switched out.
+        let exit = if registry::unlisted(g.header()) {
             Exit::Pop
         } else {
             registry::on_exit(g.as_ptr(), self.index, reg, |i| &rt.slots[i].registry)
