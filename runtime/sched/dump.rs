@@ -147,11 +147,12 @@ pub(crate) fn running_info(running: *mut Header) -> Option<CoroutineInfo> {
     let now = timers::now_ns();
     let mut found = None;
     for s in &rt.slots[..n] {
-        s.registry.for_each_with_running(s.proc.running_word(), |h| {
-            if found.is_none() && std::ptr::eq(h, running) {
-                found = Some(info(h, &all, now));
-            }
-        });
+        s.registry
+            .for_each_with_running(s.proc.running_word(), |h| {
+                if found.is_none() && std::ptr::eq(h, running) {
+                    found = Some(info(h, &all, now));
+                }
+            });
         if found.is_some() {
             break;
         }

@@ -213,9 +213,9 @@ impl ProcState {
     /// is stripped.
     #[inline]
     pub(crate) fn running(&self) -> *mut Header {
-        self.running
-            .get()
-            .map_or(ptr::null_mut(), |r| g::registry::untag(r.load(Ordering::Relaxed)))
+        self.running.get().map_or(ptr::null_mut(), |r| {
+            g::registry::untag(r.load(Ordering::Relaxed))
+        })
     }
 
     /// The running word itself, tag included, for a registry walk that

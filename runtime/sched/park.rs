@@ -116,7 +116,10 @@ pub(crate) fn park_current(
     hdr.wait_reason.set(reason);
     hdr.wait_seen.store(0, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: `switch_flags` is a runner-only field; we are the runner.
-    if std::thread::panicking() || unsafe { *hdr.switch_flags.get() } != 0 || super::stacks::enabled() {
+    if std::thread::panicking()
+        || unsafe { *hdr.switch_flags.get() } != 0
+        || super::stacks::enabled()
+    {
         park_cold(h, cb_ptr);
     } else {
         // SAFETY: the trampoline stored this coroutine's yielder before
