@@ -248,75 +248,99 @@ impl Ctx {
         }
     }
 
+    /// The scheduling decision. The per-tick part (timers, the pinned
+    /// inbox every other tick, the fairness tick, the local queues) is
+    /// inline here; looking elsewhere (and retiring, and sleeping) is out
+    /// of line in [`Ctx::find_elsewhere`], so that the common path keeps a
+    /// small frame.
+    #[inline]
     fn find_runnable(&self) -> GRef {
-        let rt = self.rt;
         loop {
-            if !self.is_active() {
-                if let Some(g) = self.retired() {
-                    return g;
-                }
-                continue;
-            }
-            let t = self.tick.get().wrapping_add(1);
-            self.tick.set(t);
-            self.slot.tick.store(t, Ordering::Relaxed);
+            if self.is_active() {
+                let t = self.tick.get().wrapping_add(1);
+                self.tick.set(t);
+                self.slot.tick.store(t, Ordering::Relaxed);
 
-            if rt.timers.maybe_due() {
-                self.run_timers();
-            }
-            // Pinned coroutines can run only here: they go first on every
-            // other tick, and whenever the local queue is empty. Always
-            // first, a pinned coroutine yielding in a loop would starve
-            // this worker's timers and queue for good.
-            if t & 1 == 1
-                && let Some(g) = self.slot.pop_pinned()
-            {
-                return g;
-            }
-            if t % 61 == 0 {
-                // Finished coroutines' tasks (`g/registry.rs`).
-                self.slot.registry.tidy(false);
-                // Stack failures since the last summary line (checked here
-                // rather than at every first run: off the spawn path).
-                super::stack_failures::summarize_if_any();
-                // Fairness: the global queue, and I/O readiness while busy.
-                if let Some(p) = rt.poller_if_started() {
-                    p.poll(Some(Duration::ZERO));
+                if self.rt.timers.maybe_due() {
+                    self.run_timers();
                 }
-                if let Some(g) = self.steal_global() {
+                // Pinned coroutines can run only here: they go first on every
+                // other tick, and whenever the local queue is empty. Always
+                // first, a pinned coroutine yielding in a loop would starve
+                // this worker's timers and queue for good.
+                if t & 1 == 1
+                    && let Some(g) = self.slot.pop_pinned()
+                {
+                    return g;
+                }
+                if t % 61 == 0
+                    && let Some(g) = self.fairness_tick()
+                {
+                    return g;
+                }
+                if let Some(g) = self.pop_local() {
                     return g;
                 }
             }
-            if let Some(g) = self.pop_local() {
+            if let Some(g) = self.find_elsewhere() {
                 return g;
             }
-            if let Some(g) = self.slot.pop_pinned() {
-                return g;
-            }
-            if let Some(g) = self.steal_global() {
-                return g;
-            }
-            if rt.monitor.stuck.load(Ordering::Relaxed) != 0
-                && let Some(g) = self.steal_retaken()
-            {
-                return g;
-            }
-            if self.spinning.get() || self.try_spin() {
-                if let Some(g) = self.steal_others() {
-                    return g;
-                }
-                if let Some(g) = self.linger() {
-                    return g;
-                }
-            }
-            if let Some(p) = rt.poller_if_started()
-                && p.poll(Some(Duration::ZERO)).is_some_and(|n| n > 0)
-            {
-                continue;
-            }
-            self.sleep();
-            rt.monitor.kick();
         }
+    }
+
+    /// Every 61st tick: housekeeping, and a look at the global queue and
+    /// the poller even while the local queue has work.
+    #[inline(never)]
+    fn fairness_tick(&self) -> Option<GRef> {
+        // Finished coroutines' tasks (`g/registry.rs`).
+        self.slot.registry.tidy(false);
+        // Stack failures since the last summary line (checked here
+        // rather than at every first run: off the spawn path).
+        super::stack_failures::summarize_if_any();
+        // Fairness: the global queue, and I/O readiness while busy.
+        if let Some(p) = self.rt.poller_if_started() {
+            p.poll(Some(Duration::ZERO));
+        }
+        self.steal_global()
+    }
+
+    /// Nothing local: a retired worker serves its inbox; an active one
+    /// looks at the pinned inbox, the global queue, retaken workers and
+    /// (spinning) the others, polls, and sleeps. `None`: look again from
+    /// the top (`find_runnable`).
+    #[inline(never)]
+    fn find_elsewhere(&self) -> Option<GRef> {
+        let rt = self.rt;
+        if !self.is_active() {
+            return self.retired();
+        }
+        if let Some(g) = self.slot.pop_pinned() {
+            return Some(g);
+        }
+        if let Some(g) = self.steal_global() {
+            return Some(g);
+        }
+        if rt.monitor.stuck.load(Ordering::Relaxed) != 0
+            && let Some(g) = self.steal_retaken()
+        {
+            return Some(g);
+        }
+        if self.spinning.get() || self.try_spin() {
+            if let Some(g) = self.steal_others() {
+                return Some(g);
+            }
+            if let Some(g) = self.linger() {
+                return Some(g);
+            }
+        }
+        if let Some(p) = rt.poller_if_started()
+            && p.poll(Some(Duration::ZERO)).is_some_and(|n| n > 0)
+        {
+            return None;
+        }
+        self.sleep();
+        rt.monitor.kick();
+        None
     }
 
     fn run_timers(&self) {
