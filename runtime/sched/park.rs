@@ -63,20 +63,23 @@ fn hook_park(
     deadline: Option<Instant>,
     validate: &mut dyn FnMut() -> bool,
 ) -> bool {
-    let Some((_, h)) = worker::current() else {
+    let Some((ctx, h)) = worker::current() else {
         debug_assert!(
             worker::ctx().is_none(),
             "goro: blocking call on a worker's own stack (inside a park callback?); this blocks the worker thread"
         );
         return false;
     };
-    park_current(h, reason, deadline, validate);
+    park_current(ctx, h, reason, deadline, validate);
     true
 }
 
-/// Parks the running coroutine `h`: see the module docs. Returns when woken,
-/// when `deadline` passes, spuriously, or at once if `validate` says so.
+/// Parks the running coroutine `h`, run by the worker `ctx` (not used
+/// after the switch: migration rule 3): see the module docs. Returns when
+/// woken, when `deadline` passes, spuriously, or at once if `validate`
+/// says so.
 pub(crate) fn park_current(
+    ctx: &worker::Ctx,
     h: NonNull<Header>,
     reason: &'static str,
     deadline: Option<Instant>,
@@ -120,7 +123,7 @@ pub(crate) fn park_current(
         || unsafe { *hdr.switch_flags.get() } != 0
         || super::stacks::enabled()
     {
-        park_cold(h, cb_ptr);
+        park_cold(ctx, h, cb_ptr);
     } else {
         // SAFETY: the trampoline stored this coroutine's yielder before
         // running user code; we are on this coroutine.
@@ -139,10 +142,10 @@ pub(crate) fn park_current(
 /// common park pays one branch for all of them.
 #[cold]
 #[inline(never)]
-fn park_cold(h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
+fn park_cold(ctx: &worker::Ctx, h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
     // SAFETY: `h` is the running coroutine (our caller's), so it is live.
     let hdr = unsafe { h.as_ref() };
-    switch_out_cold(h);
+    switch_out_cold(ctx, h);
     // `GORO_DEBUG=stacks=1`: the dump shows where we park (`stacks.rs`);
     // the guard drops the record when the park returns.
     let _stack = super::stacks::enabled().then(|| super::stacks::record(hdr.id));
@@ -165,12 +168,12 @@ fn park_cold(h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
 /// ```
 pub fn yield_now() {
     match worker::current() {
-        Some((_, h)) => {
+        Some((ctx, h)) => {
             // SAFETY: `h` is the running coroutine, so its header is live.
             let hdr = unsafe { h.as_ref() };
             // SAFETY: runner-only field; we are the runner.
             if std::thread::panicking() || unsafe { *hdr.switch_flags.get() } != 0 {
-                switch_out_cold(h);
+                switch_out_cold(ctx, h);
             }
             // SAFETY: `h` is the running coroutine; its yielder was stored
             // by the trampoline and we are on its stack.
@@ -184,14 +187,14 @@ pub fn yield_now() {
 /// `switch_flags` bit is set or a panic unwinds: list a coroutine at its
 /// first switch-out (`g/registry.rs`: before the switch, so before the
 /// park commits or the yield queues it, on the worker that runs it), and
-/// apply the unwinding rule.
-fn switch_out_cold(h: NonNull<Header>) {
+/// apply the unwinding rule. `ctx` is the worker running `h`.
+fn switch_out_cold(ctx: &worker::Ctx, h: NonNull<Header>) {
     // SAFETY: `h` is the running coroutine (our caller's), so it is live.
     let hdr = unsafe { h.as_ref() };
     // SAFETY: runner-only field; we are the runner.
     let flags = unsafe { *hdr.switch_flags.get() };
     if flags & SWITCH_UNLISTED != 0 {
-        worker::list_running(h);
+        ctx.list_running(h);
     }
     if std::thread::panicking() || flags & SWITCH_UNWIND_PINNED != 0 {
         unwinding_stays(hdr);

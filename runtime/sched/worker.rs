@@ -105,23 +105,12 @@ pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
     Some((c, c.running()?))
 }
 
-/// Lists the running coroutine `h` in this worker's registry
-/// (`g/registry.rs`): called by `h` itself, on its stack, at its first
-/// park or yield (before it switches out), or at its first resume if
-/// `try_spawn` gave it a stack early; so on the worker thread that runs
-/// it (rule R1: the list's owner). Clears the running word's tag (rule
-/// R4). No sweep here (we are on the coroutine's stack, where a task
-/// destructor run by a sweep could park): the next fairness tick on this
-/// worker does it.
+/// [`Ctx::list_running`] on the current worker: for a coroutine that
+/// `try_spawn` gave a stack early, at its first resume.
 pub(crate) fn list_running(h: NonNull<Header>) {
-    let c = ctx().expect("a running coroutine is on a worker");
-    // SAFETY: we are `h`'s body, so its header is live.
-    let hdr = unsafe { h.as_ref() };
-    hdr.reg_home.store(c.index as u16, Ordering::Relaxed);
-    // SAFETY: `switch_flags` is a runner-only field; we are the runner.
-    unsafe { *hdr.switch_flags.get() &= !crate::g::SWITCH_UNLISTED };
-    c.slot.registry.push_no_sweep(h);
-    c.current.store(h.as_ptr(), Ordering::Relaxed);
+    ctx()
+        .expect("a running coroutine is on a worker")
+        .list_running(h);
 }
 
 /// Aborts the process if a worker's own code panics: the runtime's
@@ -194,6 +183,24 @@ impl Ctx {
     #[inline]
     pub(crate) fn running(&self) -> Option<NonNull<Header>> {
         NonNull::new(registry::untag(self.current.load(Ordering::Relaxed)))
+    }
+
+    /// Lists the running coroutine `h` in this worker's registry
+    /// (`g/registry.rs`): called by `h` itself, on its stack, at its first
+    /// park or yield (before it switches out), or at its first resume if
+    /// `try_spawn` gave it a stack early; so on the worker thread that runs
+    /// it (rule R1: the list's owner). Clears the running word's tag (rule
+    /// R4). No sweep here (we are on the coroutine's stack, where a task
+    /// destructor run by a sweep could park): the next fairness tick on
+    /// this worker does it.
+    pub(crate) fn list_running(&self, h: NonNull<Header>) {
+        // SAFETY: we are `h`'s body, so its header is live.
+        let hdr = unsafe { h.as_ref() };
+        hdr.reg_home.store(self.index as u16, Ordering::Relaxed);
+        // SAFETY: `switch_flags` is a runner-only field; we are the runner.
+        unsafe { *hdr.switch_flags.get() &= !crate::g::SWITCH_UNLISTED };
+        self.slot.registry.push_no_sweep(h);
+        self.current.store(h.as_ptr(), Ordering::Relaxed);
     }
 
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
