@@ -103,6 +103,8 @@ use std::ptr::{self, NonNull};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
+use crossbeam_utils::CachePadded;
+
 use super::state::DONE;
 use super::{Header, dec_ref, inc_ref};
 
@@ -166,8 +168,11 @@ pub(crate) struct List {
     sweep_at: AtomicUsize,
     /// Entries the last sweep left.
     kept: AtomicUsize,
-    /// Finished entries left in the list by other workers (any thread adds).
-    remote_dead: AtomicUsize,
+    /// Finished entries left in the list by other workers (any thread
+    /// adds). On a line of its own: another worker's exit adds to it, and
+    /// it must not take the owner's `head` and counters with it (every
+    /// push and exit here writes those).
+    remote_dead: CachePadded<AtomicUsize>,
     /// Popped entries waiting to be freed: `popped[..npopped]`.
     popped: [AtomicPtr<Header>; FLUSH_BATCH],
     npopped: AtomicUsize,
@@ -182,7 +187,7 @@ impl List {
             dead: AtomicUsize::new(0),
             sweep_at: AtomicUsize::new(SWEEP_MIN),
             kept: AtomicUsize::new(0),
-            remote_dead: AtomicUsize::new(0),
+            remote_dead: CachePadded::new(AtomicUsize::new(0)),
             popped: [const { AtomicPtr::new(ptr::null_mut()) }; FLUSH_BATCH],
             npopped: AtomicUsize::new(0),
         }
