@@ -7,8 +7,9 @@
 //! ```
 //!
 //! The data comes from the registry (`g/registry.rs`): a walk of every
-//! worker's list and the foreign list, each under its lock, reading only
-//! immutable header fields and atomics. A snapshot is not atomic across
+//! worker's list, each under its lock, plus the worker's coroutine in its
+//! first run (not listed yet: its tagged running word, rule R4, read under
+//! the same lock), reading only immutable header fields and atomics. A snapshot is not atomic across
 //! coroutines: one that changes state during the walk shows either state.
 //!
 //! # Invariants
