@@ -558,6 +558,10 @@ impl Ctx {
             return Some(g);
         }
         if !self.is_active() {
+            // Free finished coroutines' tasks first (`g/registry.rs`): a
+            // coroutine that exited here after its worker was retaken is
+            // in this slot's popped array, and this thread may sleep long.
+            self.slot.registry.tidy(true);
             // A spare now (M4): the monitor may give it a processor.
             self.slot.proc.parked.store(true, Ordering::SeqCst);
             if !self.is_active() && self.slot.pinned_len.load(Ordering::SeqCst) == 0 {
