@@ -194,14 +194,19 @@ impl List {
     }
 
     /// A sweep is due by the count: walk only if something finished in
-    /// the list since the last one. Otherwise restart the count and keep
-    /// the threshold: the walk that eventually happens covers at most
-    /// `kept` entries plus the pushes since it, at least `SWEEP_MIN` of
-    /// which paid for it, so a walk still costs O(1) per push.
+    /// the list since the last one. Otherwise keep counting and double the
+    /// threshold: `work` then counts every push and dead entry since the
+    /// last walk, the list holds at most `kept` plus those, and the next
+    /// walk comes once `work` passes a threshold of at least both `kept`
+    /// and half of `work` at this point; so a walk costs O(1) per unit of
+    /// `work`, however the pushes and exits interleave. (Restarting the
+    /// count instead let a list grown while nothing died be walked whole
+    /// every `SWEEP_MIN` exits afterwards.)
     #[cold]
     fn sweep_if_dead(&self) {
         if self.dead.load(Ordering::Relaxed) == 0 && self.remote_dead.load(Ordering::Acquire) == 0 {
-            self.work.store(0, Ordering::Relaxed);
+            let work = self.work.load(Ordering::Relaxed);
+            self.sweep_at.store(work.saturating_mul(2), Ordering::Relaxed);
         } else {
             self.sweep();
         }
@@ -235,14 +240,16 @@ impl List {
             self.flush();
         }
         let remote = self.remote_dead.load(Ordering::Relaxed);
-        let at = self.sweep_at.load(Ordering::Relaxed);
-        if remote > at {
+        let kept = self.kept.load(Ordering::Relaxed);
+        // Remote exits against the list's size (not the doubled threshold
+        // of `sweep_if_dead`): their tasks wait for this sweep.
+        if remote > SWEEP_MIN.max(kept) {
             self.sweep();
-        } else if self.work.load(Ordering::Relaxed) > at {
+        } else if self.work.load(Ordering::Relaxed) > self.sweep_at.load(Ordering::Relaxed) {
             self.sweep_if_dead();
         } else if sleeping {
             let dead = self.dead.load(Ordering::Relaxed) + remote;
-            if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
+            if dead != 0 && dead * 8 >= kept {
                 self.sweep();
             }
         }
