@@ -92,9 +92,6 @@ pub(crate) const TAKEN: u8 = 16;
 /// `Header::switch_flags`: it was pinned to its thread because it parked
 /// while a panic unwound (`docs/safety.md`, "Unwinding").
 pub(crate) const SWITCH_UNWIND_PINNED: u8 = 1;
-/// `Header::switch_flags`: it is not in the registry yet; its first park or
-/// yield lists it (`registry.rs`). Set at spawn, cleared when listed.
-pub(crate) const SWITCH_UNLISTED: u8 = 2;
 
 /// Per-coroutine data the scheduler needs; first field of every task.
 pub(crate) struct Header {
@@ -134,8 +131,9 @@ pub(crate) struct Header {
     /// in padding: `MAX_PROCS` is 1024).
     pub(crate) reg_home: AtomicU16,
     /// What its next switch-out must do first (`SWITCH_*` bits: park and
-    /// yield test the byte once and handle any bit out of line); read and
-    /// written only by the coroutine itself (`sched/park.rs`).
+    /// yield test the byte once, with `thread::panicking()`, and handle any
+    /// bit out of line); read and written only by the coroutine itself
+    /// (`sched/park.rs`).
     pub(crate) switch_flags: UnsafeCell<u8>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
@@ -225,7 +223,7 @@ where
             wait_seen: AtomicU64::new(0),
             reg_next: AtomicPtr::new(std::ptr::null_mut()),
             reg_home: AtomicU16::new(registry::UNLISTED_HOME),
-            switch_flags: UnsafeCell::new(SWITCH_UNLISTED),
+            switch_flags: UnsafeCell::new(0),
             join_waker: UnsafeCell::new(None),
             locals: local::Slot::new(),
         },

@@ -206,7 +206,8 @@ impl List {
     fn sweep_if_dead(&self) {
         if self.dead.load(Ordering::Relaxed) == 0 && self.remote_dead.load(Ordering::Acquire) == 0 {
             let work = self.work.load(Ordering::Relaxed);
-            self.sweep_at.store(work.saturating_mul(2), Ordering::Relaxed);
+            self.sweep_at
+                .store(work.saturating_mul(2), Ordering::Relaxed);
         } else {
             self.sweep();
         }

@@ -21,7 +21,7 @@ use goro_chan::waiter::{self, Hook, Unparker};
 use super::ready::{borrowed_unparker, unparker, wake_then};
 use super::{timers, worker};
 use crate::g::coro::{self, Switch};
-use crate::g::{GRef, Header, Pin, SWITCH_UNLISTED, SWITCH_UNWIND_PINNED};
+use crate::g::{GRef, Header, Pin, SWITCH_UNWIND_PINNED};
 
 /// Installs goro's implementation of the goro-chan waiter hook.
 pub(crate) fn install_hook() {
@@ -63,23 +63,20 @@ fn hook_park(
     deadline: Option<Instant>,
     validate: &mut dyn FnMut() -> bool,
 ) -> bool {
-    let Some((ctx, h)) = worker::current() else {
+    let Some((_, h)) = worker::current() else {
         debug_assert!(
             worker::ctx().is_none(),
             "goro: blocking call on a worker's own stack (inside a park callback?); this blocks the worker thread"
         );
         return false;
     };
-    park_current(ctx, h, reason, deadline, validate);
+    park_current(h, reason, deadline, validate);
     true
 }
 
-/// Parks the running coroutine `h`, run by the worker `ctx` (not used
-/// after the switch: migration rule 3): see the module docs. Returns when
-/// woken, when `deadline` passes, spuriously, or at once if `validate`
-/// says so.
+/// Parks the running coroutine `h`: see the module docs. Returns when woken,
+/// when `deadline` passes, spuriously, or at once if `validate` says so.
 pub(crate) fn park_current(
-    ctx: &worker::Ctx,
     h: NonNull<Header>,
     reason: &'static str,
     deadline: Option<Instant>,
@@ -123,7 +120,7 @@ pub(crate) fn park_current(
         || unsafe { *hdr.switch_flags.get() } != 0
         || super::stacks::enabled()
     {
-        park_cold(ctx, h, cb_ptr);
+        park_cold(h, cb_ptr);
     } else {
         // SAFETY: the trampoline stored this coroutine's yielder before
         // running user code; we are on this coroutine.
@@ -136,16 +133,15 @@ pub(crate) fn park_current(
     }
 }
 
-/// The park switch when something unusual is on: its first switch-out
-/// (it is listed now), a panic is unwinding (or was), or
-/// `GORO_DEBUG=stacks=1` records where we park. Out of line, so that the
+/// The park switch when something unusual is on: a panic is unwinding
+/// (or was), or `GORO_DEBUG=stacks=1` records where we park. Out of line, so that the
 /// common park pays one branch for all of them.
 #[cold]
 #[inline(never)]
-fn park_cold(ctx: &worker::Ctx, h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
+fn park_cold(h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
     // SAFETY: `h` is the running coroutine (our caller's), so it is live.
     let hdr = unsafe { h.as_ref() };
-    switch_out_cold(ctx, h);
+    switch_out_cold(h);
     // `GORO_DEBUG=stacks=1`: the dump shows where we park (`stacks.rs`);
     // the guard drops the record when the park returns.
     let _stack = super::stacks::enabled().then(|| super::stacks::record(hdr.id));
@@ -168,12 +164,12 @@ fn park_cold(ctx: &worker::Ctx, h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() ->
 /// ```
 pub fn yield_now() {
     match worker::current() {
-        Some((ctx, h)) => {
+        Some((_, h)) => {
             // SAFETY: `h` is the running coroutine, so its header is live.
             let hdr = unsafe { h.as_ref() };
             // SAFETY: runner-only field; we are the runner.
             if std::thread::panicking() || unsafe { *hdr.switch_flags.get() } != 0 {
-                switch_out_cold(ctx, h);
+                switch_out_cold(h);
             }
             // SAFETY: `h` is the running coroutine; its yielder was stored
             // by the trampoline and we are on its stack.
@@ -184,18 +180,12 @@ pub fn yield_now() {
 }
 
 /// What a park or a yield does before switching out when a
-/// `switch_flags` bit is set or a panic unwinds: list a coroutine at its
-/// first switch-out (`g/registry.rs`: before the switch, so before the
-/// park commits or the yield queues it, on the worker that runs it), and
-/// apply the unwinding rule. `ctx` is the worker running `h`.
-fn switch_out_cold(ctx: &worker::Ctx, h: NonNull<Header>) {
+/// `switch_flags` bit is set or a panic unwinds: apply the unwinding rule.
+fn switch_out_cold(h: NonNull<Header>) {
     // SAFETY: `h` is the running coroutine (our caller's), so it is live.
     let hdr = unsafe { h.as_ref() };
     // SAFETY: runner-only field; we are the runner.
     let flags = unsafe { *hdr.switch_flags.get() };
-    if flags & SWITCH_UNLISTED != 0 {
-        ctx.list_running(h);
-    }
     if std::thread::panicking() || flags & SWITCH_UNWIND_PINNED != 0 {
         unwinding_stays(hdr);
     }

@@ -185,20 +185,21 @@ impl Ctx {
         NonNull::new(registry::untag(self.current.load(Ordering::Relaxed)))
     }
 
-    /// Lists the running coroutine `h` in this worker's registry
-    /// (`g/registry.rs`): called by `h` itself, on its stack, at its first
-    /// park or yield (before it switches out), or at its first resume if
-    /// `try_spawn` gave it a stack early; so on the worker thread that runs
-    /// it (rule R1: the list's owner). Clears the running word's tag (rule
-    /// R4). No sweep here (we are on the coroutine's stack, where a task
+    /// Lists `h`, the coroutine this worker is running, in its registry
+    /// (`g/registry.rs`): at its first park or yield, by the worker after
+    /// the switch and before the park commits or the yield queues it, or
+    /// by `h` itself at its first resume if `try_spawn` gave it a stack
+    /// early; either way on the worker thread that runs it (rule R1: the
+    /// list's owner). Clears the running word's tag (rule R4). No sweep
+    /// here (a coroutine is running, or we are on its stack: a task
     /// destructor run by a sweep could park): the next fairness tick on
     /// this worker does it.
+    #[cold]
     pub(crate) fn list_running(&self, h: NonNull<Header>) {
-        // SAFETY: we are `h`'s body, so its header is live.
+        // SAFETY: `h` is the running coroutine: its runner holds the run
+        // reference.
         let hdr = unsafe { h.as_ref() };
         hdr.reg_home.store(self.index as u16, Ordering::Relaxed);
-        // SAFETY: `switch_flags` is a runner-only field; we are the runner.
-        unsafe { *hdr.switch_flags.get() &= !crate::g::SWITCH_UNLISTED };
         self.slot.registry.push_no_sweep(h);
         self.current.store(h.as_ptr(), Ordering::Relaxed);
     }
@@ -610,10 +611,12 @@ impl Ctx {
         loop {
             match coro.resume() {
                 Some(Switch::Park(cb)) => {
-                    // It listed itself before its first switch-out
-                    // (`list_running`): after the park commits another
-                    // worker may run it, and rule R4 needs it listed here.
-                    debug_assert!(!registry::unlisted(h), "switched out unlisted");
+                    // Its first switch-out lists it, here, before the park
+                    // commits (after that another worker may run it, and
+                    // rule R4 needs it listed where it first ran).
+                    if registry::unlisted(h) {
+                        self.list_running(g.as_ptr());
+                    }
                     // SAFETY: the callback was made by `park_current` on the
                     // coroutine's stack, which stays untouched until we
                     // resume it (state rule 2).
@@ -625,7 +628,9 @@ impl Ctx {
                     }
                 }
                 Some(Switch::Yield) => {
-                    debug_assert!(!registry::unlisted(h), "switched out unlisted");
+                    if registry::unlisted(h) {
+                        self.list_running(g.as_ptr());
+                    }
                     self.on_yield(g);
                     break;
                 }
