@@ -327,3 +327,142 @@ fn try_spawned_coroutines_are_listed() {
         });
     });
 }
+
+/// A coroutine that never blocked is not in the registry yet (it is
+/// listed at its first park or yield): snapshots and the dump still show
+/// it running, through its worker's tagged running word, exactly once; and
+/// once it parks it is listed, still once.
+#[test]
+fn never_blocked_coroutine_is_seen_running() {
+    common::for_procs(
+        "never_blocked_coroutine_is_seen_running",
+        &[2, 4],
+        LIMIT,
+        || {
+            goro::run(|| {
+                use std::sync::Arc;
+                use std::sync::atomic::{AtomicBool, Ordering};
+                let (started, stop) = (
+                    Arc::new(AtomicBool::new(false)),
+                    Arc::new(AtomicBool::new(false)),
+                );
+                let (s1, s2) = (started.clone(), stop.clone());
+                let (tx, rx) = chan::<()>(0);
+                let h = Builder::new().name("spinner").spawn(move || {
+                    s1.store(true, Ordering::Release);
+                    // No park, no yield: it stays in its first run.
+                    while !s2.load(Ordering::Acquire) {
+                        std::hint::spin_loop();
+                    }
+                    rx.recv()
+                });
+                common::watchdog("spinner started", LIMIT, || {
+                    while !started.load(Ordering::Acquire) {
+                        goro::yield_now();
+                    }
+                });
+                let all = goro::coroutines();
+                let seen: Vec<_> = all
+                    .iter()
+                    .filter(|c| c.name.as_deref() == Some("spinner"))
+                    .collect();
+                assert_eq!(seen.len(), 1, "{all:?}");
+                assert!(
+                    matches!(seen[0].state, CoroutineState::Running { .. }),
+                    "{:?}",
+                    seen[0]
+                );
+                assert!(goro::dump().contains("name \"spinner\""));
+                // Its first park lists it: still seen once, now waiting.
+                stop.store(true, Ordering::Release);
+                let c = wait_for_state("spinner", CoroutineState::Waiting);
+                assert_eq!(c.wait_reason, Some("chan receive"));
+                let n = goro::coroutines()
+                    .iter()
+                    .filter(|c| c.name.as_deref() == Some("spinner"))
+                    .count();
+                assert_eq!(n, 1);
+                tx.send(()).unwrap();
+                assert_eq!(h.join().unwrap(), Some(()));
+            });
+        },
+    );
+}
+
+/// Snapshots taken while coroutines start, block and exit all the time
+/// (on every worker count): each one lists every coroutine at most once,
+/// with its own name, and nothing is lost or left behind.
+#[test]
+fn snapshots_during_churn() {
+    common::for_each_procs("snapshots_during_churn", LIMIT, || {
+        goro::run(|| {
+            use std::sync::Arc;
+            use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+            let done = Arc::new(AtomicBool::new(false));
+            let ran = Arc::new(AtomicUsize::new(0));
+            let (d, r) = (done.clone(), ran.clone());
+            let churn = goro::go!(move || {
+                let mut round = 0u64;
+                while !d.load(Ordering::Relaxed) {
+                    let (tx, rx) = chan::<u64>(0);
+                    let hs: Vec<_> = (0..32)
+                        .map(|i| {
+                            let tx = tx.clone();
+                            let r = r.clone();
+                            Builder::new()
+                                .name(format!("churn{}", i % 4))
+                                .spawn(move || {
+                                    r.fetch_add(1, Ordering::Relaxed);
+                                    // Half block once (listed), half never do.
+                                    if i % 2 == 0 {
+                                        tx.send(i).unwrap();
+                                    }
+                                })
+                        })
+                        .collect();
+                    drop(tx);
+                    let mut got = 0;
+                    while let Some(v) = rx.recv() {
+                        assert_eq!(v % 2, 0);
+                        got += 1;
+                    }
+                    assert_eq!(got, 16);
+                    for h in hs {
+                        h.join().unwrap();
+                    }
+                    round += 1;
+                }
+                round
+            });
+            for _ in 0..200 {
+                let all = goro::coroutines();
+                let mut ids: Vec<u64> = all.iter().map(|c| c.id).collect();
+                ids.sort_unstable();
+                let n = ids.len();
+                ids.dedup();
+                assert_eq!(ids.len(), n, "a coroutine listed twice: {all:?}");
+                for c in &all {
+                    if let Some(name) = &c.name {
+                        assert!(name == "main" || name.starts_with("churn"), "{c:?}");
+                    }
+                }
+                let _ = goro::dump();
+                goro::yield_now();
+            }
+            done.store(true, Ordering::Relaxed);
+            let rounds = churn.join().unwrap();
+            assert!(rounds > 0);
+            assert_eq!(ran.load(Ordering::Relaxed) as u64, rounds * 32);
+            common::watchdog("all exited", LIMIT, || {
+                while goro::num_goroutine() > 1 {
+                    goro::time::sleep(Duration::from_millis(1));
+                }
+            });
+            let left = goro::coroutines();
+            assert!(
+                left.iter().all(|c| c.name.as_deref() == Some("main")),
+                "{left:?}"
+            );
+        });
+    });
+}

@@ -423,3 +423,41 @@ fn blockwarn_names_the_culprit_once() {
         }
     }
 }
+
+/// A detached hog that never blocked exits on the thread whose processor
+/// was retaken (its task waits in that slot's registry batch, to be freed
+/// after a lock cycle): the result is still dropped promptly, although
+/// that thread retires and sleeps. Here the result is a `Sender` whose drop
+/// closes the channel the main coroutine waits on.
+#[test]
+fn retaken_hog_result_is_dropped() {
+    let _serial = serial();
+    common::for_procs("retaken_hog_result_is_dropped", PROCS, LIMIT, || {
+        goro::run(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            // Due timers: something else to run, so the hog's worker is retaken.
+            let ticker = {
+                let stop = stop.clone();
+                goro::go!(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        goro::time::sleep(Duration::from_millis(1));
+                    }
+                })
+            };
+            for _ in 0..3 {
+                let (tx, rx) = goro::chan::<()>(0);
+                drop(goro::go!(move || {
+                    let t = Instant::now();
+                    while t.elapsed() < Duration::from_millis(100) {
+                        std::hint::spin_loop();
+                    }
+                    tx
+                }));
+                let closed = common::watchdog("hog result dropped", LIMIT, || rx.recv());
+                assert_eq!(closed, None, "closed when the hog's result is dropped");
+            }
+            stop.store(true, Ordering::Relaxed);
+            ticker.join().unwrap();
+        });
+    });
+}

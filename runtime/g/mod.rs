@@ -89,6 +89,10 @@ pub(crate) const JOIN_WAKER: u8 = 4;
 pub(crate) const DETACHED: u8 = 8;
 pub(crate) const TAKEN: u8 = 16;
 
+/// `Header::switch_flags`: it was pinned to its thread because it parked
+/// while a panic unwound (`docs/safety.md`, "Unwinding").
+pub(crate) const SWITCH_UNWIND_PINNED: u8 = 1;
+
 /// Per-coroutine data the scheduler needs; first field of every task.
 pub(crate) struct Header {
     pub(crate) state: GState,
@@ -122,13 +126,15 @@ pub(crate) struct Header {
     pub(crate) wait_seen: AtomicU64,
     /// Next entry of the registry list holding it (`registry.rs`, rule R1).
     pub(crate) reg_next: AtomicPtr<Header>,
-    /// The worker whose registry list holds it (set at its first run; a
-    /// `u16` fits in padding: `MAX_PROCS` is 1024).
+    /// The worker whose registry list holds it (set when it is listed, at
+    /// its first switch-out; `registry::UNLISTED_HOME` before; a `u16` fits
+    /// in padding: `MAX_PROCS` is 1024).
     pub(crate) reg_home: AtomicU16,
-    /// It was pinned to its thread because it parked while a panic unwound
-    /// (`docs/safety.md`, "Unwinding"); read and written only by the
-    /// coroutine itself (`sched/park.rs`).
-    pub(crate) unwind_pinned: UnsafeCell<bool>,
+    /// What its next switch-out must do first (`SWITCH_*` bits: park and
+    /// yield test the byte once, with `thread::panicking()`, and handle any
+    /// bit out of line); read and written only by the coroutine itself
+    /// (`sched/park.rs`).
+    pub(crate) switch_flags: UnsafeCell<u8>,
     /// See "Join bits".
     pub(crate) join_waker: UnsafeCell<Option<Unparker>>,
     /// Coroutine-locals (`local.rs`): null until first used, dropped by the
@@ -216,8 +222,8 @@ where
             wait_reason: registry::WaitReason::new(),
             wait_seen: AtomicU64::new(0),
             reg_next: AtomicPtr::new(std::ptr::null_mut()),
-            reg_home: AtomicU16::new(u16::MAX),
-            unwind_pinned: UnsafeCell::new(false),
+            reg_home: AtomicU16::new(registry::UNLISTED_HOME),
+            switch_flags: UnsafeCell::new(0),
             join_waker: UnsafeCell::new(None),
             locals: local::Slot::new(),
         },

@@ -5,40 +5,46 @@
 //!
 //! # How it stays cheap
 //!
-//! * **Registration at first run**, not at spawn: the worker that first runs
-//!   a coroutine (already the cold path: it takes a stack and builds the
-//!   context) pushes it on its own list: loads and stores on lines nobody
-//!   else writes (rule R1). `go!` itself pays nothing. The price: a
-//!   coroutine spawned and not yet started is not listed; snapshots count
-//!   those instead (live coroutines minus listed ones).
-//! * **Exit where it first ran, as the list's head** (every coroutine that
-//!   runs to completion without parking while others start there): the
-//!   worker unlinks it (a store to `head`; the entry's own link is left
-//!   intact for a reader standing on it), hands the list its run reference
-//!   instead of dropping it, and keeps it in a private array of popped
-//!   entries (no header field: the header stays small). They are freed in batches ([`List::flush`]): take
-//!   and release the lock (any reader that could have reached the entries
-//!   has finished), then drop the references. No fence or read-modify-write
-//!   at exit; one lock per batch of [`FLUSH_BATCH`], or at the worker's next
-//!   fairness tick, or before it sleeps.
-//! * **Exit otherwise** (it parked and others started on its worker since,
-//!   or it migrated): it stays listed, marked `DONE` by its state word, with
-//!   a reference the list owns (the run reference handed over, or, from
-//!   another worker, one taken before marking it `DONE`), until a full
-//!   sweep.
+//! * **Registration at the first switch-out**, not at spawn or first run:
+//!   when a coroutine parks or yields for the first time, the worker that
+//!   ran it (the one that first ran it: it never left) pushes it on its
+//!   own list, before the park commits: loads and stores on lines nobody
+//!   else writes (rule R1). `go!` pays nothing, and a coroutine that runs
+//!   to completion without blocking (most of `spawn` and `skynet`) is never
+//!   listed at all. Until then it is visible to readers as its worker's
+//!   running coroutine: the worker tags the running word of a first run
+//!   (rule R4). A coroutine spawned and not yet started is not listed;
+//!   snapshots count those instead (live coroutines minus the ones seen).
+//!   (A coroutine that `try_spawn` gave a stack early lists itself at its
+//!   first resume, `sched/worker.rs`, `list_running`.)
+//! * **Exit unlisted, or where it is listed as the list's head**: the
+//!   worker hands the list its run reference instead of dropping it (for a
+//!   head, after a store to `head` that unlinks it; the entry's own link is
+//!   left intact for a reader standing on it), and keeps it in a private
+//!   array of popped entries (no header field: the header stays small).
+//!   They are freed in batches ([`List::flush`]): take and release the lock
+//!   (any reader that could have reached the entries has finished), then
+//!   drop the references. No fence or read-modify-write at exit; one lock
+//!   per batch of [`FLUSH_BATCH`], or at the worker's next fairness tick, or
+//!   before it sleeps.
+//! * **Exit otherwise** (it parked and others were listed on its worker
+//!   since, or it migrated): it stays listed, marked `DONE` by its state
+//!   word, with a reference the list owns (the run reference handed over,
+//!   or, from another worker, one taken before marking it `DONE`), until a
+//!   full sweep.
 //! * **Full sweep** ([`List::sweep`], owner only, under the lock): unlinks
 //!   the `DONE` entries. Amortised: it runs when the pushes plus the dead
 //!   entries since the last sweep exceed the entries that sweep kept (at
-//!   least [`SWEEP_MIN`]; checked at pushes, and for remote exits at
-//!   fairness ticks), and only if some entry finished since (a list of
-//!   live coroutines is not walked again and again while it grows: the
+//!   least [`SWEEP_MIN`]; checked at fairness ticks and at pushes made off
+//!   a coroutine's stack), and only if some entry finished since (a list
+//!   of live coroutines is not walked again and again while it grows: the
 //!   `parked` benchmark walked each entry twice for nothing); a worker
 //!   about to sleep also sweeps once the dead entries reach an eighth of
 //!   the kept ones.
 //!
 //! So a finished task (its block, and a detached coroutine's unread result)
-//! is freed soon after its exit when it finished as its list's head, and
-//! within the amortised bounds above otherwise.
+//! is freed soon after its exit when it finished unlisted or as its list's
+//! head, and within the amortised bounds above otherwise.
 //!
 //! # Rules (cited by `// SAFETY:` comments)
 //!
@@ -57,13 +63,30 @@
 //!   list owns (the run reference handed over, or the one given at a
 //!   remote exit), dropped by the sweep after unlinking, outside the lock
 //!   (dropping a task may run user `Drop` code).
+//! * **R4 (a first run is reachable through the running word).** A worker
+//!   resuming a coroutine for its first run stores the running word with
+//!   [`UNLISTED_TAG`] set, and stores it untagged once the coroutine is
+//!   listed (it is then still running there), or clears it before the run
+//!   reference can be dropped. Such a coroutine is not freed before a
+//!   cycle of that worker's list lock that the worker started after it
+//!   overwrote the tagged word: unlisted or head exits go through the
+//!   popped array (flushed under the lock), other exits leave it in that
+//!   worker's list (it is listed where it first ran), freed by a sweep. So
+//!   a reader holding that list's lock that loads a tagged word may read
+//!   the header it names until it releases the lock: either the clear
+//!   happened before the lock cycle, and then before the reader's load
+//!   (which cannot return the older tagged value), or the cycle waits for
+//!   the reader. An untagged word is never dereferenced by others (they
+//!   look it up in the lists, `sched/mod.rs` rule W2).
 //!
 //! # What a reader may read
 //!
 //! Immutable header fields (id, name, spawn site, stack size, scope),
 //! atomics (state, pin, the packed wait reason). Never the `UnsafeCell`s.
 //!
-//! Alternatives rejected: registering at spawn (measured: the spawning
+//! Alternatives rejected: registering at first run (measured: about 15
+//! instructions per coroutine for the push and the head unlink, paid by
+//! every coroutine that never blocks); registering at spawn (measured: the spawning
 //! worker's list then held coroutines that finished on other workers, and
 //! its sweeps read headers those workers had just written, a cache miss per
 //! spawn on the spawn benchmark); a doubly linked list unlinked by the
@@ -80,6 +103,8 @@ use std::ptr::{self, NonNull};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
+use crossbeam_utils::CachePadded;
+
 use super::state::DONE;
 use super::{Header, dec_ref, inc_ref};
 
@@ -88,6 +113,43 @@ pub(crate) const SWEEP_MIN: usize = 256;
 
 /// Most popped entries kept on a dead stack before it is freed.
 pub(crate) const FLUSH_BATCH: usize = 64;
+
+/// Low bit of a worker's running word: the coroutine is in its first run,
+/// not listed (rule R4). Headers are 8-byte aligned, so the bit is free.
+pub(crate) const UNLISTED_TAG: usize = 1;
+
+/// `reg_home` of a coroutine no list holds (yet).
+pub(crate) const UNLISTED_HOME: u16 = u16::MAX;
+
+/// Whether `h` is not listed: it has not switched out yet (`reg_home` is
+/// written once, by its runner, when it is listed). For its runner only.
+#[inline]
+pub(crate) fn unlisted(h: &Header) -> bool {
+    h.reg_home.load(Ordering::Relaxed) == UNLISTED_HOME
+}
+
+/// A running word without its tag: the header pointer. An integer `&`
+/// (`map_addr` costs a subtraction and an addition more on paths like
+/// `current()`); the result is compared, or dereferenced as rule R4 or
+/// the caller's own run reference allows, never with another provenance
+/// than the pointer that was tagged.
+#[inline]
+pub(crate) fn untag(word: *mut Header) -> *mut Header {
+    (word as usize & !UNLISTED_TAG) as *mut Header
+}
+
+/// What the exiting worker does with the run reference (see [`on_exit`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Exit {
+    /// Hand it to the popped array ([`List::keep_popped`]) once the
+    /// coroutine is marked `DONE`: it exits unlisted, or it was our head
+    /// and is unlinked.
+    Pop,
+    /// Forget it: the list holds it (the entry stays listed, `DONE`).
+    Stay,
+    /// Drop it: the home list took a reference of its own.
+    Drop,
+}
 
 /// One worker's list of registered coroutines. See the module docs.
 /// Counters are written by the owner only, except `remote_dead`.
@@ -106,8 +168,11 @@ pub(crate) struct List {
     sweep_at: AtomicUsize,
     /// Entries the last sweep left.
     kept: AtomicUsize,
-    /// Finished entries left in the list by other workers (any thread adds).
-    remote_dead: AtomicUsize,
+    /// Finished entries left in the list by other workers (any thread
+    /// adds). On a line of its own: another worker's exit adds to it, and
+    /// it must not take the owner's `head` and counters with it (every
+    /// push and exit here writes those).
+    remote_dead: CachePadded<AtomicUsize>,
     /// Popped entries waiting to be freed: `popped[..npopped]`.
     popped: [AtomicPtr<Header>; FLUSH_BATCH],
     npopped: AtomicUsize,
@@ -122,38 +187,37 @@ impl List {
             dead: AtomicUsize::new(0),
             sweep_at: AtomicUsize::new(SWEEP_MIN),
             kept: AtomicUsize::new(0),
-            remote_dead: AtomicUsize::new(0),
+            remote_dead: CachePadded::new(AtomicUsize::new(0)),
             popped: [const { AtomicPtr::new(ptr::null_mut()) }; FLUSH_BATCH],
             npopped: AtomicUsize::new(0),
         }
     }
 
-    /// Lists `h` at its first run. Owner only (rule R1), on the worker's
-    /// own stack (the sweep it may do runs task destructors).
-    #[inline]
-    pub(crate) fn push(&self, h: NonNull<Header>) {
-        if self.push_no_sweep(h) {
-            self.sweep_if_dead();
-        }
-    }
-
     /// A sweep is due by the count: walk only if something finished in
-    /// the list since the last one. Otherwise restart the count and keep
-    /// the threshold: the walk that eventually happens covers at most
-    /// `kept` entries plus the pushes since it, at least `SWEEP_MIN` of
-    /// which paid for it, so a walk still costs O(1) per push.
+    /// the list since the last one. Otherwise keep counting and double the
+    /// threshold: `work` then counts every push and dead entry since the
+    /// last walk, the list holds at most `kept` plus those, and the next
+    /// walk comes once `work` passes a threshold of at least both `kept`
+    /// and half of `work` at this point; so a walk costs O(1) per unit of
+    /// `work`, however the pushes and exits interleave. (Restarting the
+    /// count instead let a list grown while nothing died be walked whole
+    /// every `SWEEP_MIN` exits afterwards.)
     #[cold]
     fn sweep_if_dead(&self) {
         if self.dead.load(Ordering::Relaxed) == 0 && self.remote_dead.load(Ordering::Acquire) == 0 {
-            self.work.store(0, Ordering::Relaxed);
+            let work = self.work.load(Ordering::Relaxed);
+            self.sweep_at
+                .store(work.saturating_mul(2), Ordering::Relaxed);
         } else {
             self.sweep();
         }
     }
 
-    /// [`List::push`] without the sweep it may be due (done at the next
-    /// push): for a caller on a coroutine's stack, where a sweep could run
-    /// task destructors that park. Returns whether a sweep is due.
+    /// Lists `h` (at its first switch-out, or its first resume for an
+    /// early-stacked one). Owner only (rule R1). No sweep here: the caller
+    /// may be on a coroutine's stack, or have a coroutine running, where a
+    /// task destructor run by a sweep could park; a due sweep is done at
+    /// the next fairness tick ([`List::tidy`]). Returns whether one is due.
     #[inline]
     pub(crate) fn push_no_sweep(&self, h: NonNull<Header>) -> bool {
         // SAFETY: the caller runs `h` (it holds the run reference).
@@ -166,8 +230,9 @@ impl List {
         n > self.sweep_at.load(Ordering::Relaxed)
     }
 
-    /// Frees the dead stack if it holds anything; owner only, on the
-    /// worker's own stack (fairness ticks). `sleeping`: the worker is about
+    /// Frees the dead stack if it holds anything, and sweeps if one is
+    /// due; owner only, on the worker's own stack with no coroutine
+    /// running (fairness ticks, before sleeping). `sleeping`: the worker is about
     /// to sleep, so also sweep if the dead entries in the list reach an
     /// eighth of the kept ones.
     #[inline]
@@ -176,13 +241,32 @@ impl List {
             self.flush();
         }
         let remote = self.remote_dead.load(Ordering::Relaxed);
-        if remote > self.sweep_at.load(Ordering::Relaxed) {
+        let kept = self.kept.load(Ordering::Relaxed);
+        // Remote exits against the list's size (not the doubled threshold
+        // of `sweep_if_dead`): their tasks wait for this sweep.
+        if remote > SWEEP_MIN.max(kept) {
             self.sweep();
+        } else if self.work.load(Ordering::Relaxed) > self.sweep_at.load(Ordering::Relaxed) {
+            self.sweep_if_dead();
         } else if sleeping {
             let dead = self.dead.load(Ordering::Relaxed) + remote;
-            if dead != 0 && dead * 8 >= self.kept.load(Ordering::Relaxed) {
+            if dead != 0 && dead * 8 >= kept {
                 self.sweep();
             }
+        }
+    }
+
+    /// Takes over the run reference of `h`, which exited on this list's
+    /// worker and is marked `DONE` (an [`Exit::Pop`]), until the next
+    /// flush; frees the batch when it is full. Owner only, on the worker's
+    /// own stack with its running word cleared (rule R4).
+    #[inline]
+    pub(crate) fn keep_popped(&self, h: NonNull<Header>) {
+        let n = self.npopped.load(Ordering::Relaxed);
+        self.popped[n].store(h.as_ptr(), Ordering::Relaxed);
+        self.npopped.store(n + 1, Ordering::Relaxed);
+        if n + 1 == FLUSH_BATCH {
+            self.flush();
         }
     }
 
@@ -246,34 +330,64 @@ impl List {
 
     /// Calls `f` on every listed header that has not finished, under the
     /// lock (rule R2). `f` must not block or spawn.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+    pub(crate) fn for_each(&self, f: impl FnMut(&Header)) {
+        self.for_each_with_running(None, f);
+    }
+
+    /// [`List::for_each`], plus the coroutine in its first run on this
+    /// list's worker (a tagged `running` word, rule R4), unless the walk
+    /// met it (it got listed meanwhile). `running` is the worker's running
+    /// word.
+    pub(crate) fn for_each_with_running(
+        &self,
+        running: Option<&AtomicPtr<Header>>,
+        mut f: impl FnMut(&Header),
+    ) {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Loaded under the lock, before the walk: if it is listed by the
+        // time we read `head`, the walk meets it.
+        let first = running
+            .map(|r| r.load(Ordering::Relaxed))
+            .filter(|p| p.addr() & UNLISTED_TAG != 0)
+            .map(untag);
+        let mut met = false;
         let mut cur = self.head.load(Ordering::Acquire);
         while let Some(h) = NonNull::new(cur) {
             // SAFETY: R2 and R3: nobody frees a header we can reach while we
             // hold the lock.
             let hdr = unsafe { h.as_ref() };
+            met |= first == Some(cur);
             if hdr.state.load() != DONE {
                 f(hdr);
             }
             cur = hdr.reg_next.load(Ordering::Acquire);
         }
+        if let Some(p) = first.filter(|_| !met) {
+            // SAFETY: rule R4: a tagged running word loaded under this
+            // list's lock names a header that stays live until we release
+            // it.
+            let hdr = unsafe { &*p };
+            if hdr.state.load() != DONE {
+                f(hdr);
+            }
+        }
     }
 }
 
-/// At the exit of `h`, run by worker `me` whose list is `mine`, *before*
-/// `h` is marked `DONE` (rule R3: a sweep must never find it `DONE`
-/// without the list's reference). `home` is the list that holds it.
-/// Returns `true` if the list took over the caller's run reference (the
-/// caller must then `forget` it, not drop it); otherwise the home list got
-/// a reference of its own.
+/// At the exit of a listed `h`, run by worker `me` whose list is `mine`,
+/// *before* `h` is marked `DONE` (rule R3: a sweep must never find it
+/// `DONE` without the list's reference). `home` is the list that holds it.
+/// Says what the caller does with its run reference once `h` is `DONE`
+/// (for [`Exit::Pop`] it is unlinked already). A coroutine that exits
+/// unlisted (in its first run) does not come here: it is an
+/// [`Exit::Pop`] by itself.
 #[inline]
 pub(crate) fn on_exit(
     h: NonNull<Header>,
     me: usize,
     mine: &List,
     home: impl FnOnce(usize) -> &'static List,
-) -> bool {
+) -> Exit {
     // SAFETY: the caller runs `h`.
     let hdr = unsafe { h.as_ref() };
     // The common case first: `h` is our head (it ran to completion here).
@@ -283,26 +397,20 @@ pub(crate) fn on_exit(
         // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
         mine.head
             .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
-        let n = mine.npopped.load(Ordering::Relaxed);
-        mine.popped[n].store(h.as_ptr(), Ordering::Relaxed);
-        mine.npopped.store(n + 1, Ordering::Relaxed);
-        if n + 1 == FLUSH_BATCH {
-            mine.flush();
-        }
-        return true;
+        return Exit::Pop;
     }
     let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
     if at != me {
         inc_ref(h);
         home(at).remote_dead.fetch_add(1, Ordering::Release);
-        return false;
+        return Exit::Drop;
     }
-    // Counted towards the next sweep (checked at the next push).
+    // Counted towards the next sweep (checked at the next fairness tick).
     mine.work
         .store(mine.work.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     mine.dead
         .store(mine.dead.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    true
+    Exit::Stay
 }
 
 /// Drops the list references of a chain made by `unlink_done`.

@@ -7,8 +7,9 @@
 //! ```
 //!
 //! The data comes from the registry (`g/registry.rs`): a walk of every
-//! worker's list and the foreign list, each under its lock, reading only
-//! immutable header fields and atomics. A snapshot is not atomic across
+//! worker's list, each under its lock, plus the worker's coroutine in its
+//! first run (not listed yet: its tagged running word, rule R4, read under
+//! the same lock), reading only immutable header fields and atomics. A snapshot is not atomic across
 //! coroutines: one that changes state during the walk shows either state.
 //!
 //! # Invariants
@@ -107,7 +108,8 @@ pub(crate) fn scope_members(scope: u64, except: Option<u64>) -> Vec<CoroutineInf
         }
     };
     for s in &rt.slots[..n] {
-        s.registry.for_each(&mut visit);
+        s.registry
+            .for_each_with_running(s.proc.running_word(), &mut visit);
     }
     coroutines()
         .into_iter()
@@ -125,15 +127,17 @@ pub(crate) fn coroutines() -> Vec<CoroutineInfo> {
     let mut out = Vec::new();
     let mut visit = |h: &Header| out.push(info(h, &running, now));
     for s in &rt.slots[..n] {
-        s.registry.for_each(&mut visit);
+        s.registry
+            .for_each_with_running(s.proc.running_word(), &mut visit);
     }
     out.sort_by_key(|c| c.id);
     out
 }
 
-/// What the running word `running` names (`sched/mod.rs` rule W2): the
-/// registry entry at that address, read under its list's lock, or `None`
-/// if no live coroutine is there any more.
+/// What the running word `running` (untagged) names (`sched/mod.rs` rule
+/// W2): the registry entry at that address, or the coroutine in its first
+/// run there, read under its list's lock, or `None` if no live coroutine
+/// is there any more.
 pub(crate) fn running_info(running: *mut Header) -> Option<CoroutineInfo> {
     if running.is_null() {
         return None;
@@ -144,11 +148,12 @@ pub(crate) fn running_info(running: *mut Header) -> Option<CoroutineInfo> {
     let now = timers::now_ns();
     let mut found = None;
     for s in &rt.slots[..n] {
-        s.registry.for_each(|h| {
-            if found.is_none() && std::ptr::eq(h, running) {
-                found = Some(info(h, &all, now));
-            }
-        });
+        s.registry
+            .for_each_with_running(s.proc.running_word(), |h| {
+                if found.is_none() && std::ptr::eq(h, running) {
+                    found = Some(info(h, &all, now));
+                }
+            });
         if found.is_some() {
             break;
         }
@@ -233,7 +238,7 @@ pub(crate) fn dump() -> String {
         }
         out.push('\n');
     }
-    // Registered at their first run (`g/registry.rs`): the rest are queued.
+    // Seen from their first run on (`g/registry.rs`): the rest are queued.
     let unstarted = rt().num_goroutine().saturating_sub(all.len());
     if unstarted > 0 {
         let _ = writeln!(

@@ -74,16 +74,18 @@
 //!
 //! * **W1 (one writer).** Only the worker's own thread stores it: set
 //!   before the resume, cleared after the switch back (`Ctx::execute`).
-//! * **W2 (compared, never dereferenced, by others).** The coroutine may
-//!   exit, and its header be freed or reused for a new coroutine, right
-//!   after another thread loaded the word. Other threads only compare it
-//!   with pointers, and read what it names (id, name, spawn site) from a
-//!   registry entry with the same address, under that list's lock
-//!   (`g/registry.rs` R2, R3: a listed header is live while the lock is
-//!   held). A running coroutine is always listed (it is registered at its
-//!   first run, before the resume). If the header was reused meanwhile,
-//!   the entry found is the coroutine now at that address, a stale but
-//!   sound answer for a diagnostic.
+//! * **W2 (compared, never dereferenced, by others, but for a first
+//!   run).** The coroutine may exit, and its header be freed or reused for
+//!   a new coroutine, right after another thread loaded the word. Other
+//!   threads only compare it with pointers, and read what it names (id,
+//!   name, spawn site) from a registry entry with the same address, under
+//!   that list's lock (`g/registry.rs` R2, R3: a listed header is live
+//!   while the lock is held). The exception is a coroutine in its first
+//!   run, which is not listed yet (it is listed at its first switch-out):
+//!   the worker tags the word, and a reader holding that worker's list
+//!   lock may read the header a tagged word names (`g/registry.rs` R4).
+//!   If the header was reused meanwhile, the entry found is the coroutine
+//!   now at that address, a stale but sound answer for a diagnostic.
 //!
 //! It replaced four stores per switch (id and spawn site for the monitor,
 //! the pointer for the dump, and the private `current`).
@@ -207,12 +209,19 @@ impl ProcState {
     /// The coroutine this slot's thread is running, or null: for comparing
     /// only. It may exit and its header be reused at any moment, so it is
     /// never dereferenced; what it names is read through the registry
-    /// (`dump::running_info`).
+    /// (`dump::running_info`). The first-run tag (`g/registry.rs` rule R4)
+    /// is stripped.
     #[inline]
     pub(crate) fn running(&self) -> *mut Header {
-        self.running
-            .get()
-            .map_or(ptr::null_mut(), |r| r.load(Ordering::Relaxed))
+        self.running.get().map_or(ptr::null_mut(), |r| {
+            g::registry::untag(r.load(Ordering::Relaxed))
+        })
+    }
+
+    /// The running word itself, tag included, for a registry walk that
+    /// also reports the coroutine in its first run (`g/registry.rs` R4).
+    pub(crate) fn running_word(&self) -> Option<&'static AtomicPtr<Header>> {
+        self.running.get().copied()
     }
 }
 
@@ -705,7 +714,7 @@ where
                 // the body runs once, on this stack, like `first_run`'s.
                 unsafe {
                     *g.header().coro.get() = Some(crate::g::coro::Coro::new(stack, move |y| {
-                        worker::register_early(p);
+                        worker::list_running(p);
                         GRef::run_body(p, y)
                     }))
                 };

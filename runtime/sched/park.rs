@@ -21,7 +21,7 @@ use goro_chan::waiter::{self, Hook, Unparker};
 use super::ready::{borrowed_unparker, unparker, wake_then};
 use super::{timers, worker};
 use crate::g::coro::{self, Switch};
-use crate::g::{GRef, Header, Pin};
+use crate::g::{GRef, Header, Pin, SWITCH_UNWIND_PINNED};
 
 /// Installs goro's implementation of the goro-chan waiter hook.
 pub(crate) fn install_hook() {
@@ -115,9 +115,12 @@ pub(crate) fn park_current(
     let cb_ptr: *mut (dyn FnMut() -> bool + 'static) = unsafe { std::mem::transmute(cb_ref) };
     hdr.wait_reason.set(reason);
     hdr.wait_seen.store(0, std::sync::atomic::Ordering::Relaxed);
-    // SAFETY: `unwind_pinned` is a runner-only field; we are the runner.
-    if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } || super::stacks::enabled() {
-        park_cold(hdr, cb_ptr);
+    // SAFETY: `switch_flags` is a runner-only field; we are the runner.
+    if std::thread::panicking()
+        || unsafe { *hdr.switch_flags.get() } != 0
+        || super::stacks::enabled()
+    {
+        park_cold(h, cb_ptr);
     } else {
         // SAFETY: the trampoline stored this coroutine's yielder before
         // running user code; we are on this coroutine.
@@ -130,16 +133,15 @@ pub(crate) fn park_current(
     }
 }
 
-/// The park switch when something unusual is on: a panic is unwinding (or
-/// was), or `GORO_DEBUG=stacks=1` records where we park. Out of line, so
-/// that the common park pays one branch for all of them.
+/// The park switch when something unusual is on: a panic is unwinding
+/// (or was), or `GORO_DEBUG=stacks=1` records where we park. Out of line, so that the
+/// common park pays one branch for all of them.
 #[cold]
 #[inline(never)]
-fn park_cold(hdr: &Header, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
-    // SAFETY: `unwind_pinned` is a runner-only field; we are the runner.
-    if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } {
-        unwinding_stays(hdr);
-    }
+fn park_cold(h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
+    // SAFETY: `h` is the running coroutine (our caller's), so it is live.
+    let hdr = unsafe { h.as_ref() };
+    switch_out_cold(h);
     // `GORO_DEBUG=stacks=1`: the dump shows where we park (`stacks.rs`);
     // the guard drops the record when the park returns.
     let _stack = super::stacks::enabled().then(|| super::stacks::record(hdr.id));
@@ -166,14 +168,26 @@ pub fn yield_now() {
             // SAFETY: `h` is the running coroutine, so its header is live.
             let hdr = unsafe { h.as_ref() };
             // SAFETY: runner-only field; we are the runner.
-            if std::thread::panicking() || unsafe { *hdr.unwind_pinned.get() } {
-                unwinding_stays(hdr);
+            if std::thread::panicking() || unsafe { *hdr.switch_flags.get() } != 0 {
+                switch_out_cold(h);
             }
             // SAFETY: `h` is the running coroutine; its yielder was stored
             // by the trampoline and we are on its stack.
             unsafe { coro::suspend(*hdr.yielder.get(), Switch::Yield) }
         }
         None => std::thread::yield_now(),
+    }
+}
+
+/// What a park or a yield does before switching out when a
+/// `switch_flags` bit is set or a panic unwinds: apply the unwinding rule.
+fn switch_out_cold(h: NonNull<Header>) {
+    // SAFETY: `h` is the running coroutine (our caller's), so it is live.
+    let hdr = unsafe { h.as_ref() };
+    // SAFETY: runner-only field; we are the runner.
+    let flags = unsafe { *hdr.switch_flags.get() };
+    if std::thread::panicking() || flags & SWITCH_UNWIND_PINNED != 0 {
+        unwinding_stays(hdr);
     }
 }
 
@@ -190,18 +204,19 @@ pub fn yield_now() {
 fn unwinding_stays(hdr: &Header) {
     let Some(ctx) = worker::ctx() else { return };
     // SAFETY: runner-only field; the caller is the running coroutine.
-    let pinned = unsafe { &mut *hdr.unwind_pinned.get() };
+    let flags = unsafe { &mut *hdr.switch_flags.get() };
+    let pinned = *flags & SWITCH_UNWIND_PINNED != 0;
     if std::thread::panicking() {
-        if !*pinned && hdr.pin.load() == Pin::Anywhere {
+        if !pinned && hdr.pin.load() == Pin::Anywhere {
             hdr.pin.store(Pin::Worker(ctx.index));
-            *pinned = true;
+            *flags |= SWITCH_UNWIND_PINNED;
             if ctx.is_active() {
                 super::monitor::hand_off(ctx.rt, ctx.index);
             }
         }
-    } else if *pinned {
+    } else if pinned {
         // The unwind ended (caught inside the coroutine): free again.
         hdr.pin.store(Pin::Anywhere);
-        *pinned = false;
+        *flags &= !SWITCH_UNWIND_PINNED;
     }
 }

@@ -29,6 +29,7 @@ use super::timers::Entry;
 use super::{Hint, ID_BATCH, RUNNEXT_STREAK, Runtime, Slot};
 use crate::g::coro::{Coro, Switch};
 use crate::g::overflow;
+use crate::g::registry::{self, Exit};
 use crate::g::stack::StackCache;
 use crate::g::state::Commit;
 use crate::g::{GRef, Header, Panic, Pin};
@@ -52,10 +53,11 @@ pub(crate) struct Ctx {
     /// Coroutines woken by their timers (FIFO, stealable).
     timer_ready: Worker<GRef>,
     /// The coroutine being run (between resume and its switch back), or
-    /// null: the worker's one published word per switch. Only this thread
-    /// stores it; the monitor and the dump load it through
-    /// `ProcState::running` (which points here) and never dereference it
-    /// themselves (`sched/mod.rs`, "The running word").
+    /// null: the worker's one published word per switch, tagged with
+    /// `registry::UNLISTED_TAG` during a first run (`g/registry.rs` rule R4). Only
+    /// this thread stores it; the monitor and the dump load it through
+    /// `ProcState::running` (which points here) and dereference it only as
+    /// rule R4 allows (`sched/mod.rs`, "The running word").
     current: AtomicPtr<Header>,
     /// The scheduling tick, private copy: `Slot::tick` is its published
     /// mirror (thieves read it), kept in sync by a store per tick. Reading
@@ -100,22 +102,15 @@ pub(crate) fn ctx() -> Option<&'static Ctx> {
 #[inline]
 pub(crate) fn current() -> Option<(&'static Ctx, NonNull<Header>)> {
     let c = ctx()?;
-    Some((c, NonNull::new(c.current.load(Ordering::Relaxed))?))
+    Some((c, c.running()?))
 }
 
-/// Lists a coroutine that `try_spawn` gave a stack early, at its first
-/// resume: its body calls this first, on the worker thread that resumed
-/// it (rule R1 of `g/registry.rs`: the list's owner), so `Ctx::execute`
-/// needs no "listed yet?" test at every resume. No sweep here (we are on
-/// the coroutine's stack, where a task destructor run by a sweep could
-/// park): the next push on this worker does it.
-pub(crate) fn register_early(h: NonNull<Header>) {
-    let c = ctx().expect("a coroutine's first resume is on a worker");
-    // SAFETY: we are `h`'s body, so its header is live.
-    unsafe { h.as_ref() }
-        .reg_home
-        .store(c.index as u16, Ordering::Relaxed);
-    c.slot.registry.push_no_sweep(h);
+/// [`Ctx::list_running`] on the current worker: for a coroutine that
+/// `try_spawn` gave a stack early, at its first resume.
+pub(crate) fn list_running(h: NonNull<Header>) {
+    ctx()
+        .expect("a running coroutine is on a worker")
+        .list_running(h);
 }
 
 /// Aborts the process if a worker's own code panics: the runtime's
@@ -187,7 +182,26 @@ impl Ctx {
     /// The coroutine this worker is running, if any.
     #[inline]
     pub(crate) fn running(&self) -> Option<NonNull<Header>> {
-        NonNull::new(self.current.load(Ordering::Relaxed))
+        NonNull::new(registry::untag(self.current.load(Ordering::Relaxed)))
+    }
+
+    /// Lists `h`, the coroutine this worker is running, in its registry
+    /// (`g/registry.rs`): at its first park or yield, by the worker after
+    /// the switch and before the park commits or the yield queues it, or
+    /// by `h` itself at its first resume if `try_spawn` gave it a stack
+    /// early; either way on the worker thread that runs it (rule R1: the
+    /// list's owner). Clears the running word's tag (rule R4). No sweep
+    /// here (a coroutine is running, or we are on its stack: a task
+    /// destructor run by a sweep could park): the next fairness tick on
+    /// this worker does it.
+    #[cold]
+    pub(crate) fn list_running(&self, h: NonNull<Header>) {
+        // SAFETY: `h` is the running coroutine: its runner holds the run
+        // reference.
+        let hdr = unsafe { h.as_ref() };
+        hdr.reg_home.store(self.index as u16, Ordering::Relaxed);
+        self.slot.registry.push_no_sweep(h);
+        self.current.store(h.as_ptr(), Ordering::Relaxed);
     }
 
     /// Whether this worker holds a processor (`monitor.rs` rule M1).
@@ -242,75 +256,99 @@ impl Ctx {
         }
     }
 
+    /// The scheduling decision. The per-tick part (timers, the pinned
+    /// inbox every other tick, the fairness tick, the local queues) is
+    /// inline here; looking elsewhere (and retiring, and sleeping) is out
+    /// of line in [`Ctx::find_elsewhere`], so that the common path keeps a
+    /// small frame.
+    #[inline]
     fn find_runnable(&self) -> GRef {
-        let rt = self.rt;
         loop {
-            if !self.is_active() {
-                if let Some(g) = self.retired() {
-                    return g;
-                }
-                continue;
-            }
-            let t = self.tick.get().wrapping_add(1);
-            self.tick.set(t);
-            self.slot.tick.store(t, Ordering::Relaxed);
+            if self.is_active() {
+                let t = self.tick.get().wrapping_add(1);
+                self.tick.set(t);
+                self.slot.tick.store(t, Ordering::Relaxed);
 
-            if rt.timers.maybe_due() {
-                self.run_timers();
-            }
-            // Pinned coroutines can run only here: they go first on every
-            // other tick, and whenever the local queue is empty. Always
-            // first, a pinned coroutine yielding in a loop would starve
-            // this worker's timers and queue for good.
-            if t & 1 == 1
-                && let Some(g) = self.slot.pop_pinned()
-            {
-                return g;
-            }
-            if t % 61 == 0 {
-                // Finished coroutines' tasks (`g/registry.rs`).
-                self.slot.registry.tidy(false);
-                // Stack failures since the last summary line (checked here
-                // rather than at every first run: off the spawn path).
-                super::stack_failures::summarize_if_any();
-                // Fairness: the global queue, and I/O readiness while busy.
-                if let Some(p) = rt.poller_if_started() {
-                    p.poll(Some(Duration::ZERO));
+                if self.rt.timers.maybe_due() {
+                    self.run_timers();
                 }
-                if let Some(g) = self.steal_global() {
+                // Pinned coroutines can run only here: they go first on every
+                // other tick, and whenever the local queue is empty. Always
+                // first, a pinned coroutine yielding in a loop would starve
+                // this worker's timers and queue for good.
+                if t & 1 == 1
+                    && let Some(g) = self.slot.pop_pinned()
+                {
+                    return g;
+                }
+                if t % 61 == 0
+                    && let Some(g) = self.fairness_tick()
+                {
+                    return g;
+                }
+                if let Some(g) = self.pop_local() {
                     return g;
                 }
             }
-            if let Some(g) = self.pop_local() {
+            if let Some(g) = self.find_elsewhere() {
                 return g;
             }
-            if let Some(g) = self.slot.pop_pinned() {
-                return g;
-            }
-            if let Some(g) = self.steal_global() {
-                return g;
-            }
-            if rt.monitor.stuck.load(Ordering::Relaxed) != 0
-                && let Some(g) = self.steal_retaken()
-            {
-                return g;
-            }
-            if self.spinning.get() || self.try_spin() {
-                if let Some(g) = self.steal_others() {
-                    return g;
-                }
-                if let Some(g) = self.linger() {
-                    return g;
-                }
-            }
-            if let Some(p) = rt.poller_if_started()
-                && p.poll(Some(Duration::ZERO)).is_some_and(|n| n > 0)
-            {
-                continue;
-            }
-            self.sleep();
-            rt.monitor.kick();
         }
+    }
+
+    /// Every 61st tick: housekeeping, and a look at the global queue and
+    /// the poller even while the local queue has work.
+    #[inline(never)]
+    fn fairness_tick(&self) -> Option<GRef> {
+        // Finished coroutines' tasks (`g/registry.rs`).
+        self.slot.registry.tidy(false);
+        // Stack failures since the last summary line (checked here
+        // rather than at every first run: off the spawn path).
+        super::stack_failures::summarize_if_any();
+        // Fairness: the global queue, and I/O readiness while busy.
+        if let Some(p) = self.rt.poller_if_started() {
+            p.poll(Some(Duration::ZERO));
+        }
+        self.steal_global()
+    }
+
+    /// Nothing local: a retired worker serves its inbox; an active one
+    /// looks at the pinned inbox, the global queue, retaken workers and
+    /// (spinning) the others, polls, and sleeps. `None`: look again from
+    /// the top (`find_runnable`).
+    #[inline(never)]
+    fn find_elsewhere(&self) -> Option<GRef> {
+        let rt = self.rt;
+        if !self.is_active() {
+            return self.retired();
+        }
+        if let Some(g) = self.slot.pop_pinned() {
+            return Some(g);
+        }
+        if let Some(g) = self.steal_global() {
+            return Some(g);
+        }
+        if rt.monitor.stuck.load(Ordering::Relaxed) != 0
+            && let Some(g) = self.steal_retaken()
+        {
+            return Some(g);
+        }
+        if self.spinning.get() || self.try_spin() {
+            if let Some(g) = self.steal_others() {
+                return Some(g);
+            }
+            if let Some(g) = self.linger() {
+                return Some(g);
+            }
+        }
+        if let Some(p) = rt.poller_if_started()
+            && p.poll(Some(Duration::ZERO)).is_some_and(|n| n > 0)
+        {
+            return None;
+        }
+        self.sleep();
+        rt.monitor.kick();
+        None
     }
 
     fn run_timers(&self) {
@@ -342,6 +380,11 @@ impl Ctx {
             self.local.push(g);
         }
         self.streak.set(0);
+        // Nothing woken by a timer (the common case): the local queue, with
+        // one test. `timer_streak` is 0 then (see `pop_timer_ready`).
+        if !self.timer_queued.get() {
+            return self.local.pop();
+        }
         // Timer wake-ups are due already and go first, but at most
         // `TIMER_STREAK` in a row: a coroutine looping on `sleep(1ns)` is
         // back in `timer_ready` at every round and would otherwise starve
@@ -358,7 +401,9 @@ impl Ctx {
     }
 
     /// Pops `timer_ready`, skipping the call when it is known empty (see
-    /// `timer_queued`).
+    /// `timer_queued`). Clearing `timer_queued` also ends the timer streak,
+    /// so `timer_streak` is 0 whenever `timer_queued` is false (only a
+    /// timer pop raises it): `pop_local` relies on it.
     #[inline]
     fn pop_timer_ready(&self) -> Option<GRef> {
         if !self.timer_queued.get() {
@@ -367,6 +412,7 @@ impl Ctx {
         let g = self.timer_ready.pop();
         if g.is_none() {
             self.timer_queued.set(false);
+            self.timer_streak.set(0);
         }
         g
     }
@@ -513,6 +559,10 @@ impl Ctx {
             return Some(g);
         }
         if !self.is_active() {
+            // Free finished coroutines' tasks first (`g/registry.rs`): a
+            // coroutine that exited here after its worker was retaken is
+            // in this slot's popped array, and this thread may sleep long.
+            self.slot.registry.tidy(true);
             // A spare now (M4): the monitor may give it a processor.
             self.slot.proc.parked.store(true, Ordering::SeqCst);
             if !self.is_active() && self.slot.pinned_len.load(Ordering::SeqCst) == 0 {
@@ -538,19 +588,35 @@ impl Ctx {
         // SAFETY: state rule 1: we hold the run reference (we took it from a
         // run queue), so this worker is the only one touching the context.
         let slot = unsafe { &mut *h.coro.get() };
-        // (A coroutine that `try_spawn` gave a stack early lists itself at
-        // its first resume: `register_early`.)
-        if slot.is_none() && !self.first_run(&g, slot) {
-            return;
-        }
-        let coro = slot.as_mut().expect("coroutine context exists");
         // The one published store per switch (`sched/mod.rs`, "The running
-        // word"): `current()`, the monitor and the dump all read it.
-        self.current.store(g.as_ptr().as_ptr(), Ordering::Relaxed);
+        // word"): `current()`, the monitor and the dump all read it. A first
+        // run is not listed until it first switches out (`g/registry.rs`),
+        // so its word is tagged (rule R4). (A coroutine that `try_spawn` gave
+        // a stack early lists itself at its first resume: `list_running`.)
+        // An integer `|`: `map_addr` would cost a subtraction and an
+        // addition more; the word is only compared, or stripped back to this
+        // same pointer (`registry::untag`).
+        let p = g.as_ptr().as_ptr();
+        let word = if slot.is_none() {
+            if !self.first_run(&g, slot) {
+                return;
+            }
+            (p as usize | registry::UNLISTED_TAG) as *mut Header
+        } else {
+            p
+        };
+        let coro = slot.as_mut().expect("coroutine context exists");
+        self.current.store(word, Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
             match coro.resume() {
                 Some(Switch::Park(cb)) => {
+                    // Its first switch-out lists it, here, before the park
+                    // commits (after that another worker may run it, and
+                    // rule R4 needs it listed where it first ran).
+                    if registry::unlisted(h) {
+                        self.list_running(g.as_ptr());
+                    }
                     // SAFETY: the callback was made by `park_current` on the
                     // coroutine's stack, which stays untouched until we
                     // resume it (state rule 2).
@@ -562,27 +628,24 @@ impl Ctx {
                     }
                 }
                 Some(Switch::Yield) => {
+                    if registry::unlisted(h) {
+                        self.list_running(g.as_ptr());
+                    }
                     self.on_yield(g);
                     break;
                 }
                 None => {
+                    // R4: the running word is cleared before the run
+                    // reference can go (`on_exit`).
+                    overflow::leave();
+                    self.current.store(ptr::null_mut(), Ordering::Relaxed);
                     self.on_exit(g, slot);
-                    break;
+                    return;
                 }
             }
         }
         overflow::leave();
         self.current.store(ptr::null_mut(), Ordering::Relaxed);
-    }
-
-    /// Lists a coroutine at its first run in this worker's registry
-    /// (`g/registry.rs`).
-    #[cold]
-    fn register(&self, g: &GRef) {
-        g.header()
-            .reg_home
-            .store(self.index as u16, Ordering::Relaxed);
-        self.slot.registry.push(g.as_ptr());
     }
 
     /// A stack from this worker's cache (`try_spawn` reserves one early).
@@ -600,7 +663,6 @@ impl Ctx {
                 let p = g.as_ptr();
                 // SAFETY: the body runs on this coroutine's own stack, once.
                 *slot = Some(Coro::new(stack, move |y| unsafe { GRef::run_body(p, y) }));
-                self.register(g);
                 true
             }
             Err(e) => {
@@ -654,27 +716,33 @@ impl Ctx {
         }
     }
 
-    /// The coroutine returned: its stack goes back to the cache, its run
-    /// reference is dropped.
+    /// The coroutine returned (the running word is cleared already): its
+    /// stack goes back to the cache, its run reference to the registry
+    /// (`g/registry.rs`) or dropped.
     fn on_exit(&self, g: GRef, slot: &mut Option<Coro>) {
         let done = slot.take().expect("finished coroutine has a context");
         self.stacks
             .borrow_mut()
             .give(&self.rt.stacks, done.into_stack());
         let rt = self.rt;
-        let listed =
-            crate::g::registry::on_exit(g.as_ptr(), self.index, &self.slot.registry, |i| {
-                &rt.slots[i].registry
-            });
+        let reg = &self.slot.registry;
+        // Unlisted: it exits in its first run, never switched out.
+        let exit = if registry::unlisted(g.header()) {
+            Exit::Pop
+        } else {
+            registry::on_exit(g.as_ptr(), self.index, reg, |i| &rt.slots[i].registry)
+        };
         super::scope::scope_count(g.header().scope, -1);
         g.header().state.finish();
         self.slot.counters.bump_exited();
-        if listed {
-            // The registry list holds the run reference now (`registry.rs`,
-            // R3); its next sweep drops it.
-            std::mem::forget(g);
-        } else {
-            drop(g);
+        match exit {
+            // Freed at the next flush, after a lock cycle (rules R2, R4);
+            // the flush may come at once, so `g` is not used after this.
+            Exit::Pop => reg.keep_popped(g.into_raw()),
+            // The registry list holds the run reference now (R3); its next
+            // sweep drops it.
+            Exit::Stay => std::mem::forget(g),
+            Exit::Drop => drop(g),
         }
     }
 
