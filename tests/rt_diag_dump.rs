@@ -188,6 +188,22 @@ fn many_coroutines_listed_once() {
 /// Metrics: spawning N moves `spawned_total` by exactly N (this process
 /// spawns nothing else meanwhile), a parked coroutine is counted as
 /// parked, parks are counted, a sleeping one arms a timer.
+/// Waits (under a watchdog) until `metrics().live` is `n`: an exit is
+/// counted just after the coroutine's `join` can return. Fails if it goes
+/// below `n` (a coroutine counted twice).
+fn wait_live(n: usize) {
+    common::watchdog("live count settles", LIMIT, || {
+        loop {
+            let live = goro::metrics().live;
+            assert!(live >= n, "live {live} < {n}");
+            if live == n {
+                return;
+            }
+            goro::time::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
 #[test]
 fn metrics_move() {
     common::for_each_procs("metrics_move", LIMIT, || {
@@ -216,8 +232,10 @@ fn metrics_move() {
                     goro::time::sleep(Duration::from_millis(1));
                 }
             });
+            // `join` returns when a coroutine completes, a moment before
+            // its worker counts the exit: wait for the 100 to be counted.
+            wait_live(2);
             let m = goro::metrics();
-            assert_eq!(m.live, 2);
             assert!(m.parks_total > before.parks_total);
             tx.send(()).unwrap();
             h.join().unwrap();
@@ -229,7 +247,7 @@ fn metrics_move() {
                 }
             });
             sleeper.join().unwrap();
-            assert_eq!(goro::metrics().live, 1);
+            wait_live(1);
         });
     });
 }
