@@ -1,8 +1,7 @@
 //! `Sender` and `Receiver`: one method set over every flavor.
 //!
 //! A channel is one allocation (`Chan`) holding the flavor — `Array`
-//! (buffered ring, in a second allocation of its own), `Zero` (rendezvous)
-//! or `Never` — and two handle counts.
+//! (buffered ring), `Zero` (rendezvous) or `Never` — and two handle counts.
 //! Dropping the last `Sender` closes the channel (receivers drain, then see
 //! `None`); dropping the last `Receiver` disconnects it (sends fail and give
 //! the value back) and drops whatever is still buffered at once, since
@@ -25,13 +24,16 @@ use crate::waiter;
 use crate::zero::Zero;
 
 // The buffered flavor is large (its head and tail are padded onto their own
-// cache lines, about 500 bytes) and is boxed, so that the unbuffered flavor,
-// which every context's done channel uses, is an 80-byte block (a glibc fast
-// bin) and not 528 bytes: `ctxtree` at n = 1M touches ~450 MB less heap
-// (`docs/benchmarks.md`, 2026-12-03). A buffered operation pays one more
-// load, from the read-mostly line that holds the handle counts.
+// cache lines, about 500 bytes), so every channel's block is that large,
+// unbuffered ones (every context's done channel) included. Boxing it made
+// an unbuffered channel an 80-byte block (ctxtree build at n = 1M ~15%
+// faster) but put one more dependent load in front of every buffered
+// operation: chan_1x1 and chan_4x4 6-11% slower, quiet, `compare.py
+// --runs 21` (`docs/benchmarks.md`, 2026-12-03). Inline it stays, until
+// the block is sized per flavor.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Flavor<T> {
-    Array(Box<Array<T>>),
+    Array(Array<T>),
     Zero(Zero<T>),
     Never,
 }
@@ -80,7 +82,7 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let flavor = if cap == 0 {
         Flavor::Zero(Zero::new())
     } else {
-        Flavor::Array(Box::new(Array::new(cap)))
+        Flavor::Array(Array::new(cap))
     };
     let (s, r) = counter::new(Chan { flavor });
     (Sender { chan: s }, Receiver { chan: r })
