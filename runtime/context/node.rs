@@ -126,7 +126,13 @@
 //! would chase one dependent pointer per child, no overlap of misses); a
 //! layer and a separately allocated node (the second pass: two mallocs and
 //! two frees per context, and a strong child list that kept a dropped,
-//! never-cancelled child registered until its parent ended).
+//! never-cancelled child registered until its parent ended); for a
+//! shared cancel (rule 8), the caller parking on a wait group until the
+//! helpers finish (`defer cancel()` becomes a guard whose `Drop` cancels,
+//! maybe while unwinding: a park there is more than a yield loop bounded by
+//! one chunk's walk), and helpers per subtree level (one shared index over the directly
+//! cancelled node's children balances a two-level tree like `ctxtree`
+//! already, and a chunk of 4 bounds the caller's wait).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
