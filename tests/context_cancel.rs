@@ -288,3 +288,50 @@ fn large_cancel_lets_woken_waiters_run_before_it_returns() {
         },
     );
 }
+
+/// Rule 8 of `context/node.rs`: a wide cancel on a coroutine is shared
+/// with helper coroutines on the other workers, and still every descendant
+/// has ended, with the cancel's cause, when `cancel` returns (the caller
+/// waits for chunks the helpers claimed). Flat and two-level fans, each
+/// cancelled many times, under 1, 2 and more workers than cores.
+#[test]
+fn shared_cancel_ends_every_descendant_before_it_returns() {
+    common::for_each_procs(
+        "shared_cancel_ends_every_descendant_before_it_returns",
+        LIMIT,
+        || {
+            goro::run(|| {
+                for round in 0..40 {
+                    let (root, cancel) = context::with_cancel_cause(&context::background());
+                    let (mids, leaves_per) = if round % 2 == 0 {
+                        (3_000, 0)
+                    } else {
+                        (200, 15)
+                    };
+                    let mut all = Vec::new();
+                    let mut keep = Vec::new();
+                    for _ in 0..mids {
+                        let (mid, mc) = context::with_cancel(&root);
+                        for _ in 0..leaves_per {
+                            let (leaf, lc) = context::with_cancel(&mid);
+                            all.push(leaf);
+                            keep.push(lc);
+                        }
+                        all.push(mid);
+                        keep.push(mc);
+                    }
+                    assert!(all.iter().all(|c| c.err().is_none()));
+                    cancel.cancel(std::io::Error::other("shared"));
+                    for c in &all {
+                        assert_eq!(c.err(), Some(Error::Canceled), "round {round}");
+                        assert_eq!(context::cause(c).unwrap().to_string(), "shared");
+                    }
+                    assert_eq!(root.child_count(), 0);
+                    // The same tree ends the same way when cancelled again.
+                    cancel.cancel(std::io::Error::other("again"));
+                    assert_eq!(context::cause(&all[0]).unwrap().to_string(), "shared");
+                }
+            });
+        },
+    );
+}

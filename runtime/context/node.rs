@@ -99,6 +99,22 @@
 //!    lives on its parked coroutine's stack, a page of its own, so without
 //!    this every close stalls on a TLB and a cache miss in turn: `ctxtree`
 //!    cancel at n = 1M about 20% faster (`docs/benchmarks.md`, 2026-12-03).
+//! 8. A coroutine cancelling a node with at least [`SHARE_MIN`] children,
+//!    with more than one worker, shares the walk below them (`share`):
+//!    up to one helper coroutine per other worker, and the caller, claim
+//!    [`SHARE_CHUNK`] children at a time from an atomic index and end the
+//!    subtrees below them. A walker raises `busy` before it claims and
+//!    lowers it (Release, also when unwinding) after the chunk or a failed
+//!    claim; both the raise and the claim are SeqCst, so once the caller's
+//!    own claim fails, a walker holding a chunk is counted in `busy`, and
+//!    the caller yields (does not park: no helper waits for it) until
+//!    `busy` reads 0 (Acquire). So `cancel` returns only once every
+//!    descendant has ended, as when one walker does it all. Each walker
+//!    runs the waiters it wakes on its own worker (rule 4) while the pages
+//!    it just touched are in that core's cache and TLB, instead of the
+//!    other worker stealing them cold. A helper that starts after every
+//!    chunk is claimed exits at once. Below the threshold, off a coroutine
+//!    or with one worker, one walker does it all.
 //!
 //! Alternatives rejected: a coroutine per context waiting on its parent's
 //! done (Go before 1.7 style; a million idle coroutines for `ctxtree`);
@@ -110,7 +126,13 @@
 //! would chase one dependent pointer per child, no overlap of misses); a
 //! layer and a separately allocated node (the second pass: two mallocs and
 //! two frees per context, and a strong child list that kept a dropped,
-//! never-cancelled child registered until its parent ended).
+//! never-cancelled child registered until its parent ended); for a
+//! shared cancel (rule 8), the caller parking on a wait group until the
+//! helpers finish (`defer cancel()` becomes a guard whose `Drop` cancels,
+//! maybe while unwinding: a park there is more than a yield loop bounded by
+//! one chunk's walk), and helpers per subtree level (one shared index over the directly
+//! cancelled node's children balances a two-level tree like `ctxtree`
+//! already, and a chunk of 4 bounds the caller's wait).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -621,42 +643,164 @@ pub(super) fn cancel(layer: &Arc<Layer>, err: Error, cause: Option<Cause>) {
     let Some(children) = node.end(code, &cause) else {
         return;
     };
-    let mut stack: Vec<std::vec::IntoIter<Weak<Layer>>> = Vec::new();
-    if !children.is_empty() {
-        stack.push(children.into_iter());
-    }
-    // Rule 4: a coroutine walking a large tree yields every
-    // `CANCEL_YIELD_EVERY` nodes (no lock is held here, rule 3).
+    // Rule 4: a coroutine walking a large tree yields now and then; rule 8:
+    // it shares a wide walk with the other workers.
     let on_coroutine = crate::sched::worker::current().is_some();
-    let mut since_yield = 0usize;
-    while !stack.is_empty() {
-        if on_coroutine {
-            since_yield += 1;
-            if since_yield == CANCEL_YIELD_EVERY {
-                since_yield = 0;
+    if on_coroutine && children.len() >= SHARE_MIN && crate::maxprocs() > 1 {
+        share(children, code, cause);
+    } else if !children.is_empty() {
+        Walk::new(code, &cause, on_coroutine).subtrees(children.into_iter());
+    }
+    detach(layer);
+}
+
+/// One walker's state: what to end the nodes with, and its yield count
+/// (rule 4).
+struct Walk<'a> {
+    code: u8,
+    cause: &'a Option<Cause>,
+    on_coroutine: bool,
+    since_yield: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(code: u8, cause: &'a Option<Cause>, on_coroutine: bool) -> Self {
+        Walk {
+            code,
+            cause,
+            on_coroutine,
+            since_yield: 0,
+        }
+    }
+
+    /// Counts one node toward the next yield (rule 4; no lock is held
+    /// here, rule 3).
+    fn tick(&mut self) {
+        if self.on_coroutine {
+            self.since_yield += 1;
+            if self.since_yield == CANCEL_YIELD_EVERY {
+                self.since_yield = 0;
                 crate::yield_now();
             }
         }
-        let top = stack.last_mut().expect("not empty");
-        let Some(weak) = top.next() else {
-            stack.pop();
-            continue;
-        };
-        prefetch_ahead(top.as_slice());
-        if top.len() == 0 {
-            stack.pop(); // a chain keeps one iterator, not one per level
-        }
-        // Rule 5: a child whose handles are all gone is being released; it
-        // ends what it owes by itself.
-        let Some(child) = weak.upgrade() else {
-            continue;
-        };
-        if let Kind::Cancel { node: c, .. } = &child.kind
-            && let Some(grand) = c.end(code, &cause)
-            && !grand.is_empty()
-        {
-            stack.push(grand.into_iter());
+    }
+
+    /// Ends `weak`'s node if it can still be reached (rule 5: a child whose
+    /// handles are all gone is being released and ends what it owes by
+    /// itself), returning its children.
+    fn end_one(&self, weak: &Weak<Layer>) -> Option<Vec<Weak<Layer>>> {
+        let child = weak.upgrade()?;
+        match &child.kind {
+            Kind::Cancel { node, .. } => node.end(self.code, self.cause),
+            _ => None,
         }
     }
-    detach(layer);
+
+    /// Ends every node below `first` (the children of a node just ended)
+    /// with an explicit stack of iterators: no recursion.
+    fn subtrees(&mut self, first: std::vec::IntoIter<Weak<Layer>>) {
+        let mut stack = vec![first];
+        while !stack.is_empty() {
+            self.tick();
+            let top = stack.last_mut().expect("not empty");
+            let Some(weak) = top.next() else {
+                stack.pop();
+                continue;
+            };
+            prefetch_ahead(top.as_slice());
+            if top.len() == 0 {
+                stack.pop(); // a chain keeps one iterator, not one per level
+            }
+            if let Some(grand) = self.end_one(&weak)
+                && !grand.is_empty()
+            {
+                stack.push(grand.into_iter());
+            }
+        }
+    }
+}
+
+/// A node cancelled directly with at least this many children shares the
+/// walk below it with the other workers (rule 8).
+const SHARE_MIN: usize = 64;
+/// Children taken at a time by one walker of a shared cancel (rule 8).
+const SHARE_CHUNK: usize = 4;
+
+/// The children of a node whose cancel is shared (rule 8).
+struct Shared {
+    children: Vec<Weak<Layer>>,
+    code: u8,
+    cause: Option<Cause>,
+    /// Index of the next chunk to claim; past the end when all are claimed.
+    next: AtomicUsize,
+    /// Walkers that may hold a claimed chunk: raised before claiming,
+    /// lowered after the chunk is done or the claim failed.
+    busy: AtomicUsize,
+}
+
+/// Lowers `busy` when a walker stops, even by a panic (a user value
+/// dropped with the last handle of a layer), so the caller never waits
+/// for a chunk nobody works on.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        // Rule 8: Release, so the caller's Acquire load that sees the
+        // count fall sees the nodes this walker ended.
+        self.0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl Shared {
+    /// Claims chunks and ends the subtrees below them until none is left.
+    fn work(&self, on_coroutine: bool) {
+        let mut walk = Walk::new(self.code, &self.cause, on_coroutine);
+        let n = self.children.len();
+        loop {
+            // Rule 8: raised before the claim (both SeqCst), so a caller
+            // whose own claim fails after ours sees us busy.
+            self.busy.fetch_add(1, Ordering::SeqCst);
+            let _busy = Busy(&self.busy);
+            let start = self.next.fetch_add(SHARE_CHUNK, Ordering::SeqCst);
+            if start >= n {
+                return;
+            }
+            for i in start..n.min(start + SHARE_CHUNK) {
+                walk.tick();
+                // Hints only: later siblings may belong to another chunk.
+                prefetch_ahead(&self.children[i + 1..]);
+                if let Some(grand) = walk.end_one(&self.children[i])
+                    && !grand.is_empty()
+                {
+                    walk.subtrees(grand.into_iter());
+                }
+            }
+        }
+    }
+}
+
+/// Rule 8: ends the subtrees below `children` with up to one helper
+/// coroutine per other worker, the caller working too, and returns once
+/// every chunk is done.
+fn share(children: Vec<Weak<Layer>>, code: u8, cause: Option<Cause>) {
+    let chunks = children.len().div_ceil(SHARE_CHUNK);
+    let helpers = (crate::maxprocs() - 1).min(chunks - 1);
+    let s = Arc::new(Shared {
+        children,
+        code,
+        cause,
+        next: AtomicUsize::new(0),
+        busy: AtomicUsize::new(0),
+    });
+    for _ in 0..helpers {
+        let s = s.clone();
+        crate::spawn(move || s.work(true));
+    }
+    s.work(true);
+    // Every chunk is claimed; wait for those others still walk. A yield,
+    // not a park: the helpers never wait for us, and the wait is at most
+    // one chunk's walk.
+    while s.busy.load(Ordering::Acquire) != 0 {
+        crate::yield_now();
+    }
 }
