@@ -171,7 +171,8 @@ pub fn never_sender<T>() -> Sender<T> {
 }
 
 /// The sending side of a channel (Go's `chan<- T`). Cloneable; the
-/// channel closes when the last clone is dropped.
+/// channel closes when the last clone is dropped. A handle is two words:
+/// the channel's flavor and a pointer to its shared block.
 ///
 /// ```
 /// let (tx, rx) = goro_chan::chan::<&str>(1);
@@ -186,7 +187,8 @@ pub struct Sender<T> {
 }
 
 /// The receiving side of a channel (Go's `<-chan T`). Cloneable; when the
-/// last clone is dropped, sends fail and buffered values are dropped.
+/// last clone is dropped, sends fail and buffered values are dropped. A
+/// handle is two words, as a [`Sender`] is.
 ///
 /// ```
 /// let (tx, rx) = goro_chan::chan::<u8>(4);
