@@ -59,25 +59,14 @@ pub(crate) type ReceiverFlavor<T> =
     Flavor<Receivers<Array<T>>, Receivers<Zero<T>>, Receivers<NeverChan>>;
 
 impl<A, Z, N> Flavor<A, Z, N> {
-    /// Values buffered now (0 unless buffered).
-    fn len<T>(&self) -> usize
+    /// The ring, if the channel is buffered.
+    fn array<T>(&self) -> Option<&Array<T>>
     where
         A: Deref<Target = Array<T>>,
     {
         match self {
-            Flavor::Array(a) => a.len(),
-            _ => 0,
-        }
-    }
-
-    /// The buffer capacity (0 unless buffered).
-    fn cap<T>(&self) -> usize
-    where
-        A: Deref<Target = Array<T>>,
-    {
-        match self {
-            Flavor::Array(a) => a.capacity(),
-            _ => 0,
+            Flavor::Array(a) => Some(a),
+            _ => None,
         }
     }
 }
@@ -384,7 +373,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.chan.len()
+        self.chan.array().map_or(0, Array::len)
     }
 
     /// Whether nothing is buffered.
@@ -421,7 +410,7 @@ impl<T> Sender<T> {
     /// # drop((tx, rx));
     /// ```
     pub fn cap(&self) -> usize {
-        self.chan.cap()
+        self.chan.array().map_or(0, Array::capacity)
     }
 
     /// Whether both handles belong to the same channel.
@@ -606,7 +595,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.chan.len()
+        self.chan.array().map_or(0, Array::len)
     }
 
     /// Whether nothing is buffered.
@@ -643,7 +632,7 @@ impl<T> Receiver<T> {
     /// # drop((tx, rx));
     /// ```
     pub fn cap(&self) -> usize {
-        self.chan.cap()
+        self.chan.array().map_or(0, Array::capacity)
     }
 
     /// Whether any [`Sender`] of this channel is still alive. A channel
