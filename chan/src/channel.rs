@@ -1,20 +1,34 @@
 //! `Sender` and `Receiver`: one method set over every flavor.
 //!
-//! A channel is one allocation (`Chan`) holding the flavor — `Array`
-//! (buffered ring), `Zero` (rendezvous) or `Never` — and two handle counts.
-//! Dropping the last `Sender` closes the channel (receivers drain, then see
-//! `None`); dropping the last `Receiver` disconnects it (sends fail and give
-//! the value back) and drops whatever is still buffered at once, since
-//! nobody can receive it any more. Both are `Clone` (many producers, many
-//! consumers), and both are `UnwindSafe` and `RefUnwindSafe`: no operation
-//! leaves a channel half-changed when a panic unwinds through it.
+//! Each flavor has its own shared block (`counter.rs`): `Array` (buffered
+//! ring, inline in its block), `Zero` (rendezvous) or `Never`, each beside
+//! the two handle counts. The handle carries the flavor tag next to its
+//! block pointer ([`Flavor`]), so a handle is two words and an unbuffered
+//! channel's block is no larger than `Zero` needs. Dropping the last
+//! `Sender` closes the channel (receivers drain, then see `None`); dropping
+//! the last `Receiver` disconnects it (sends fail and give the value back)
+//! and drops whatever is still buffered at once, since nobody can receive
+//! it any more. Both are `Clone` (many producers, many consumers), and both
+//! are `UnwindSafe` and `RefUnwindSafe`: no operation leaves a channel
+//! half-changed when a panic unwinds through it.
 //!
-//! Every method dispatches with one `match` on the flavor; the flavors share
-//! the claim/complete protocol of `select.rs`, which is what makes
-//! `select!` work on all of them (how the handles take part in a select is
-//! in `select_handles.rs`).
+//! Every method dispatches with one `match` on the handle's own tag; the
+//! flavors share the claim/complete protocol of `select.rs`, which is what
+//! makes `select!` work on all of them (how the handles take part in a
+//! select is in `select_handles.rs`).
+//!
+//! Alternatives rejected (measured, `docs/benchmarks.md`, 2026-12-03): the
+//! flavor enum inside one block shared by all flavors makes every block as
+//! large as the buffered ring (~500 bytes: its head and tail are padded
+//! onto their own cache lines), unbuffered ones (every context's done
+//! channel) included; boxing the ring inside that block made unbuffered
+//! blocks small but put one more dependent load in front of every buffered
+//! operation (chan_1x1 and chan_4x4 6-11% slower). With the tag in the
+//! handle, a buffered operation loads the block pointer and reaches the
+//! ring directly, and an unbuffered block holds only `Zero`.
 
 use std::fmt;
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use crate::array::Array;
@@ -23,42 +37,36 @@ use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, 
 use crate::waiter;
 use crate::zero::Zero;
 
-// The buffered flavor is large (its head and tail are padded onto their own
-// cache lines, about 500 bytes), so every channel's block is that large,
-// unbuffered ones (every context's done channel) included. Boxing it made
-// an unbuffered channel an 80-byte block (ctxtree build at n = 1M ~15%
-// faster) but put one more dependent load in front of every buffered
-// operation: chan_1x1 and chan_4x4 6-11% slower, quiet, `compare.py
-// --runs 21` (`docs/benchmarks.md`, 2026-12-03). Inline it stays, until
-// the block is sized per flavor.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Flavor<T> {
-    Array(Array<T>),
-    Zero(Zero<T>),
-    Never,
+/// A handle's flavor tag and its block: one unit of the sender or receiver
+/// count (`counter.rs`) of an `Array`, `Zero` or `Never` block. Every
+/// method matches on it; the block behind each variant holds only that
+/// flavor.
+pub(crate) enum Flavor<A, Z, N> {
+    Array(A),
+    Zero(Z),
+    Never(N),
 }
 
-pub(crate) struct Chan<T> {
-    pub(crate) flavor: Flavor<T>,
-}
+/// The block of a `never()` / `never_sender()` channel: nothing but the
+/// counts (so `same_channel` and `has_senders` behave as for any channel).
+pub(crate) struct NeverChan;
 
-impl<T> Chan<T> {
-    fn close(&self) -> bool {
-        match &self.flavor {
-            Flavor::Array(a) => a.close(),
-            Flavor::Zero(z) => z.close(),
-            Flavor::Never => false,
-        }
-    }
+/// What a [`Sender`] holds.
+pub(crate) type SenderFlavor<T> = Flavor<Senders<Array<T>>, Senders<Zero<T>>, Senders<NeverChan>>;
 
-    /// The last receiver is gone: close, and drop what is buffered.
-    fn disconnect_receivers(&self) {
-        match &self.flavor {
-            Flavor::Array(a) => a.disconnect_receivers(),
-            Flavor::Zero(z) => {
-                z.close();
-            }
-            Flavor::Never => {}
+/// What a [`Receiver`] holds.
+pub(crate) type ReceiverFlavor<T> =
+    Flavor<Receivers<Array<T>>, Receivers<Zero<T>>, Receivers<NeverChan>>;
+
+impl<A, Z, N> Flavor<A, Z, N> {
+    /// The ring, if the channel is buffered.
+    fn array<T>(&self) -> Option<&Array<T>>
+    where
+        A: Deref<Target = Array<T>>,
+    {
+        match self {
+            Flavor::Array(a) => Some(a),
+            _ => None,
         }
     }
 }
@@ -79,13 +87,27 @@ impl<T> Chan<T> {
 /// assert_eq!(rx.recv(), None);
 /// ```
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    let flavor = if cap == 0 {
-        Flavor::Zero(Zero::new())
+    if cap == 0 {
+        let (s, r) = counter::new(Zero::new());
+        (
+            Sender {
+                chan: Flavor::Zero(s),
+            },
+            Receiver {
+                chan: Flavor::Zero(r),
+            },
+        )
     } else {
-        Flavor::Array(Array::new(cap))
-    };
-    let (s, r) = counter::new(Chan { flavor });
-    (Sender { chan: s }, Receiver { chan: r })
+        let (s, r) = counter::new(Array::new(cap));
+        (
+            Sender {
+                chan: Flavor::Array(s),
+            },
+            Receiver {
+                chan: Flavor::Array(r),
+            },
+        )
+    }
 }
 
 /// A receiver that never receives anything: Go's nil channel in a
@@ -98,9 +120,7 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// ```
 pub fn never<T>() -> Receiver<T> {
     Receiver {
-        chan: counter::receivers_only(Chan {
-            flavor: Flavor::Never,
-        }),
+        chan: Flavor::Never(counter::receivers_only(NeverChan)),
     }
 }
 
@@ -129,16 +149,19 @@ pub fn never<T>() -> Receiver<T> {
 /// assert_eq!(rx.recv(), Some(2));
 /// ```
 pub fn never_sender<T>() -> Sender<T> {
-    let (s, r) = counter::new(Chan {
-        flavor: Flavor::Never,
-    });
+    let (s, r) = counter::new(NeverChan);
     // No receiver handle exists: the block is freed with the last sender.
-    drop(Receiver { chan: r });
-    Sender { chan: s }
+    drop(Receiver::<T> {
+        chan: Flavor::Never(r),
+    });
+    Sender {
+        chan: Flavor::Never(s),
+    }
 }
 
 /// The sending side of a channel (Go's `chan<- T`). Cloneable; the
-/// channel closes when the last clone is dropped.
+/// channel closes when the last clone is dropped. A handle is two words:
+/// the channel's flavor and a pointer to its shared block.
 ///
 /// ```
 /// let (tx, rx) = goro_chan::chan::<&str>(1);
@@ -149,11 +172,12 @@ pub fn never_sender<T>() -> Sender<T> {
 /// assert_eq!(rx.recv(), None);
 /// ```
 pub struct Sender<T> {
-    pub(crate) chan: Senders<Chan<T>>,
+    pub(crate) chan: SenderFlavor<T>,
 }
 
 /// The receiving side of a channel (Go's `<-chan T`). Cloneable; when the
-/// last clone is dropped, sends fail and buffered values are dropped.
+/// last clone is dropped, sends fail and buffered values are dropped. A
+/// handle is two words, as a [`Sender`] is.
 ///
 /// ```
 /// let (tx, rx) = goro_chan::chan::<u8>(4);
@@ -164,7 +188,7 @@ pub struct Sender<T> {
 /// assert!(tx.send(2).is_err());
 /// ```
 pub struct Receiver<T> {
-    pub(crate) chan: Receivers<Chan<T>>,
+    pub(crate) chan: ReceiverFlavor<T>,
 }
 
 // Channel handles are unwind safe (as crossbeam-channel's are): every
@@ -197,7 +221,7 @@ impl<T> Sender<T> {
     /// ```
     #[doc(hidden)]
     pub fn prefetch_waiters(&self) {
-        if let Flavor::Zero(z) = &self.chan.flavor {
+        if let Flavor::Zero(z) = &self.chan {
             z.prefetch_waiters();
         }
     }
@@ -242,10 +266,10 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.try_send(value),
             Flavor::Zero(z) => z.try_send(value),
-            Flavor::Never => Err(TrySendError::Full(value)),
+            Flavor::Never(_) => Err(TrySendError::Full(value)),
         }
     }
 
@@ -287,10 +311,10 @@ impl<T> Sender<T> {
 
     #[inline]
     fn send_inner(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.send(value, deadline),
             Flavor::Zero(z) => z.send(value, deadline),
-            Flavor::Never => loop {
+            Flavor::Never(_) => loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(SendTimeoutError::Timeout(value));
                 }
@@ -316,7 +340,11 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv(), None);
     /// ```
     pub fn close(&self) -> bool {
-        self.chan.close()
+        match &self.chan {
+            Flavor::Array(a) => a.close(),
+            Flavor::Zero(z) => z.close(),
+            Flavor::Never(_) => false,
+        }
     }
 
     /// Whether the channel is closed or has no receivers left (never, for
@@ -329,10 +357,10 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        match &self.chan.flavor {
-            Flavor::Array(a) => self.chan.no_receivers() || a.is_closed(),
-            Flavor::Zero(z) => self.chan.no_receivers() || z.is_closed(),
-            Flavor::Never => false,
+        match &self.chan {
+            Flavor::Array(a) => a.no_receivers() || a.is_closed(),
+            Flavor::Zero(z) => z.no_receivers() || z.is_closed(),
+            Flavor::Never(_) => false,
         }
     }
 
@@ -345,7 +373,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        chan_len(&self.chan)
+        self.chan.array().map_or(0, Array::len)
     }
 
     /// Whether nothing is buffered.
@@ -382,7 +410,7 @@ impl<T> Sender<T> {
     /// # drop((tx, rx));
     /// ```
     pub fn cap(&self) -> usize {
-        chan_cap(&self.chan)
+        self.chan.array().map_or(0, Array::capacity)
     }
 
     /// Whether both handles belong to the same channel.
@@ -394,7 +422,12 @@ impl<T> Sender<T> {
     /// assert!(!tx.same_channel(&other));
     /// ```
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        self.chan.same(&other.chan)
+        match (&self.chan, &other.chan) {
+            (Flavor::Array(a), Flavor::Array(b)) => a.same(b),
+            (Flavor::Zero(a), Flavor::Zero(b)) => a.same(b),
+            (Flavor::Never(a), Flavor::Never(b)) => a.same(b),
+            _ => false,
+        }
     }
 
     /// Gives up this sender *without* closing the channel, even if it is
@@ -416,21 +449,11 @@ impl<T> Sender<T> {
         let me = std::mem::ManuallyDrop::new(self);
         // `Sender::drop` (which would close) never runs for `me`; its
         // counter unit is given back here, with no disconnect action.
-        me.chan.release(|_| {});
-    }
-}
-
-fn chan_len<T>(c: &Chan<T>) -> usize {
-    match &c.flavor {
-        Flavor::Array(a) => a.len(),
-        _ => 0,
-    }
-}
-
-fn chan_cap<T>(c: &Chan<T>) -> usize {
-    match &c.flavor {
-        Flavor::Array(a) => a.capacity(),
-        _ => 0,
+        match &me.chan {
+            Flavor::Array(a) => a.release(|_| {}),
+            Flavor::Zero(z) => z.release(|_| {}),
+            Flavor::Never(n) => n.release(|_| {}),
+        }
     }
 }
 
@@ -475,10 +498,10 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        let r = match &self.chan.flavor {
+        let r = match &self.chan {
             Flavor::Array(a) => a.try_recv(),
             Flavor::Zero(z) => z.try_recv(),
-            Flavor::Never => None,
+            Flavor::Never(_) => None,
         };
         match r {
             Some(Ok(v)) => Ok(v),
@@ -534,10 +557,10 @@ impl<T> Receiver<T> {
 
     #[inline]
     fn recv_inner(&self, deadline: Option<Instant>) -> Result<Option<T>, ()> {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.recv(deadline),
             Flavor::Zero(z) => z.recv(deadline),
-            Flavor::Never => loop {
+            Flavor::Never(_) => loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(());
                 }
@@ -556,10 +579,10 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Some(1)); // closed, not yet drained
     /// ```
     pub fn is_closed(&self) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.is_closed(),
             Flavor::Zero(z) => z.is_closed(),
-            Flavor::Never => false,
+            Flavor::Never(_) => false,
         }
     }
 
@@ -572,7 +595,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        chan_len(&self.chan)
+        self.chan.array().map_or(0, Array::len)
     }
 
     /// Whether nothing is buffered.
@@ -609,7 +632,7 @@ impl<T> Receiver<T> {
     /// # drop((tx, rx));
     /// ```
     pub fn cap(&self) -> usize {
-        chan_cap(&self.chan)
+        self.chan.array().map_or(0, Array::capacity)
     }
 
     /// Whether any [`Sender`] of this channel is still alive. A channel
@@ -623,7 +646,11 @@ impl<T> Receiver<T> {
     /// assert!(!rx.has_senders() && !rx.is_closed());
     /// ```
     pub fn has_senders(&self) -> bool {
-        self.chan.has_senders()
+        match &self.chan {
+            Flavor::Array(a) => a.has_senders(),
+            Flavor::Zero(z) => z.has_senders(),
+            Flavor::Never(n) => n.has_senders(),
+        }
     }
 
     /// Whether both handles belong to the same channel.
@@ -634,32 +661,49 @@ impl<T> Receiver<T> {
     /// assert!(!rx.same_channel(&goro_chan::never()));
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        self.chan.same(&other.chan)
+        match (&self.chan, &other.chan) {
+            (Flavor::Array(a), Flavor::Array(b)) => a.same(b),
+            (Flavor::Zero(a), Flavor::Zero(b)) => a.same(b),
+            (Flavor::Never(a), Flavor::Never(b)) => a.same(b),
+            _ => false,
+        }
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        Sender {
-            chan: self.chan.acquire(),
-        }
+        let chan = match &self.chan {
+            Flavor::Array(a) => Flavor::Array(a.acquire()),
+            Flavor::Zero(z) => Flavor::Zero(z.acquire()),
+            Flavor::Never(n) => Flavor::Never(n.acquire()),
+        };
+        Sender { chan }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         // The last sender closes the channel.
-        self.chan.release(|c| {
-            c.close();
-        });
+        match &self.chan {
+            Flavor::Array(a) => a.release(|a| {
+                a.close();
+            }),
+            Flavor::Zero(z) => z.release(|z| {
+                z.close();
+            }),
+            Flavor::Never(n) => n.release(|_| {}),
+        }
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        Receiver {
-            chan: self.chan.acquire(),
-        }
+        let chan = match &self.chan {
+            Flavor::Array(a) => Flavor::Array(a.acquire()),
+            Flavor::Zero(z) => Flavor::Zero(z.acquire()),
+            Flavor::Never(n) => Flavor::Never(n.acquire()),
+        };
+        Receiver { chan }
     }
 }
 
@@ -667,7 +711,13 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         // No receiver left: sends fail from now on, and what is buffered
         // can never be received: drop it now.
-        self.chan.release(|c| c.disconnect_receivers());
+        match &self.chan {
+            Flavor::Array(a) => a.release(|a| a.disconnect_receivers()),
+            Flavor::Zero(z) => z.release(|z| {
+                z.close();
+            }),
+            Flavor::Never(n) => n.release(|_| {}),
+        }
     }
 }
 
@@ -696,12 +746,12 @@ impl<T> Receiver<T> {
     /// return `true`; on a rendezvous channel return `false` (the claim
     /// carries a value the caller must complete).
     pub(crate) fn pass_on_wakeup(&self) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => {
                 a.receivers().notify();
                 true
             }
-            Flavor::Zero(_) | Flavor::Never => false,
+            Flavor::Zero(_) | Flavor::Never(_) => false,
         }
     }
 }

@@ -6,6 +6,8 @@
 //! side (all senders, or all receivers) lets go last: each side, when its
 //! count reaches zero, runs its disconnect action and then swaps `destroy`
 //! to `true`; the side that finds it already `true` frees the block.
+//! `C` is one flavor (`Array`, `Zero` or `NeverChan`, `channel.rs`), so
+//! each channel's block is as large as its own flavor needs.
 //!
 //! Access rules:
 //!

@@ -30,10 +30,10 @@ impl<T> Sender<T> {
         // SAFETY: the token holds a reservation made on this channel by
         // `try_select`/`accept`, completed exactly once here.
         let r = unsafe {
-            match &self.chan.flavor {
+            match &self.chan {
                 Flavor::Array(a) => a.write(token, msg),
                 Flavor::Zero(z) => z.write(token, msg),
-                Flavor::Never => unreachable!("a never_sender() case is never chosen"),
+                Flavor::Never(_) => unreachable!("a never_sender() case is never chosen"),
             }
         };
         r.map_err(SendError)
@@ -47,7 +47,7 @@ impl<T> Receiver<T> {
         // SAFETY: the token holds a reservation made on this channel by
         // `try_select`/`accept`, completed exactly once here.
         unsafe {
-            match &self.chan.flavor {
+            match &self.chan {
                 Flavor::Array(a) => a.read(token),
                 Flavor::Zero(z) => match z.read(token) {
                     Read::Msg(m) => Some(m),
@@ -56,7 +56,7 @@ impl<T> Receiver<T> {
                     // case was chosen, so receive from this channel normally.
                     Read::Retry => z.recv(None).unwrap_or(None),
                 },
-                Flavor::Never => unreachable!("a never() case is never chosen"),
+                Flavor::Never(_) => unreachable!("a never() case is never chosen"),
             }
         }
     }
@@ -64,23 +64,23 @@ impl<T> Receiver<T> {
 
 impl<T> SelectHandle for Receiver<T> {
     fn try_select(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.start_recv(token),
             Flavor::Zero(z) => z.start_recv(token),
-            Flavor::Never => false,
+            Flavor::Never(_) => false,
         }
     }
 
     fn try_select_now(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.start_recv_now(token),
             Flavor::Zero(z) => z.start_recv(token),
-            Flavor::Never => false,
+            Flavor::Never(_) => false,
         }
     }
 
     unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => {
                 let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
                 // SAFETY: forwarded contract: the entry stays put.
@@ -89,7 +89,7 @@ impl<T> SelectHandle for Receiver<T> {
             }
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.register_recv(oper, cx, slot) },
-            Flavor::Never => {
+            Flavor::Never(_) => {
                 *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
                 false
             }
@@ -97,21 +97,21 @@ impl<T> SelectHandle for Receiver<T> {
     }
 
     unsafe fn unregister(&self, entry: &mut Entry) {
-        match &self.chan.flavor {
+        match &self.chan {
             // SAFETY: forwarded contract.
             Flavor::Array(a) => unsafe { a.receivers().unregister(entry) },
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.unregister(entry, false) },
-            Flavor::Never => {}
+            Flavor::Never(_) => {}
         }
     }
 
     unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.start_recv(token),
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.accept_recv(token, entry.packet) },
-            Flavor::Never => false,
+            Flavor::Never(_) => false,
         }
     }
 
@@ -126,23 +126,23 @@ impl<T> SelectHandle for Receiver<T> {
 
 impl<T> SelectHandle for Sender<T> {
     fn try_select(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.start_send(token),
             Flavor::Zero(z) => z.start_send(token),
-            Flavor::Never => false,
+            Flavor::Never(_) => false,
         }
     }
 
     fn try_select_now(&self, token: &mut Token) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => a.start_send_now(token),
             Flavor::Zero(z) => z.start_send(token),
-            Flavor::Never => false,
+            Flavor::Never(_) => false,
         }
     }
 
     unsafe fn register(&self, oper: usize, cx: &Context, slot: &mut Option<Entry>) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             Flavor::Array(a) => {
                 let e = slot.insert(Entry::new(oper, cx, std::ptr::null_mut(), false));
                 // SAFETY: forwarded contract: the entry stays put.
@@ -151,7 +151,7 @@ impl<T> SelectHandle for Sender<T> {
             }
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.register_send(oper, cx, slot) },
-            Flavor::Never => {
+            Flavor::Never(_) => {
                 *slot = Some(Entry::new(oper, cx, std::ptr::null_mut(), false));
                 false
             }
@@ -159,17 +159,17 @@ impl<T> SelectHandle for Sender<T> {
     }
 
     unsafe fn unregister(&self, entry: &mut Entry) {
-        match &self.chan.flavor {
+        match &self.chan {
             // SAFETY: forwarded contract.
             Flavor::Array(a) => unsafe { a.senders().unregister(entry) },
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.unregister(entry, true) },
-            Flavor::Never => {}
+            Flavor::Never(_) => {}
         }
     }
 
     unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
-        match &self.chan.flavor {
+        match &self.chan {
             // Woken by a receiver that freed room: claim it like any
             // ready case, and hand the wake-up on if more room waits
             // (`array/blocking.rs`, rule W2).
@@ -184,17 +184,17 @@ impl<T> SelectHandle for Sender<T> {
             }
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.accept_send(token, entry.packet) },
-            Flavor::Never => false,
+            Flavor::Never(_) => false,
         }
     }
 
     unsafe fn abandon(&self, token: &mut Token) {
         // SAFETY: forwarded contract.
         unsafe {
-            match &self.chan.flavor {
+            match &self.chan {
                 Flavor::Array(a) => a.abandon_send(token),
                 Flavor::Zero(z) => z.abandon_send(token),
-                Flavor::Never => {}
+                Flavor::Never(_) => {}
             }
         }
     }
