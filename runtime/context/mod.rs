@@ -624,3 +624,17 @@ pub fn after_func<F: FnOnce() + Send + 'static>(ctx: &Context, f: F) -> AfterFun
     });
     AfterFuncStop { reg }
 }
+
+#[cfg(test)]
+mod layout {
+    /// A cancellable layer is one `Arc` block: two counts and the layer.
+    /// glibc serves requests up to 120 bytes from its fast bins (128-byte
+    /// chunks); one word more made the ctxtree cancel at n = 1M about 1.3x
+    /// slower (`docs/benchmarks.md`, 2026-12-03). Guards the layer's size
+    /// (two-word channel handles, `Node::slot` four bytes).
+    #[test]
+    fn a_layer_block_fits_a_fast_bin() {
+        let block = 2 * std::mem::size_of::<usize>() + std::mem::size_of::<super::Layer>();
+        assert!(block <= 120, "Arc<Layer> block is {block} bytes");
+    }
+}

@@ -136,7 +136,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
@@ -270,8 +270,13 @@ impl State {
 
 /// The cancellation part of a cancellable context's layer.
 pub(super) struct Node {
-    /// Our index in the parent's `children` (rule 2).
-    slot: AtomicUsize,
+    /// Our index in the parent's `children` (rule 2). Four bytes, not
+    /// eight: with two-word channel handles in the layer, eight made the
+    /// layer's block 144 bytes, past glibc's 128-byte fast bins, and the
+    /// ctxtree cancel at n = 1M 1.3x slower (`docs/benchmarks.md`,
+    /// 2026-12-03). A parent of 2^32 children would need terabytes first;
+    /// the push says so if it ever happens.
+    slot: AtomicU32,
     /// `LIVE`, `CANCELED` or `DEADLINE`; readable without the lock (rule 1).
     code: AtomicU8,
     state: Mutex<State>,
@@ -310,7 +315,7 @@ pub(super) fn new_layer(parent: &Context, deadline: Option<Instant>) -> Arc<Laye
         parent: Some(parent.clone()),
         kind: Kind::Cancel {
             node: Node {
-                slot: AtomicUsize::new(0),
+                slot: AtomicU32::new(0),
                 code: AtomicU8::new(LIVE),
                 state: Mutex::new(State::default()),
             },
@@ -338,7 +343,8 @@ pub(super) fn new_layer(parent: &Context, deadline: Option<Instant>) -> Arc<Laye
         return l;
     }
     // Rule 2: the slot is written before the push, under the parent's lock.
-    node.slot.store(ps.children.len(), Ordering::Relaxed);
+    let at = u32::try_from(ps.children.len()).expect("a context with 2^32 live children");
+    node.slot.store(at, Ordering::Relaxed);
     ps.children.push(Arc::downgrade(&l));
     l
 }
@@ -485,7 +491,7 @@ fn detach(layer: &Layer) {
     if p.code.load(Ordering::Acquire) != LIVE {
         return; // the parent's cancel took its children already
     }
-    let i = node.slot.load(Ordering::Relaxed);
+    let i = node.slot.load(Ordering::Relaxed) as usize;
     debug_assert!(std::ptr::eq(ps.children[i].as_ptr(), layer));
     let (me, moved) = remove_child(&mut ps, i);
     drop(ps);
@@ -503,7 +509,8 @@ fn remove_child(ps: &mut State, i: usize) -> (Weak<Layer>, Option<Arc<Layer>>) {
     if let Some(m) = &moved
         && let Kind::Cancel { node, .. } = &m.kind
     {
-        node.slot.store(i, Ordering::Relaxed);
+        // `i` < the length before the removal, which fit (the push).
+        node.slot.store(i as u32, Ordering::Relaxed);
     }
     (me, moved)
 }
@@ -520,7 +527,7 @@ pub(super) fn release(layer: &mut Layer, addr: *const Layer) {
     if *node.code.get_mut() != LIVE {
         return;
     }
-    let slot = *node.slot.get_mut();
+    let slot = *node.slot.get_mut() as usize;
     let st = node.state.get_mut().unwrap_or_else(|p| p.into_inner());
     let mut orphans = Orphans::default();
     orphans.done.extend(st.done_tx.take());
