@@ -118,8 +118,10 @@ pub(crate) const FLUSH_BATCH: usize = 64;
 /// not listed (rule R4). Headers are 8-byte aligned, so the bit is free.
 pub(crate) const UNLISTED_TAG: usize = 1;
 
-/// `reg_home` of a coroutine no list holds (yet).
-pub(crate) const UNLISTED_HOME: u16 = u16::MAX;
+/// `reg_home` of a coroutine no list holds (yet). A listed one's is its
+/// list's worker index plus one: 0 keeps the header's initial value all
+/// zero bytes after the spawn-time fields (`g/mod.rs`, `Header`'s layout).
+pub(crate) const UNLISTED_HOME: u16 = 0;
 
 /// Whether `h` is not listed: it has not switched out yet (`reg_home` is
 /// written once, by its runner, when it is listed). For its runner only.
@@ -399,7 +401,9 @@ pub(crate) fn on_exit(
             .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
         return Exit::Pop;
     }
-    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
+    // Listed (not unlisted: the caller checked), so `reg_home` is its
+    // list's index plus one.
+    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed)) - 1;
     if at != me {
         inc_ref(h);
         home(at).remote_dead.fetch_add(1, Ordering::Release);

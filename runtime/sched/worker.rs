@@ -199,7 +199,8 @@ impl Ctx {
         // SAFETY: `h` is the running coroutine: its runner holds the run
         // reference.
         let hdr = unsafe { h.as_ref() };
-        hdr.reg_home.store(self.index as u16, Ordering::Relaxed);
+        // Index plus one: 0 is `UNLISTED_HOME`.
+        hdr.reg_home.store(self.index as u16 + 1, Ordering::Relaxed);
         self.slot.registry.push_no_sweep(h);
         self.current.store(h.as_ptr(), Ordering::Relaxed);
     }
