@@ -27,6 +27,9 @@
 //!   drop the references. No fence or read-modify-write at exit; one lock
 //!   per batch of [`FLUSH_BATCH`], or at the worker's next fairness tick, or
 //!   before it sleeps.
+//!   A local exit first pops the finished entries above it (stayed here,
+//!   or finished on other workers after a steal), the same way: so one
+//!   steal does not leave every later exit below a dead head.
 //! * **Exit otherwise** (it parked and others were listed on its worker
 //!   since, or it migrated): it stays listed, marked `DONE` by its state
 //!   word, with a reference the list owns (the run reference handed over,
@@ -259,8 +262,9 @@ impl List {
     }
 
     /// Takes over the run reference of `h`, which exited on this list's
-    /// worker and is marked `DONE` (an [`Exit::Pop`]), until the next
-    /// flush; frees the batch when it is full. Owner only, on the worker's
+    /// worker and is marked `DONE` (an [`Exit::Pop`]), or the list's
+    /// reference of a finished entry [`on_exit`] popped off the top, until
+    /// the next flush; frees the batch when it is full. Owner only, on the worker's
     /// own stack with its running word cleared (rule R4).
     #[inline]
     pub(crate) fn keep_popped(&self, h: NonNull<Header>) {
@@ -395,7 +399,8 @@ pub(crate) fn on_exit(
     // The common case first: `h` is our head (it ran to completion here).
     // Only we write our `head` (R1) and only with entries of our list, so
     // this also proves `h` is listed here: no need to read `reg_home`.
-    if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
+    let mut head = mine.head.load(Ordering::Relaxed);
+    if head == h.as_ptr() {
         // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
         mine.head
             .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
@@ -408,6 +413,32 @@ pub(crate) fn on_exit(
         inc_ref(h);
         home(at).remote_dead.fetch_add(1, Ordering::Release);
         return Exit::Drop;
+    }
+    // Listed here, below finished entries (ones that stayed here, or
+    // finished on other workers after a steal: every exit after the first
+    // steal in `parked_wake_all` at two workers): pop those into the
+    // popped array like a head, so that `h` may be the head after all and
+    // nobody waits for a sweep. Each `DONE` entry holds the list's
+    // reference (R3); its `Acquire` load of the state orders the remote
+    // exit's `inc_ref` before our use. The `dead`/`remote_dead` counts of
+    // the popped ones stay: at worst a sweep comes early and finds less
+    // (it resets the counts). A live entry on top stops the walk.
+    while let Some(top) = NonNull::new(head) {
+        // SAFETY: R3: a listed header is live; we are the list's owner, so
+        // nobody unlinks it under us (R1).
+        let t = unsafe { top.as_ref() };
+        if t.state.load() != DONE {
+            break;
+        }
+        head = t.reg_next.load(Ordering::Relaxed);
+        mine.head.store(head, Ordering::Release);
+        // After its last use here: the batch may be freed at once.
+        mine.keep_popped(top);
+        if head == h.as_ptr() {
+            mine.head
+                .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
+            return Exit::Pop;
+        }
     }
     // Counted towards the next sweep (checked at the next fairness tick).
     mine.work
