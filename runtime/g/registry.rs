@@ -276,6 +276,24 @@ impl List {
         }
     }
 
+    /// At the exit of a listed `h` on this list's worker, before `h` is
+    /// marked `DONE`: if `h` is the head (it ran to completion here, the
+    /// common case), unlinks it and returns `true` (an [`Exit::Pop`]).
+    /// Only the owner writes `head` (R1), and only with entries of this
+    /// list, so this also proves `h` is listed here. [`on_exit`] does the
+    /// rest; the worker tests this first, inline.
+    #[inline]
+    pub(crate) fn pop_if_head(&self, h: NonNull<Header>) -> bool {
+        if self.head.load(Ordering::Relaxed) != h.as_ptr() {
+            return false;
+        }
+        // SAFETY: the caller runs `h`, so it is live.
+        let next = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
+        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
+        self.head.store(next, Ordering::Release);
+        true
+    }
+
     /// Frees the dead stack (rule R2). Owner only.
     #[cold]
     fn flush(&self) {
@@ -385,9 +403,10 @@ impl List {
 /// `DONE` without the list's reference). `home` is the list that holds it.
 /// Says what the caller does with its run reference once `h` is `DONE`
 /// (for [`Exit::Pop`] it is unlinked already). A coroutine that exits
-/// unlisted (in its first run) does not come here: it is an
-/// [`Exit::Pop`] by itself.
-#[inline]
+/// unlisted (in its first run), or as `mine`'s head
+/// ([`List::pop_if_head`], tested first by the caller), does not come
+/// here: either is an [`Exit::Pop`] by itself.
+#[inline(never)]
 pub(crate) fn on_exit(
     h: NonNull<Header>,
     me: usize,
@@ -396,16 +415,9 @@ pub(crate) fn on_exit(
 ) -> Exit {
     // SAFETY: the caller runs `h`.
     let hdr = unsafe { h.as_ref() };
-    // The common case first: `h` is our head (it ran to completion here).
-    // Only we write our `head` (R1) and only with entries of our list, so
-    // this also proves `h` is listed here: no need to read `reg_home`.
+    // The common case, `h` is our head, was handled by the caller
+    // ([`List::pop_if_head`]).
     let mut head = mine.head.load(Ordering::Relaxed);
-    if head == h.as_ptr() {
-        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
-        mine.head
-            .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
-        return Exit::Pop;
-    }
     // Listed (not unlisted: the caller checked), so `reg_home` is its
     // list's index plus one.
     let at = usize::from(hdr.reg_home.load(Ordering::Relaxed)) - 1;

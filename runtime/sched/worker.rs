@@ -737,9 +737,10 @@ impl Ctx {
             .give(&self.rt.stacks, done.into_stack());
         let rt = self.rt;
         let reg = &self.slot.registry;
-        // Unlisted: it exits in its first run, never switched out. Its own
-        // path (the common one: no `Exit` value to build and match).
-        if registry::unlisted(g.header()) {
+        // Unlisted (it exits in its first run, never switched out) or our
+        // list's head (it ran to completion here): the common cases, on
+        // their own path (no `Exit` value to build and match).
+        if registry::unlisted(g.header()) || reg.pop_if_head(g.as_ptr()) {
             self.count_exit(&g);
             // Freed at the next flush, after a lock cycle (rules R2, R4).
             reg.keep_popped(g.into_raw());
