@@ -536,9 +536,7 @@ fn wake_all_exits_leave_the_registry() {
                 finished.wait();
                 let want = (round + 1) * N;
                 let ok = common::watchdog("results dropped", LIMIT, || {
-                    while DROPPED.load(Ordering::Relaxed) < want
-                        || goro::coroutines().len() > 1
-                    {
+                    while DROPPED.load(Ordering::Relaxed) < want || goro::coroutines().len() > 1 {
                         goro::time::sleep(Duration::from_millis(1));
                     }
                     true
