@@ -68,10 +68,6 @@ pub(crate) struct Ctx {
     /// the private copy keeps the tick off a line other threads write
     /// (`Slot::unpark` sets `wake_pending` next to it).
     tick: Cell<u32>,
-    /// The tick of the next fairness tick (every [`FAIRNESS_PERIOD`]th):
-    /// an equality test per tick, where `t % 61` cost a multiply and
-    /// shifts (about three instructions more per scheduling decision).
-    next_fair: Cell<u32>,
     streak: Cell<u32>,
     /// Coroutines taken from `timer_ready` in a row (see `pop_local`).
     timer_streak: Cell<u32>,
@@ -166,7 +162,6 @@ pub(crate) fn start(rt: &'static Runtime, index: usize, role: &str) -> std::io::
                 timer_ready,
                 current: AtomicPtr::new(ptr::null_mut()),
                 tick: Cell::new(0),
-                next_fair: Cell::new(FAIRNESS_PERIOD),
                 streak: Cell::new(0),
                 timer_streak: Cell::new(0),
                 timer_queued: Cell::new(false),
@@ -291,11 +286,10 @@ impl Ctx {
                 {
                     return g;
                 }
-                if t == self.next_fair.get() {
-                    self.next_fair.set(t.wrapping_add(FAIRNESS_PERIOD));
-                    if let Some(g) = self.fairness_tick() {
-                        return g;
-                    }
+                if t % FAIRNESS_PERIOD == 0
+                    && let Some(g) = self.fairness_tick()
+                {
+                    return g;
                 }
                 if let Some(g) = self.pop_local() {
                     return g;
