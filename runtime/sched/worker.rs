@@ -44,7 +44,10 @@ const LINGER: Duration = Duration::from_micros(10);
 const TIMER_STREAK: u32 = 8;
 
 /// Scheduling ticks between two fairness ticks (Go's 61: prime, so it does
-/// not fall into step with a workload's own period).
+/// not fall into step with a workload's own period). Tested as a modulo:
+/// an equality with a "next fairness tick" cell was tried and lost every
+/// fairness tick after the first one that fell on a tick where the pinned
+/// inbox returned first (`docs/benchmarks.md`, 2026-12-03 second pass).
 const FAIRNESS_PERIOD: u32 = 61;
 
 /// A worker's private state. Lives (leaked) as long as its thread, which
