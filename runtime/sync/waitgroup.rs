@@ -120,15 +120,11 @@ impl WaitGroup {
     fn release(&self) {
         let waiters =
             std::mem::take(&mut *self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner()));
-        // Newest waiter first. Each wake-up takes the worker's `runnext`
-        // and pushes the one before to the back of the local queue, so they
-        // then run newest first, the order in which they were listed in the
-        // registry at their park: each exit then unlinks its worker's list
-        // head at once (`g/registry.rs`, head pop) instead of leaving a dead
-        // entry for a later sweep to walk (`parked_wake_all`: ~25
-        // instructions and a cold header visit per coroutine). Go leaves
-        // the order unspecified too.
-        for w in waiters.into_iter().rev() {
+        // Oldest waiter first. Newest first was tried (2026-12-03, see
+        // `docs/benchmarks.md`): each exit then pops its registry list's
+        // head, fewer instructions at one worker, but `parked_wake_all`
+        // was ~10% slower at two workers.
+        for w in waiters {
             w.unpark_into();
         }
     }
