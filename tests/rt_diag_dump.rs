@@ -487,10 +487,10 @@ fn snapshots_during_churn() {
 
 /// Many coroutines parked on one `WaitGroup` (all listed), woken at once
 /// and finishing while snapshots are taken, many rounds, under every worker
-/// count: their exits unlink them from the top of their lists, including
-/// entries that finished on another worker after a steal. No coroutine is
-/// listed twice or left behind, and every detached result is dropped (its
-/// task freed) once the workers go idle.
+/// count: their exits leave their lists (from the top, including entries
+/// that finished on another worker after a steal, or by a sweep). No
+/// coroutine is listed twice or left behind, and every detached result is
+/// dropped (its task freed) once the workers go idle.
 #[test]
 fn wake_all_exits_leave_the_registry() {
     use std::sync::atomic::{AtomicUsize, Ordering};
