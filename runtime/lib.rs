@@ -169,7 +169,7 @@ mod api {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        sched::spawn(f, None, None, crate::g::Pin::Anywhere)
+        sched::go(f)
     }
 
     /// Runs `f` as the main coroutine and returns its result, blocking the

@@ -484,3 +484,66 @@ fn snapshots_during_churn() {
         });
     });
 }
+
+/// Many coroutines parked on one `WaitGroup` (all listed), woken at once
+/// and finishing while snapshots are taken, many rounds, under every worker
+/// count: their exits leave their lists (from the top, including entries
+/// that finished on another worker after a steal, or by a sweep). No
+/// coroutine is listed twice or left behind, and every detached result is
+/// dropped (its task freed) once the workers go idle.
+#[test]
+fn wake_all_exits_leave_the_registry() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    const N: usize = 2000;
+    const ROUNDS: usize = 5;
+    common::for_each_procs("wake_all_exits_leave_the_registry", LIMIT, || {
+        goro::run(|| {
+            for round in 0..ROUNDS {
+                let gate = goro::sync::WaitGroup::new();
+                gate.add(1);
+                let started = goro::sync::WaitGroup::new();
+                let finished = goro::sync::WaitGroup::new();
+                started.add(N as isize);
+                finished.add(N as isize);
+                for _ in 0..N {
+                    let (g, s, f) = (gate.clone(), started.clone(), finished.clone());
+                    drop(goro::go!(move || {
+                        s.done();
+                        g.wait();
+                        f.done();
+                        Counted
+                    }));
+                }
+                started.wait();
+                gate.done();
+                // Snapshots while they wake and exit.
+                while finished.count() > 0 {
+                    let all = goro::coroutines();
+                    let mut ids: Vec<u64> = all.iter().map(|c| c.id).collect();
+                    ids.sort_unstable();
+                    let n = ids.len();
+                    ids.dedup();
+                    assert_eq!(ids.len(), n, "a coroutine listed twice");
+                    goro::yield_now();
+                }
+                finished.wait();
+                let want = (round + 1) * N;
+                let ok = common::watchdog("results dropped", LIMIT, || {
+                    while DROPPED.load(Ordering::Relaxed) < want || goro::coroutines().len() > 1 {
+                        goro::time::sleep(Duration::from_millis(1));
+                    }
+                    true
+                });
+                assert!(ok);
+                assert_eq!(DROPPED.load(Ordering::Relaxed), want, "dropped once each");
+            }
+        });
+    });
+}

@@ -27,6 +27,9 @@
 //!   drop the references. No fence or read-modify-write at exit; one lock
 //!   per batch of [`FLUSH_BATCH`], or at the worker's next fairness tick, or
 //!   before it sleeps.
+//!   A local exit first pops the finished entries above it (stayed here,
+//!   or finished on other workers after a steal), the same way: so one
+//!   steal does not leave every later exit below a dead head.
 //! * **Exit otherwise** (it parked and others were listed on its worker
 //!   since, or it migrated): it stays listed, marked `DONE` by its state
 //!   word, with a reference the list owns (the run reference handed over,
@@ -118,8 +121,10 @@ pub(crate) const FLUSH_BATCH: usize = 64;
 /// not listed (rule R4). Headers are 8-byte aligned, so the bit is free.
 pub(crate) const UNLISTED_TAG: usize = 1;
 
-/// `reg_home` of a coroutine no list holds (yet).
-pub(crate) const UNLISTED_HOME: u16 = u16::MAX;
+/// `reg_home` of a coroutine no list holds (yet). A listed one's is its
+/// list's worker index plus one: 0 keeps the header's initial value all
+/// zero bytes after the spawn-time fields (`g/mod.rs`, `Header`'s layout).
+pub(crate) const UNLISTED_HOME: u16 = 0;
 
 /// Whether `h` is not listed: it has not switched out yet (`reg_home` is
 /// written once, by its runner, when it is listed). For its runner only.
@@ -257,8 +262,9 @@ impl List {
     }
 
     /// Takes over the run reference of `h`, which exited on this list's
-    /// worker and is marked `DONE` (an [`Exit::Pop`]), until the next
-    /// flush; frees the batch when it is full. Owner only, on the worker's
+    /// worker and is marked `DONE` (an [`Exit::Pop`]), or the list's
+    /// reference of a finished entry [`on_exit`] popped off the top, until
+    /// the next flush; frees the batch when it is full. Owner only, on the worker's
     /// own stack with its running word cleared (rule R4).
     #[inline]
     pub(crate) fn keep_popped(&self, h: NonNull<Header>) {
@@ -268,6 +274,24 @@ impl List {
         if n + 1 == FLUSH_BATCH {
             self.flush();
         }
+    }
+
+    /// At the exit of a listed `h` on this list's worker, before `h` is
+    /// marked `DONE`: if `h` is the head (it ran to completion here, the
+    /// common case), unlinks it and returns `true` (an [`Exit::Pop`]).
+    /// Only the owner writes `head` (R1), and only with entries of this
+    /// list, so this also proves `h` is listed here. [`on_exit`] does the
+    /// rest; the worker tests this first, inline.
+    #[inline]
+    pub(crate) fn pop_if_head(&self, h: NonNull<Header>) -> bool {
+        if self.head.load(Ordering::Relaxed) != h.as_ptr() {
+            return false;
+        }
+        // SAFETY: the caller runs `h`, so it is live.
+        let next = unsafe { h.as_ref() }.reg_next.load(Ordering::Relaxed);
+        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
+        self.head.store(next, Ordering::Release);
+        true
     }
 
     /// Frees the dead stack (rule R2). Owner only.
@@ -379,9 +403,10 @@ impl List {
 /// `DONE` without the list's reference). `home` is the list that holds it.
 /// Says what the caller does with its run reference once `h` is `DONE`
 /// (for [`Exit::Pop`] it is unlinked already). A coroutine that exits
-/// unlisted (in its first run) does not come here: it is an
-/// [`Exit::Pop`] by itself.
-#[inline]
+/// unlisted (in its first run), or as `mine`'s head
+/// ([`List::pop_if_head`], tested first by the caller), does not come
+/// here: either is an [`Exit::Pop`] by itself.
+#[inline(never)]
 pub(crate) fn on_exit(
     h: NonNull<Header>,
     me: usize,
@@ -390,20 +415,42 @@ pub(crate) fn on_exit(
 ) -> Exit {
     // SAFETY: the caller runs `h`.
     let hdr = unsafe { h.as_ref() };
-    // The common case first: `h` is our head (it ran to completion here).
-    // Only we write our `head` (R1) and only with entries of our list, so
-    // this also proves `h` is listed here: no need to read `reg_home`.
-    if mine.head.load(Ordering::Relaxed) == h.as_ptr() {
-        // Pop (R1, R2): readers may stand on `h`; its `reg_next` stays.
-        mine.head
-            .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
-        return Exit::Pop;
-    }
-    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed));
+    // The common case, `h` is our head, was handled by the caller
+    // ([`List::pop_if_head`]).
+    let mut head = mine.head.load(Ordering::Relaxed);
+    // Listed (not unlisted: the caller checked), so `reg_home` is its
+    // list's index plus one.
+    let at = usize::from(hdr.reg_home.load(Ordering::Relaxed)) - 1;
     if at != me {
         inc_ref(h);
         home(at).remote_dead.fetch_add(1, Ordering::Release);
         return Exit::Drop;
+    }
+    // Listed here, below finished entries (ones that stayed here, or
+    // finished on other workers after a steal: every exit after the first
+    // steal in `parked_wake_all` at two workers): pop those into the
+    // popped array like a head, so that `h` may be the head after all and
+    // nobody waits for a sweep. Each `DONE` entry holds the list's
+    // reference (R3); its `Acquire` load of the state orders the remote
+    // exit's `inc_ref` before our use. The `dead`/`remote_dead` counts of
+    // the popped ones stay: at worst a sweep comes early and finds less
+    // (it resets the counts). A live entry on top stops the walk.
+    while let Some(top) = NonNull::new(head) {
+        // SAFETY: R3: a listed header is live; we are the list's owner, so
+        // nobody unlinks it under us (R1).
+        let t = unsafe { top.as_ref() };
+        if t.state.load() != DONE {
+            break;
+        }
+        head = t.reg_next.load(Ordering::Relaxed);
+        mine.head.store(head, Ordering::Release);
+        // After its last use here: the batch may be freed at once.
+        mine.keep_popped(top);
+        if head == h.as_ptr() {
+            mine.head
+                .store(hdr.reg_next.load(Ordering::Relaxed), Ordering::Release);
+            return Exit::Pop;
+        }
     }
     // Counted towards the next sweep (checked at the next fairness tick).
     mine.work

@@ -649,6 +649,22 @@ where
     }
 }
 
+/// [`spawn`] with the defaults (`go!`, `goro::spawn`): no name, the
+/// configured stack size, anywhere. Its own instance, so that the constant
+/// arguments fold into the inlined spawn path (no name to move or drop, no
+/// stack-size choice, a constant pin word) and the caller passes only `f`.
+#[track_caller]
+pub(crate) fn go<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match spawn_with(f, None, None, Pin::Anywhere, false) {
+        Ok(h) => h,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// Spawns a coroutine with its stack reserved now: running out of memory
 /// (for the task or its stack) is an error the caller can handle, instead
 /// of a panic or a coroutine that fails at its first run.
@@ -667,6 +683,7 @@ where
 }
 
 #[track_caller]
+#[inline(always)]
 fn spawn_with<F, T>(
     f: F,
     name: Option<Box<str>>,

@@ -43,6 +43,13 @@ const LINGER: Duration = Duration::from_micros(10);
 /// from its local queue.
 const TIMER_STREAK: u32 = 8;
 
+/// Scheduling ticks between two fairness ticks (Go's 61: prime, so it does
+/// not fall into step with a workload's own period). Tested as a modulo:
+/// an equality with a "next fairness tick" cell was tried and lost every
+/// fairness tick after the first one that fell on a tick where the pinned
+/// inbox returned first (`docs/benchmarks.md`, 2026-12-03 second pass).
+const FAIRNESS_PERIOD: u32 = 61;
+
 /// A worker's private state. Lives (leaked) as long as its thread, which
 /// never exits; `!Sync`, so only its own thread touches it.
 pub(crate) struct Ctx {
@@ -199,7 +206,8 @@ impl Ctx {
         // SAFETY: `h` is the running coroutine: its runner holds the run
         // reference.
         let hdr = unsafe { h.as_ref() };
-        hdr.reg_home.store(self.index as u16, Ordering::Relaxed);
+        // Index plus one: 0 is `UNLISTED_HOME`.
+        hdr.reg_home.store(self.index as u16 + 1, Ordering::Relaxed);
         self.slot.registry.push_no_sweep(h);
         self.current.store(h.as_ptr(), Ordering::Relaxed);
     }
@@ -281,7 +289,7 @@ impl Ctx {
                 {
                     return g;
                 }
-                if t % 61 == 0
+                if t % FAIRNESS_PERIOD == 0
                     && let Some(g) = self.fairness_tick()
                 {
                     return g;
@@ -296,7 +304,7 @@ impl Ctx {
         }
     }
 
-    /// Every 61st tick: housekeeping, and a look at the global queue and
+    /// Every [`FAIRNESS_PERIOD`]th tick: housekeeping, and a look at the global queue and
     /// the poller even while the local queue has work.
     #[inline(never)]
     fn fairness_tick(&self) -> Option<GRef> {
@@ -726,15 +734,17 @@ impl Ctx {
             .give(&self.rt.stacks, done.into_stack());
         let rt = self.rt;
         let reg = &self.slot.registry;
-        // Unlisted: it exits in its first run, never switched out.
-        let exit = if registry::unlisted(g.header()) {
-            Exit::Pop
-        } else {
-            registry::on_exit(g.as_ptr(), self.index, reg, |i| &rt.slots[i].registry)
-        };
-        super::scope::scope_count(g.header().scope, -1);
-        g.header().state.finish();
-        self.slot.counters.bump_exited();
+        // Unlisted (it exits in its first run, never switched out) or our
+        // list's head (it ran to completion here): the common cases, on
+        // their own path (no `Exit` value to build and match).
+        if registry::unlisted(g.header()) || reg.pop_if_head(g.as_ptr()) {
+            self.count_exit(&g);
+            // Freed at the next flush, after a lock cycle (rules R2, R4).
+            reg.keep_popped(g.into_raw());
+            return;
+        }
+        let exit = registry::on_exit(g.as_ptr(), self.index, reg, |i| &rt.slots[i].registry);
+        self.count_exit(&g);
         match exit {
             // Freed at the next flush, after a lock cycle (rules R2, R4);
             // the flush may come at once, so `g` is not used after this.
@@ -744,6 +754,15 @@ impl Ctx {
             Exit::Stay => std::mem::forget(g),
             Exit::Drop => drop(g),
         }
+    }
+
+    /// The exit's bookkeeping, after its registry step: the leak scope,
+    /// `DONE`, the exit counter.
+    #[inline(always)]
+    fn count_exit(&self, g: &GRef) {
+        super::scope::scope_count(g.header().scope, -1);
+        g.header().state.finish();
+        self.slot.counters.bump_exited();
     }
 
     /// Arms a park timeout for the running coroutine (from a park callback);

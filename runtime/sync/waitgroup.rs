@@ -120,6 +120,10 @@ impl WaitGroup {
     fn release(&self) {
         let waiters =
             std::mem::take(&mut *self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        // Oldest waiter first. Newest first was tried (2026-12-03, see
+        // `docs/benchmarks.md`): each exit then pops its registry list's
+        // head, fewer instructions at one worker, but `parked_wake_all`
+        // was ~10% slower at two workers.
         for w in waiters {
             w.unpark_into();
         }
