@@ -760,8 +760,10 @@ impl Drop for Busy<'_> {
 
 impl Shared {
     /// Claims chunks and ends the subtrees below them until none is left.
-    fn work(&self, on_coroutine: bool) {
-        let mut walk = Walk::new(self.code, &self.cause, on_coroutine);
+    /// Runs on coroutines only (the caller of a shared cancel is one, and
+    /// the helpers are).
+    fn work(&self) {
+        let mut walk = Walk::new(self.code, &self.cause, true);
         let n = self.children.len();
         loop {
             // Rule 8: raised before the claim (both SeqCst), so a caller
@@ -801,9 +803,9 @@ fn share(children: Vec<Weak<Layer>>, code: u8, cause: Option<Cause>) {
     });
     for _ in 0..helpers {
         let s = s.clone();
-        crate::spawn(move || s.work(true));
+        crate::spawn(move || s.work());
     }
-    s.work(true);
+    s.work();
     // Every chunk is claimed; wait for those others still walk. A yield,
     // not a park: the helpers never wait for us, and the wait is at most
     // one chunk's walk.

@@ -120,7 +120,7 @@ pub(crate) fn park_current(
         || unsafe { *hdr.switch_flags.get() } != 0
         || super::stacks::enabled()
     {
-        park_cold(h, cb_ptr);
+        park_cold(hdr, cb_ptr);
     } else {
         // SAFETY: the trampoline stored this coroutine's yielder before
         // running user code; we are on this coroutine.
@@ -138,10 +138,9 @@ pub(crate) fn park_current(
 /// common park pays one branch for all of them.
 #[cold]
 #[inline(never)]
-fn park_cold(h: NonNull<Header>, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
-    // SAFETY: `h` is the running coroutine (our caller's), so it is live.
-    let hdr = unsafe { h.as_ref() };
-    switch_out_cold(h);
+fn park_cold(hdr: &Header, cb_ptr: *mut (dyn FnMut() -> bool + 'static)) {
+    // Does nothing unless a panic unwinds or the coroutine was pinned by one.
+    unwinding_stays(hdr);
     // `GORO_DEBUG=stacks=1`: the dump shows where we park (`stacks.rs`);
     // the guard drops the record when the park returns.
     let _stack = super::stacks::enabled().then(|| super::stacks::record(hdr.id));
@@ -169,25 +168,13 @@ pub fn yield_now() {
             let hdr = unsafe { h.as_ref() };
             // SAFETY: runner-only field; we are the runner.
             if std::thread::panicking() || unsafe { *hdr.switch_flags.get() } != 0 {
-                switch_out_cold(h);
+                unwinding_stays(hdr);
             }
             // SAFETY: `h` is the running coroutine; its yielder was stored
             // by the trampoline and we are on its stack.
             unsafe { coro::suspend(*hdr.yielder.get(), Switch::Yield) }
         }
         None => std::thread::yield_now(),
-    }
-}
-
-/// What a park or a yield does before switching out when a
-/// `switch_flags` bit is set or a panic unwinds: apply the unwinding rule.
-fn switch_out_cold(h: NonNull<Header>) {
-    // SAFETY: `h` is the running coroutine (our caller's), so it is live.
-    let hdr = unsafe { h.as_ref() };
-    // SAFETY: runner-only field; we are the runner.
-    let flags = unsafe { *hdr.switch_flags.get() };
-    if std::thread::panicking() || flags & SWITCH_UNWIND_PINNED != 0 {
-        unwinding_stays(hdr);
     }
 }
 

@@ -617,14 +617,16 @@ impl Ctx {
         self.current.store(word, Ordering::Relaxed);
         overflow::enter(coro.guard(), g.as_ptr());
         loop {
-            match coro.resume() {
+            let switch = coro.resume();
+            // Its first switch-out (a park or a yield) lists it, here,
+            // before the park commits or it is queued again (after that
+            // another worker may run it, and rule R4 needs it listed where
+            // it first ran).
+            if switch.is_some() && registry::unlisted(h) {
+                self.list_running(g.as_ptr());
+            }
+            match switch {
                 Some(Switch::Park(cb)) => {
-                    // Its first switch-out lists it, here, before the park
-                    // commits (after that another worker may run it, and
-                    // rule R4 needs it listed where it first ran).
-                    if registry::unlisted(h) {
-                        self.list_running(g.as_ptr());
-                    }
                     // SAFETY: the callback was made by `park_current` on the
                     // coroutine's stack, which stays untouched until we
                     // resume it (state rule 2).
@@ -636,9 +638,6 @@ impl Ctx {
                     }
                 }
                 Some(Switch::Yield) => {
-                    if registry::unlisted(h) {
-                        self.list_running(g.as_ptr());
-                    }
                     self.on_yield(g);
                     break;
                 }

@@ -169,13 +169,11 @@ impl<T> Array<T> {
     /// sender waits, wake it.
     #[inline]
     pub(crate) fn wake_next_sender(&self) {
-        if self.lost_wakes.load(Ordering::SeqCst) == 0 {
-            return;
-        }
-        let _ = self
+        // Take one lost wake-up, if any (a plain load when there is none).
+        let took = self
             .lost_wakes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if self.senders.has_waiters() && self.send_ready() {
+        if took.is_ok() && self.senders.has_waiters() && self.send_ready() {
             self.senders.notify();
         }
     }
