@@ -19,8 +19,9 @@ use goro::{Builder, chan};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Coroutines in several states, then "READY" on stdout, then the main
-/// thread waits outside goro (so nothing looks deadlocked) until killed.
+/// Coroutines in several states, then "READY" on stdout, then a partial
+/// line (held in stdout's line buffer), then the main thread waits outside
+/// goro (so nothing looks deadlocked) until killed.
 fn states_then_wait(extra: impl FnOnce()) {
     let (tx, rx) = chan::<u32>(0);
     let _parked = Builder::new().name("parked-recv").spawn(move || rx.recv());
@@ -41,7 +42,10 @@ fn states_then_wait(extra: impl FnOnce()) {
         }
     });
     extra();
-    println!("READY");
+    // One call, under stdout's lock: "READY\n" reaches the parent (which
+    // then sends the signal) only with the tail already buffered or about
+    // to be, and a flush waits for the lock.
+    print!("READY\nUNFLUSHED-TAIL");
     std::thread::sleep(Duration::from_secs(30));
     drop(tx);
     println!("NOT KILLED");
@@ -139,6 +143,8 @@ fn sigquit_dumps_and_exits_2() {
         "{busy}"
     );
     assert!(!out.stdout.contains("NOT KILLED"), "{ctx}");
+    // The exit flushed stdout's buffer: no output is lost.
+    assert!(out.stdout.contains("UNFLUSHED-TAIL"), "{ctx}");
 }
 
 #[test]

@@ -24,6 +24,13 @@
 //!   action, both written before the handler is installed and never again.
 //! * The dump thread is listed as goro's own (it never runs user code), so
 //!   it does not make deadlock detection give up.
+//! * The exit is `_exit(2)` after a bounded flush of stdout, never
+//!   `std::process::exit`: std's exit path unmaps the main thread's
+//!   alternate signal stack, and the handler that woke the dump thread may
+//!   still be running on it (it runs with `SA_ONSTACK`, and the kernel often
+//!   picks the main thread for a process-directed signal). Unmapping it
+//!   under the handler killed the process with `SIGSEGV` instead of status
+//!   2 (seen about once in 150 runs of `rt_diag_signal`).
 //!
 //! Alternatives rejected: dumping inside the handler (allocation and locks
 //! in a signal handler can deadlock on the interrupted thread's own lock);
@@ -125,7 +132,27 @@ fn dump_loop(read_fd: libc::c_int, chained: bool, ready: std::sync::mpsc::SyncSe
         }
         eprint!("SIGQUIT: quit\n\n{}", super::dump::dump());
         if !chained {
-            std::process::exit(2);
+            exit_2();
         }
     }
+}
+
+/// Flushes stdout (waiting at most a second: another thread may hold its
+/// lock for good, e.g. blocked writing to a full pipe), then ends the
+/// process with status 2 without running exit handlers (module invariants).
+fn exit_2() -> ! {
+    use std::io::Write;
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let flusher = std::thread::Builder::new()
+        .name("goro-sigquit-flush".into())
+        .spawn(move || {
+            let _ = std::io::stdout().flush();
+            let _ = done_tx.send(());
+        });
+    if flusher.is_ok() {
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(1));
+    }
+    // SAFETY: `_exit` is always safe to call; it ends every thread at once
+    // and touches no memory the other threads are using.
+    unsafe { libc::_exit(2) }
 }
