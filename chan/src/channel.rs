@@ -226,6 +226,28 @@ impl<T> Sender<T> {
         }
     }
 
+    /// The address of the entry a `close` would wake first (a parked
+    /// receiver's, else a parked sender's), or 0 if none is parked or the
+    /// channel is buffered: a hint for a caller that issues the prefetches
+    /// of many channels' waiters back to back, so that their address
+    /// translations overlap ([`Sender::prefetch_waiters`] makes one prefetch
+    /// per call, behind the channel's lock). The address must not be
+    /// dereferenced: the waiter may have left by the time it is used.
+    ///
+    /// ```
+    /// let (tx, rx) = goro_chan::chan::<()>(0);
+    /// assert_eq!(tx.parked_hint(), 0, "nobody is parked");
+    /// tx.close();
+    /// assert_eq!(rx.recv(), None);
+    /// ```
+    #[doc(hidden)]
+    pub fn parked_hint(&self) -> usize {
+        match &self.chan {
+            Flavor::Zero(z) => z.parked_hint(),
+            _ => 0,
+        }
+    }
+
     /// Sends `value`, blocking while the buffer is full (or, unbuffered,
     /// until a receiver takes it).
     ///

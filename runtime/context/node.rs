@@ -590,34 +590,83 @@ impl crate::sched::timers::Fire for Layer {
     }
 }
 
-/// How far ahead of the node being ended a cancel starts loading a
-/// sibling's layer (and the done channel allocated right after it), and
-/// that sibling's parked waiter (rule 7).
-const AHEAD_LAYER: usize = 12;
-/// See [`AHEAD_LAYER`].
+/// Siblings whose waiters a cancel warms at once, every `WAVE`th sibling
+/// (rule 7).
+const WAVE: usize = 8;
+/// How far ahead of the node being ended the wave of waiters starts; the
+/// wave of layers (and the done channels allocated right after them) is
+/// `WAVE` further, so a layer is loaded a wave before its waiter's turn.
 const AHEAD_WAITER: usize = 4;
+/// Lines on either side of a parked waiter's entry that a wave loads too,
+/// within the entry's page: the park path's frames below it (the saved
+/// registers the resume pops first) and the caller's above it.
+const FRAME_LINES: usize = 8;
 
 /// Rule 7: warms the siblings a cancel is about to end. `rest` are the
-/// children still to visit at this level. The layer `AHEAD_LAYER` ahead is
-/// prefetched by address (a `Weak` in `rest` keeps its allocation, so the
-/// address is stable; nothing is read). The one `AHEAD_WAITER` ahead,
-/// loaded by then, is upgraded (a layer being released is skipped) and its
-/// done channel asked to prefetch its parked waiter's entry, which sits on
-/// that coroutine's stack: a TLB and a cache miss that otherwise stall the
-/// close. A contended node lock is skipped: this is only a hint.
+/// children still to visit at this level; every [`WAVE`]th call (by the
+/// length of `rest`) does the work for the next `WAVE` siblings at once:
+///
+/// * the layers `AHEAD_WAITER + WAVE` ahead are prefetched by address (a
+///   `Weak` in `rest` keeps each allocation, so the address is stable;
+///   nothing is read);
+/// * the layers `AHEAD_WAITER` ahead, loaded a wave ago, are upgraded (a
+///   layer being released is skipped), their node `try_lock`ed (skipped when
+///   contended) and their done channel asked where its parked waiter's
+///   entry is ([`goro_chan::Sender::parked_hint`]); then the entries, which
+///   sit on those coroutines' stacks, a page each, are prefetched back to
+///   back, and after them the lines around each entry in its page.
+///
+/// Back to back matters: a prefetch that misses the TLB holds retirement
+/// until its page walk ends, and a locked instruction (an upgrade, a
+/// lock) waits for it, so one prefetch per sibling between the locks of
+/// the next took the walks one at a time; a wave's prefetches start their
+/// walks together. The frame lines are what the woken coroutine touches
+/// first when it resumes (`docs/benchmarks.md`, 2026-12-03 third pass:
+/// cancel 0.85x of one prefetch per sibling at n = 1M, and neither the wave
+/// without the frame lines nor the frame lines without the wave gained).
 fn prefetch_ahead(rest: &[Weak<Layer>]) {
-    if let Some(w) = rest.get(AHEAD_LAYER) {
+    if rest.len() % WAVE != 0 {
+        return;
+    }
+    for w in rest.iter().skip(AHEAD_WAITER + WAVE).take(WAVE) {
         let p = w.as_ptr().cast::<u8>();
         for line in 0..4 {
             prefetch(p.wrapping_add(line * 64));
         }
     }
-    if let Some(l) = rest.get(AHEAD_WAITER).and_then(Weak::upgrade)
-        && let Kind::Cancel { node, .. } = &l.kind
-        && let Ok(st) = node.state.try_lock()
-        && let Some(tx) = &st.done_tx
-    {
-        tx.prefetch_waiters();
+    let mut at = [0usize; WAVE];
+    let mut k = 0;
+    for w in rest.iter().skip(AHEAD_WAITER).take(WAVE) {
+        if let Some(l) = w.upgrade()
+            && let Kind::Cancel { node, .. } = &l.kind
+            && let Ok(st) = node.state.try_lock()
+            && let Some(tx) = &st.done_tx
+        {
+            at[k] = tx.parked_hint();
+            k += usize::from(at[k] != 0);
+        }
+    }
+    for &a in &at[..k] {
+        prefetch(a as *const u8);
+    }
+    let page = crate::g::stack::page_size();
+    for &a in &at[..k] {
+        prefetch_frames(a, page);
+    }
+}
+
+/// Prefetches up to [`FRAME_LINES`] lines below and above the line of
+/// address `a`, staying within `a`'s page of `page` bytes (another page
+/// would cost another walk). `a` is not dereferenced.
+fn prefetch_frames(a: usize, page: usize) {
+    let line = a & !63;
+    let below = ((line & (page - 1)) / 64).min(FRAME_LINES);
+    let above = ((page - 64 - (line & (page - 1))) / 64).min(FRAME_LINES);
+    for i in 1..=below {
+        prefetch((line - i * 64) as *const u8);
+    }
+    for i in 1..=above {
+        prefetch((line + i * 64) as *const u8);
     }
 }
 
