@@ -699,7 +699,11 @@ impl<T> Zero<T> {
     pub(crate) fn parked_hint(&self) -> usize {
         let g = self.lock();
         let r = g.receivers.first();
-        if r.is_null() { g.senders.first() as usize } else { r as usize }
+        if r.is_null() {
+            g.senders.first() as usize
+        } else {
+            r as usize
+        }
     }
 
     // ---- select support ----

@@ -656,17 +656,17 @@ fn prefetch_ahead(rest: &[Weak<Layer>]) {
 }
 
 /// Prefetches up to [`FRAME_LINES`] lines below and above the line of
-/// address `a`, staying within `a`'s page of `page` bytes (another page
-/// would cost another walk). `a` is not dereferenced.
+/// address `a` (that line again too: already on its way), staying within
+/// `a`'s page of `page` bytes: another page would cost another walk. `a` is
+/// not dereferenced.
 fn prefetch_frames(a: usize, page: usize) {
     let line = a & !63;
-    let below = ((line & (page - 1)) / 64).min(FRAME_LINES);
-    let above = ((page - 64 - (line & (page - 1))) / 64).min(FRAME_LINES);
-    for i in 1..=below {
-        prefetch((line - i * 64) as *const u8);
-    }
-    for i in 1..=above {
-        prefetch((line + i * 64) as *const u8);
+    let start = a & !(page - 1);
+    let mut p = line.saturating_sub(FRAME_LINES * 64).max(start);
+    let end = (line + FRAME_LINES * 64).min(start + page - 64);
+    while p <= end {
+        prefetch(p as *const u8);
+        p += 64;
     }
 }
 
