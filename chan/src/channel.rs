@@ -235,10 +235,21 @@ impl<T> Sender<T> {
     /// dereferenced: the waiter may have left by the time it is used.
     ///
     /// ```
+    /// use std::time::{Duration, Instant};
+    ///
     /// let (tx, rx) = goro_chan::chan::<()>(0);
     /// assert_eq!(tx.parked_hint(), 0, "nobody is parked");
+    /// let t = std::thread::spawn(move || rx.recv());
+    /// let start = Instant::now();
+    /// while tx.parked_hint() == 0 {
+    ///     assert!(start.elapsed() < Duration::from_secs(30), "the receiver never parked");
+    ///     std::thread::yield_now();
+    /// }
     /// tx.close();
-    /// assert_eq!(rx.recv(), None);
+    /// assert_eq!(t.join().unwrap(), None);
+    /// assert_eq!(tx.parked_hint(), 0, "the close took it out");
+    /// let (btx, _brx) = goro_chan::chan::<()>(1);
+    /// assert_eq!(btx.parked_hint(), 0, "always 0 on a buffered channel");
     /// ```
     #[doc(hidden)]
     pub fn parked_hint(&self) -> usize {

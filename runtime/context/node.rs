@@ -84,21 +84,27 @@
 //!    about whether it stopped it, even after the context was released.
 //!    The function is dropped or run only after that mutex is released (it
 //!    may own the last handle of a context whose release visits the cell).
-//! 7. A cancel warms the siblings it is about to end (`prefetch_ahead`):
-//!    a prefetch of the layer a few places ahead (by address: the `Weak`
-//!    still in the vector keeps the allocation, nothing is read), and for
-//!    the one nearer, upgraded like any child (a layer being released is
-//!    skipped), a `try_lock` of its node (skipped when contended) and a
-//!    prefetch of its done channel's parked waiter, read under that
-//!    channel's spin lock (held for a few instructions by anyone). Only
-//!    hints: they change no state, no lock is held while another is
+//! 7. A cancel warms the siblings it is about to end (`prefetch_ahead`), a
+//!    wave of [`WAVE`] at a time: a prefetch of each layer a wave ahead (by
+//!    address: the `Weak` still in the vector keeps the allocation, nothing
+//!    is read); then, for the wave nearer, each child upgraded like any
+//!    child (a layer being released is skipped), its node `try_lock`ed
+//!    (skipped when contended) and its done channel asked where its parked
+//!    waiter's entry is (read under that channel's spin lock, held for a few
+//!    instructions by anyone); then the entries and the lines around them
+//!    prefetched back to back, after every lock of the wave is released.
+//!    Only hints: they change no state, no lock is held while another is
 //!    waited for but that short channel lock under the child's node lock
 //!    (the order `Node::end` never reverses: it closes the channel after
 //!    unlocking, rule 3), and an upgraded handle dropped there is a handle
 //!    like the cascade's own (rule 5 holds). Each waiter's entry
 //!    lives on its parked coroutine's stack, a page of its own, so without
-//!    this every close stalls on a TLB and a cache miss in turn: `ctxtree`
-//!    cancel at n = 1M about 20% faster (`docs/benchmarks.md`, 2026-12-03).
+//!    this every close stalls on a TLB and a cache miss in turn; one
+//!    prefetch per sibling took the page walks one at a time (a prefetch
+//!    that misses the TLB holds up the next locked instruction until its
+//!    walk ends), a wave's start together. `ctxtree` cancel at n = 1M: about
+//!    20% faster with one prefetch per sibling, then 0.85x of that with the
+//!    waves (`docs/benchmarks.md`, 2026-12-03 and its third pass).
 //! 8. A coroutine cancelling a node with at least [`SHARE_MIN`] children,
 //!    with more than one worker, shares the walk below them (`share`):
 //!    up to one helper coroutine per other worker, and the caller, claim
