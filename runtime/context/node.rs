@@ -122,6 +122,16 @@
 //!    chunk is claimed exits at once. Below the threshold, off a coroutine
 //!    or with one worker, one walker does it all.
 //!
+//! 9. A parent's `children` never reallocates under its lock: a push that
+//!    finds it full unlocks, allocates a vector twice as large, locks again
+//!    and, if the vector is still full (and the parent still live, rule 1),
+//!    moves the entries over in order (so every slot, rule 2, still names
+//!    its child) and pushes; the old buffer is freed after the unlock. A
+//!    reallocation under the lock took the allocator's locks and, growing
+//!    its heap, the `mmap_lock` for writing, while the siblings being made
+//!    on the other workers slept on the parent's lock (`ctxtree` at n = 1M:
+//!    `docs/benchmarks.md`, 2026-12-03 third pass).
+//!
 //! Alternatives rejected: a coroutine per context waiting on its parent's
 //! done (Go before 1.7 style; a million idle coroutines for `ctxtree`);
 //! recursive cancel (stack overflow on deep chains); a global registry keyed
@@ -334,24 +344,50 @@ pub(super) fn new_layer(parent: &Context, deadline: Option<Instant>) -> Arc<Laye
     let Kind::Cancel { node, .. } = &l.kind else {
         unreachable!("made as a cancellable layer above")
     };
+    // A bigger vector for a full `children`, allocated without the lock
+    // (rule 9), and the one it replaced, freed after the lock.
+    let mut spare: Option<Vec<Weak<Layer>>> = None;
+    let mut old: Option<Vec<Weak<Layer>>> = None;
     let mut ps = p.lock();
-    // Rule 1: read under the parent's lock, so a live parent has not
-    // drained its children yet and will see this one.
-    let code = p.code.load(Ordering::Acquire);
-    if code != LIVE {
-        // Born ended. Still unlinked and unshared, so nobody sees it live.
-        let cause = ps.extra.as_ref().and_then(|x| x.cause.clone());
-        drop(ps);
-        if cause.is_some() {
-            node.lock().extra().cause = cause;
+    loop {
+        // Rule 1: read under the parent's lock, so a live parent has not
+        // drained its children yet and will see this one.
+        let code = p.code.load(Ordering::Acquire);
+        if code != LIVE {
+            // Born ended. Still unlinked and unshared, so nobody sees it
+            // live.
+            let cause = ps.extra.as_ref().and_then(|x| x.cause.clone());
+            drop(ps);
+            if cause.is_some() {
+                node.lock().extra().cause = cause;
+            }
+            node.code.store(code, Ordering::Release);
+            return l;
         }
-        node.code.store(code, Ordering::Release);
-        return l;
+        let n = ps.children.len();
+        if n < ps.children.capacity() {
+            break;
+        }
+        match spare.take() {
+            Some(mut v) if v.capacity() > n => {
+                // Rule 9: same order, so every slot still names its child.
+                v.append(&mut ps.children);
+                old = Some(std::mem::replace(&mut ps.children, v));
+                break;
+            }
+            _ => {
+                drop(ps);
+                spare = Some(Vec::with_capacity((2 * n).max(4)));
+                ps = p.lock();
+            }
+        }
     }
     // Rule 2: the slot is written before the push, under the parent's lock.
     let at = u32::try_from(ps.children.len()).expect("a context with 2^32 live children");
     node.slot.store(at, Ordering::Relaxed);
     ps.children.push(Arc::downgrade(&l));
+    drop(ps);
+    drop((old, spare));
     l
 }
 
