@@ -226,6 +226,39 @@ impl<T> Sender<T> {
         }
     }
 
+    /// The address of the entry a `close` would wake first (a parked
+    /// receiver's, else a parked sender's), or 0 if none is parked or the
+    /// channel is buffered: a hint for a caller that issues the prefetches
+    /// of many channels' waiters back to back, so that their address
+    /// translations overlap ([`Sender::prefetch_waiters`] makes one prefetch
+    /// per call, behind the channel's lock). The address must not be
+    /// dereferenced: the waiter may have left by the time it is used.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (tx, rx) = goro_chan::chan::<()>(0);
+    /// assert_eq!(tx.parked_hint(), 0, "nobody is parked");
+    /// let t = std::thread::spawn(move || rx.recv());
+    /// let start = Instant::now();
+    /// while tx.parked_hint() == 0 {
+    ///     assert!(start.elapsed() < Duration::from_secs(30), "the receiver never parked");
+    ///     std::thread::yield_now();
+    /// }
+    /// tx.close();
+    /// assert_eq!(t.join().unwrap(), None);
+    /// assert_eq!(tx.parked_hint(), 0, "the close took it out");
+    /// let (btx, _brx) = goro_chan::chan::<()>(1);
+    /// assert_eq!(btx.parked_hint(), 0, "always 0 on a buffered channel");
+    /// ```
+    #[doc(hidden)]
+    pub fn parked_hint(&self) -> usize {
+        match &self.chan {
+            Flavor::Zero(z) => z.parked_hint(),
+            _ => 0,
+        }
+    }
+
     /// Sends `value`, blocking while the buffer is full (or, unbuffered,
     /// until a receiver takes it).
     ///

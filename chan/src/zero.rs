@@ -692,6 +692,20 @@ impl<T> Zero<T> {
         crate::prefetch(g.senders.first());
     }
 
+    /// The address of the first parked receiver's entry, else the first
+    /// parked sender's, else 0: where a `close` will look first, for a
+    /// caller that batches its prefetches. A hint: the entry may be gone by
+    /// the time the caller uses the address, which must not be dereferenced.
+    pub(crate) fn parked_hint(&self) -> usize {
+        let g = self.lock();
+        let r = g.receivers.first();
+        if r.is_null() {
+            g.senders.first() as usize
+        } else {
+            r as usize
+        }
+    }
+
     // ---- select support ----
 
     /// Lists a select's receive case (entry in `slot`) with a fresh heap

@@ -84,21 +84,27 @@
 //!    about whether it stopped it, even after the context was released.
 //!    The function is dropped or run only after that mutex is released (it
 //!    may own the last handle of a context whose release visits the cell).
-//! 7. A cancel warms the siblings it is about to end (`prefetch_ahead`):
-//!    a prefetch of the layer a few places ahead (by address: the `Weak`
-//!    still in the vector keeps the allocation, nothing is read), and for
-//!    the one nearer, upgraded like any child (a layer being released is
-//!    skipped), a `try_lock` of its node (skipped when contended) and a
-//!    prefetch of its done channel's parked waiter, read under that
-//!    channel's spin lock (held for a few instructions by anyone). Only
-//!    hints: they change no state, no lock is held while another is
+//! 7. A cancel warms the siblings it is about to end (`prefetch_ahead`), a
+//!    wave of [`WAVE`] at a time: a prefetch of each layer a wave ahead (by
+//!    address: the `Weak` still in the vector keeps the allocation, nothing
+//!    is read); then, for the wave nearer, each child upgraded like any
+//!    child (a layer being released is skipped), its node `try_lock`ed
+//!    (skipped when contended) and its done channel asked where its parked
+//!    waiter's entry is (read under that channel's spin lock, held for a few
+//!    instructions by anyone); then the entries and the lines around them
+//!    prefetched back to back, after every lock of the wave is released.
+//!    Only hints: they change no state, no lock is held while another is
 //!    waited for but that short channel lock under the child's node lock
 //!    (the order `Node::end` never reverses: it closes the channel after
 //!    unlocking, rule 3), and an upgraded handle dropped there is a handle
 //!    like the cascade's own (rule 5 holds). Each waiter's entry
 //!    lives on its parked coroutine's stack, a page of its own, so without
-//!    this every close stalls on a TLB and a cache miss in turn: `ctxtree`
-//!    cancel at n = 1M about 20% faster (`docs/benchmarks.md`, 2026-12-03).
+//!    this every close stalls on a TLB and a cache miss in turn; one
+//!    prefetch per sibling took the page walks one at a time (a prefetch
+//!    that misses the TLB holds up the next locked instruction until its
+//!    walk ends), a wave's start together. `ctxtree` cancel at n = 1M: about
+//!    20% faster with one prefetch per sibling, then 0.85x of that with the
+//!    waves (`docs/benchmarks.md`, 2026-12-03 and its third pass).
 //! 8. A coroutine cancelling a node with at least [`SHARE_MIN`] children,
 //!    with more than one worker, shares the walk below them (`share`):
 //!    up to one helper coroutine per other worker, and the caller, claim
@@ -115,6 +121,16 @@
 //!    other worker stealing them cold. A helper that starts after every
 //!    chunk is claimed exits at once. Below the threshold, off a coroutine
 //!    or with one worker, one walker does it all.
+//!
+//! 9. A parent's `children` never reallocates under its lock: a push that
+//!    finds it full unlocks, allocates a vector twice as large, locks again
+//!    and, if the vector is still full (and the parent still live, rule 1),
+//!    moves the entries over in order (so every slot, rule 2, still names
+//!    its child) and pushes; the old buffer is freed after the unlock. A
+//!    reallocation under the lock took the allocator's locks and, growing
+//!    its heap, the `mmap_lock` for writing, while the siblings being made
+//!    on the other workers slept on the parent's lock (`ctxtree` at n = 1M:
+//!    `docs/benchmarks.md`, 2026-12-03 third pass).
 //!
 //! Alternatives rejected: a coroutine per context waiting on its parent's
 //! done (Go before 1.7 style; a million idle coroutines for `ctxtree`);
@@ -328,24 +344,50 @@ pub(super) fn new_layer(parent: &Context, deadline: Option<Instant>) -> Arc<Laye
     let Kind::Cancel { node, .. } = &l.kind else {
         unreachable!("made as a cancellable layer above")
     };
+    // A bigger vector for a full `children`, allocated without the lock
+    // (rule 9), and the one it replaced, freed after the lock.
+    let mut spare: Option<Vec<Weak<Layer>>> = None;
+    let mut old: Option<Vec<Weak<Layer>>> = None;
     let mut ps = p.lock();
-    // Rule 1: read under the parent's lock, so a live parent has not
-    // drained its children yet and will see this one.
-    let code = p.code.load(Ordering::Acquire);
-    if code != LIVE {
-        // Born ended. Still unlinked and unshared, so nobody sees it live.
-        let cause = ps.extra.as_ref().and_then(|x| x.cause.clone());
-        drop(ps);
-        if cause.is_some() {
-            node.lock().extra().cause = cause;
+    loop {
+        // Rule 1: read under the parent's lock, so a live parent has not
+        // drained its children yet and will see this one.
+        let code = p.code.load(Ordering::Acquire);
+        if code != LIVE {
+            // Born ended. Still unlinked and unshared, so nobody sees it
+            // live.
+            let cause = ps.extra.as_ref().and_then(|x| x.cause.clone());
+            drop(ps);
+            if cause.is_some() {
+                node.lock().extra().cause = cause;
+            }
+            node.code.store(code, Ordering::Release);
+            return l;
         }
-        node.code.store(code, Ordering::Release);
-        return l;
+        let n = ps.children.len();
+        if n < ps.children.capacity() {
+            break;
+        }
+        match spare.take() {
+            Some(mut v) if v.capacity() > n => {
+                // Rule 9: same order, so every slot still names its child.
+                v.append(&mut ps.children);
+                old = Some(std::mem::replace(&mut ps.children, v));
+                break;
+            }
+            _ => {
+                drop(ps);
+                spare = Some(Vec::with_capacity((2 * n).max(4)));
+                ps = p.lock();
+            }
+        }
     }
     // Rule 2: the slot is written before the push, under the parent's lock.
     let at = u32::try_from(ps.children.len()).expect("a context with 2^32 live children");
     node.slot.store(at, Ordering::Relaxed);
     ps.children.push(Arc::downgrade(&l));
+    drop(ps);
+    drop((old, spare));
     l
 }
 
@@ -590,34 +632,83 @@ impl crate::sched::timers::Fire for Layer {
     }
 }
 
-/// How far ahead of the node being ended a cancel starts loading a
-/// sibling's layer (and the done channel allocated right after it), and
-/// that sibling's parked waiter (rule 7).
-const AHEAD_LAYER: usize = 12;
-/// See [`AHEAD_LAYER`].
+/// Siblings whose waiters a cancel warms at once, every `WAVE`th sibling
+/// (rule 7).
+const WAVE: usize = 8;
+/// How far ahead of the node being ended the wave of waiters starts; the
+/// wave of layers (and the done channels allocated right after them) is
+/// `WAVE` further, so a layer is loaded a wave before its waiter's turn.
 const AHEAD_WAITER: usize = 4;
+/// Lines on either side of a parked waiter's entry that a wave loads too,
+/// within the entry's page: the park path's frames below it (the saved
+/// registers the resume pops first) and the caller's above it.
+const FRAME_LINES: usize = 8;
 
 /// Rule 7: warms the siblings a cancel is about to end. `rest` are the
-/// children still to visit at this level. The layer `AHEAD_LAYER` ahead is
-/// prefetched by address (a `Weak` in `rest` keeps its allocation, so the
-/// address is stable; nothing is read). The one `AHEAD_WAITER` ahead,
-/// loaded by then, is upgraded (a layer being released is skipped) and its
-/// done channel asked to prefetch its parked waiter's entry, which sits on
-/// that coroutine's stack: a TLB and a cache miss that otherwise stall the
-/// close. A contended node lock is skipped: this is only a hint.
+/// children still to visit at this level; every [`WAVE`]th call (by the
+/// length of `rest`) does the work for the next `WAVE` siblings at once:
+///
+/// * the layers `AHEAD_WAITER + WAVE` ahead are prefetched by address (a
+///   `Weak` in `rest` keeps each allocation, so the address is stable;
+///   nothing is read);
+/// * the layers `AHEAD_WAITER` ahead, loaded a wave ago, are upgraded (a
+///   layer being released is skipped), their node `try_lock`ed (skipped when
+///   contended) and their done channel asked where its parked waiter's
+///   entry is ([`goro_chan::Sender::parked_hint`]); then the entries, which
+///   sit on those coroutines' stacks, a page each, are prefetched back to
+///   back, and after them the lines around each entry in its page.
+///
+/// Back to back matters: a prefetch that misses the TLB holds retirement
+/// until its page walk ends, and a locked instruction (an upgrade, a
+/// lock) waits for it, so one prefetch per sibling between the locks of
+/// the next took the walks one at a time; a wave's prefetches start their
+/// walks together. The frame lines are what the woken coroutine touches
+/// first when it resumes (`docs/benchmarks.md`, 2026-12-03 third pass:
+/// cancel 0.85x of one prefetch per sibling at n = 1M, and neither the wave
+/// without the frame lines nor the frame lines without the wave gained).
 fn prefetch_ahead(rest: &[Weak<Layer>]) {
-    if let Some(w) = rest.get(AHEAD_LAYER) {
+    if rest.len() % WAVE != 0 {
+        return;
+    }
+    for w in rest.iter().skip(AHEAD_WAITER + WAVE).take(WAVE) {
         let p = w.as_ptr().cast::<u8>();
         for line in 0..4 {
             prefetch(p.wrapping_add(line * 64));
         }
     }
-    if let Some(l) = rest.get(AHEAD_WAITER).and_then(Weak::upgrade)
-        && let Kind::Cancel { node, .. } = &l.kind
-        && let Ok(st) = node.state.try_lock()
-        && let Some(tx) = &st.done_tx
-    {
-        tx.prefetch_waiters();
+    let mut at = [0usize; WAVE];
+    let mut k = 0;
+    for w in rest.iter().skip(AHEAD_WAITER).take(WAVE) {
+        if let Some(l) = w.upgrade()
+            && let Kind::Cancel { node, .. } = &l.kind
+            && let Ok(st) = node.state.try_lock()
+            && let Some(tx) = &st.done_tx
+        {
+            at[k] = tx.parked_hint();
+            k += usize::from(at[k] != 0);
+        }
+    }
+    for &a in &at[..k] {
+        prefetch(a as *const u8);
+    }
+    let page = crate::g::stack::page_size();
+    for &a in &at[..k] {
+        prefetch_frames(a, page);
+    }
+}
+
+/// Prefetches up to [`FRAME_LINES`] lines below and above the line of
+/// address `a` (that line again too: already on its way), staying within
+/// `a`'s page of `page` bytes: another page would cost another walk. `a` is
+/// not dereferenced.
+fn prefetch_frames(a: usize, page: usize) {
+    let line = a & !63;
+    let start = a & !(page - 1);
+    let mut p = line.saturating_sub(FRAME_LINES * 64).max(start);
+    let end = (line + FRAME_LINES * 64).min(start + page - 64);
+    while p <= end {
+        prefetch(p as *const u8);
+        p += 64;
     }
 }
 
