@@ -283,6 +283,117 @@ fn receive_from_full_channel_then_last_receiver_dropped_loses_nothing() {
     });
 }
 
+/// Spawns `send` as a coroutine named `name` and returns once it is
+/// parked on `reason` (seen through `goro::coroutines()`): registered on
+/// the channel, not merely started. No timing is involved.
+fn spawn_seen_parked<R: Send + 'static>(
+    name: &str,
+    reason: &str,
+    send: impl FnOnce() -> R + Send + 'static,
+) -> goro::JoinHandle<R> {
+    let h = goro::Builder::new().name(name).spawn(send);
+    loop {
+        let parked = goro::coroutines().into_iter().any(|c| {
+            c.name.as_deref() == Some(name)
+                && c.state == goro::CoroutineState::Waiting
+                && c.wait_reason == Some(reason)
+        });
+        if parked {
+            return h;
+        }
+        nap(Duration::from_millis(1));
+    }
+}
+
+/// Go's `recv` with a waiting sender: a receive from a full buffer with a
+/// plain sender parked on it moves that sender's value into the buffer
+/// before it returns, so the send has completed even if the last receiver
+/// goes right after (the value is then dropped with the buffer). The
+/// sender is seen parked before the receive, and nobody else sends, so
+/// the outcome is deterministic: `Ok` every time, for every way of
+/// receiving (`recv`, `select!`, `select!` with `default`, `try_recv`),
+/// and every value dropped exactly once.
+#[test]
+fn receive_from_full_channel_completes_the_parked_send() {
+    let name = "receive_from_full_channel_completes_the_parked_send";
+    common::for_each_procs(name, LIMIT, || {
+        goro::run(|| {
+            for round in 0..5 {
+                for by in [
+                    RecvBy::Recv,
+                    RecvBy::Select,
+                    RecvBy::SelectDefault,
+                    RecvBy::TryRecv,
+                ] {
+                    for cap in [1usize, 2, 5] {
+                        let counts = Counts::new();
+                        let (tx, rx) = full_channel(&counts, cap);
+                        let c2 = counts.clone();
+                        let who = format!("parked sender {round} {by:?} {cap}");
+                        let sender = spawn_seen_parked(&who, "chan send", move || {
+                            tx.send(Tracked::new(&c2, 100))
+                                .map_err(|e| e.into_inner().id)
+                        });
+                        let got = receive_by(&rx, by).expect("the buffer is full");
+                        assert_eq!(got.id, 0, "FIFO: the oldest value comes first");
+                        assert!(rx.is_full(), "{by:?}, cap {cap}: the parked value moved in");
+                        drop(got);
+                        drop(rx); // the last receiver: drops the buffer at once
+                        assert_eq!(
+                            sender.join().unwrap(),
+                            Ok(()),
+                            "{by:?}, cap {cap}: the parked send completed with the receive"
+                        );
+                        assert_eq!(counts.made(), cap + 1);
+                        assert_eq!(counts.live(), 0, "every value dropped, once");
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// Several plain senders parked on a full buffer, then as many receives:
+/// each receive completed the oldest parked send (FIFO among senders, as
+/// in Go), so the buffer holds exactly their values in order, and every
+/// sender returns `Ok` even though the last receiver goes before they run.
+#[test]
+fn receives_complete_parked_sends_in_fifo_order() {
+    let name = "receives_complete_parked_sends_in_fifo_order";
+    common::for_each_procs(name, LIMIT, || {
+        goro::run(|| {
+            for cap in [1usize, 3] {
+                let (tx, rx) = chan::<u64>(cap);
+                for i in 0..cap as u64 {
+                    tx.send(i).unwrap();
+                }
+                let senders: Vec<_> = (0..3u64)
+                    .map(|s| {
+                        let tx = tx.clone();
+                        let who = format!("fifo sender {cap} {s}");
+                        spawn_seen_parked(&who, "chan send", move || tx.send(100 + s))
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for _ in 0..3 {
+                    got.push(rx.recv().unwrap());
+                }
+                let mut left = Vec::new();
+                while let Ok(v) = rx.try_recv() {
+                    left.push(v);
+                }
+                got.extend(left);
+                let want: Vec<u64> = (0..cap as u64).chain(100..103).collect();
+                assert_eq!(got, want, "cap {cap}: buffer order, then the senders' in FIFO order");
+                drop(rx);
+                for h in senders {
+                    assert_eq!(h.join().unwrap(), Ok(()), "cap {cap}");
+                }
+            }
+        });
+    });
+}
+
 /// Several parked senders, several receives, then the last receiver goes:
 /// the buffer's own values come first and in order, each value is received
 /// at most once, every sender whose value was received saw `Ok`, every

@@ -322,6 +322,20 @@ impl<T> Array<T> {
         if token.array_slot.is_null() {
             return Err(msg);
         }
+        // SAFETY: caller contract, and the slot is not null: a claim.
+        unsafe { self.fill(token, msg) };
+        self.published();
+        Ok(())
+    }
+
+    /// Writes `msg` into the slot `token` claimed and publishes it, without
+    /// waking anyone (the caller calls [`Array::published`]).
+    ///
+    /// # Safety
+    /// `token` holds a successful, not yet completed send claim on this
+    /// channel with a non-null slot; this completes it.
+    #[inline]
+    unsafe fn fill(&self, token: &Token, msg: T) {
         // SAFETY: the claim gives us exclusive use of the slot until we
         // publish its stamp.
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
@@ -332,8 +346,6 @@ impl<T> Array<T> {
         }
         // SeqCst: pairs with a registering receiver's re-check (module docs).
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.published();
-        Ok(())
     }
 
     /// Wakes receivers after a slot was published. Normally one (the
@@ -370,7 +382,7 @@ impl<T> Array<T> {
             .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
         {
-            self.senders.notify();
+            self.wake_senders();
             return;
         }
         // Otherwise publish it empty; receivers skip it and free it.
@@ -389,7 +401,7 @@ impl<T> Array<T> {
         {
             slot.stamp
                 .store(pos.wrapping_add(self.one_lap), Ordering::SeqCst);
-            self.senders.notify();
+            self.wake_senders();
         }
         self.published();
     }
@@ -418,7 +430,7 @@ impl<T> Array<T> {
                             // An abandoned claim: free the slot, look on.
                             slot.stamp
                                 .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
-                            self.senders.notify();
+                            self.wake_senders();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
                         }
@@ -501,7 +513,7 @@ impl<T> Array<T> {
                             // An abandoned claim: free the slot, look on.
                             slot.stamp
                                 .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
-                            self.senders.notify();
+                            self.wake_senders();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
                         }
@@ -587,7 +599,7 @@ impl<T> Array<T> {
         // Free, then look for parked senders: `SeqCst`, paired with a
         // registering sender's re-check (`send_ready`).
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.senders.notify();
+        self.wake_senders();
         Some(msg)
     }
 

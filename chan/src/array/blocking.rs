@@ -98,10 +98,11 @@
 //! the drain waits for them (rule L1); parked senders are woken by the close
 //! and get their values back in `SendError`.
 
+use std::mem::ManuallyDrop;
 use std::time::Instant;
 
 use super::{Array, Token, waiter};
-use crate::context::{ABORTED, Context, Entry, FIRST_OPER};
+use crate::context::{ABORTED, Context, Entry, FIRST_OPER, WAITING};
 use crate::error::{SendTimeoutError, TrySendError};
 use std::sync::atomic::Ordering;
 
@@ -111,29 +112,45 @@ const SEND_SPINS: usize = 200;
 
 impl<T> Array<T> {
     /// Blocking send, optionally until `deadline`.
+    #[inline]
     pub(crate) fn send(
         &self,
         msg: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut token = Token::default();
+        if self.start_send(&mut token) {
+            // SAFETY: fresh successful claim, completed once.
+            return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
+        }
+        self.send_blocked(msg, deadline)
+    }
+
+    /// [`Array::send`] after its first claim found no room: spin, then
+    /// park with the value in the wait entry until a receive moves it into
+    /// the ring (rule H1), room turns up for us to claim ourselves, the
+    /// channel closes, or `deadline` passes.
+    #[cold]
+    fn send_blocked(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut token = Token::default();
+        // The value stays here, at one address, while an entry points at it
+        // (rule V3); a receiver that moves it claims our context for
+        // `FIRST_OPER`, and then it is no longer ours to drop.
+        let msg = ManuallyDrop::new(msg);
         // One spin per call: if the room it saw is gone again (taken by
         // another sender, or the oldest slot is still being read), park.
         let mut spun = false;
-        // Whether a receiver's wake-up got us here (rule W2).
-        let mut woken = false;
         loop {
             if self.start_send(&mut token) {
-                if woken {
-                    self.wake_next_sender();
-                }
+                // SAFETY: not linked anywhere now (rule V3): ours to move,
+                // once, and `msg` is not used again.
+                let msg = unsafe { std::ptr::read(&*msg) };
                 // SAFETY: fresh successful claim, completed once.
                 return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
             }
-            if std::mem::take(&mut woken) {
-                self.lost_wake();
-            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
+                // SAFETY: as above.
+                let msg = unsafe { std::ptr::read(&*msg) };
                 // Out of time: one last look that waits out a receiver in
                 // the middle of freeing room (rule L1).
                 return self.try_send(msg).map_err(|e| match e {
@@ -149,17 +166,88 @@ impl<T> Array<T> {
             }
             let cx = Context::new();
             let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
+            entry.value = &*msg as *const T as *const u8;
             // SAFETY: `entry` stays in this frame until it is unlinked: by a
-            // notifier's claim, or by `unregister` below.
+            // claimer, or by `withdraw` below.
             unsafe { self.senders.register(&mut entry) };
-            if self.send_ready() {
-                let _ = cx.try_claim(ABORTED);
-            }
-            if cx.wait_until("chan send", deadline) == FIRST_OPER {
-                woken = true;
+            let state = if self.send_ready() {
+                // Room opened before a receiver could see us: withdraw and
+                // claim it ourselves, unless a receiver moved the value
+                // meanwhile (rule H2).
+                // SAFETY: registered above; `cx` is its context.
+                unsafe { self.senders.withdraw(&mut entry, &cx) }
             } else {
-                // SAFETY: registered above.
-                unsafe { self.senders.unregister(&mut entry) };
+                match cx.wait_for_claim("chan send", deadline) {
+                    // Out of time: withdraw under the lock (rule V2).
+                    // SAFETY: as above.
+                    WAITING => unsafe { self.senders.withdraw(&mut entry, &cx) },
+                    s => s,
+                }
+            };
+            if state == FIRST_OPER {
+                // A receive moved the value into the ring (rule H1): the
+                // send is complete, and the value is no longer ours.
+                return Ok(());
+            }
+            // ABORTED (room, or the deadline) or DISCONNECTED (closed): the
+            // claim above says which. The entry is unlinked either way.
+        }
+    }
+
+    /// After a slot was freed (a receive, or an abandoned claim passed):
+    /// hands the room to parked senders, if any (rule H1). One `SeqCst`
+    /// load when nobody waits.
+    #[inline]
+    pub(crate) fn wake_senders(&self) {
+        if self.senders.has_waiters() {
+            self.hand_room();
+        }
+    }
+
+    /// Rule H1: while a sender waits and `tail` has room, claim that room
+    /// and move the first waiting plain sender's value into it, completing
+    /// its send; a waiting `select!` send case is woken instead (one per
+    /// call: it claims room itself, rule W1). Ends when nobody waits, the
+    /// tail has no room (full, or its slot still being read: that slot's
+    /// reader hands on when it frees it), or the channel is closed (the
+    /// close wakes everyone).
+    #[cold]
+    fn hand_room(&self) {
+        loop {
+            let mut token = Token::default();
+            // SAFETY: under the list's lock: linked entries are alive (rule
+            // 1); a value entry seen `WAITING` is claimed by us only (V2).
+            let woke = self.senders.with_list(|l| unsafe {
+                loop {
+                    let e = l.first_waiting()?;
+                    if (*e).value.is_null() {
+                        // A select! send case: wake it (rule W1); if its
+                        // select was claimed elsewhere, try the next one.
+                        if let Some(u) = l.unlink_and_claim(e) {
+                            return Some((u, false));
+                        }
+                        continue;
+                    }
+                    if !self.start_send(&mut token) || token.array_slot.is_null() {
+                        return None;
+                    }
+                    // V3: the value is read-only while linked, and our claim
+                    // below lands (V2), so it moves to us now.
+                    let msg = std::ptr::read((*e).value as *const T);
+                    self.fill(&token, msg);
+                    return Some((l.unlink_and_claim_value(e), true));
+                }
+            });
+            match woke {
+                None => return,
+                Some((u, moved)) => {
+                    u.unpark_into();
+                    if !moved {
+                        return;
+                    }
+                    // The slot we filled was published: wake a receiver.
+                    self.published();
+                }
             }
         }
     }
@@ -174,7 +262,7 @@ impl<T> Array<T> {
             .lost_wakes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if took.is_ok() && self.senders.has_waiters() && self.send_ready() {
-            self.senders.notify();
+            self.hand_room();
         }
     }
 
