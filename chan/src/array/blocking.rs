@@ -112,7 +112,6 @@ const SEND_SPINS: usize = 200;
 
 impl<T> Array<T> {
     /// Blocking send, optionally until `deadline`.
-    #[inline]
     pub(crate) fn send(
         &self,
         msg: T,
