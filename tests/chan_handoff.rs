@@ -31,18 +31,33 @@ const STUCK: Duration = Duration::from_secs(10);
 /// parked on it: the receives got the buffered values, every sender
 /// reports done on `done_rx` (none is left parked beside free room), and
 /// the ring holds exactly their values, which this drains.
-fn all_sends_completed(it: usize, mut got: Vec<u64>, done_rx: &Receiver<u64>, rx: &Receiver<u64>) {
+/// `kind(s)` names sender `s`'s kind of send, for the failure message.
+fn all_sends_completed(
+    it: usize,
+    mut got: Vec<u64>,
+    done_rx: &Receiver<u64>,
+    rx: &Receiver<u64>,
+    kind: impl Fn(u64) -> &'static str,
+) {
     let cap = rx.cap();
     got.sort_unstable();
     assert_eq!(got, (0..cap as u64).collect::<Vec<_>>(), "iteration {it}");
+    let mut done = Vec::new();
     for k in 0..cap {
-        if done_rx.recv_timeout(STUCK).is_err() {
-            panic!(
-                "iteration {it}, cap {cap}: {} of {cap} parked senders still blocked \
-                 {STUCK:?} after {cap} receives from the full buffer (len now {})",
-                cap - k,
-                rx.len()
-            );
+        match done_rx.recv_timeout(STUCK) {
+            Ok(s) => done.push(s),
+            Err(_) => {
+                let stuck: Vec<_> = (0..cap as u64)
+                    .filter(|s| !done.contains(s))
+                    .map(|s| (s, kind(s)))
+                    .collect();
+                panic!(
+                    "iteration {it}, cap {cap}: {} of {cap} parked senders still blocked \
+                     {STUCK:?} after {cap} receives from the full buffer (len now {}): {stuck:?}",
+                    cap - k,
+                    rx.len()
+                );
+            }
         }
     }
     let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
@@ -96,7 +111,7 @@ fn concurrent_receives_complete_every_parked_send(cap: usize, iters: usize) {
             .collect();
         drop(go_tx); // releases every receiver at once
         let got = receivers.into_iter().map(|h| h.join().unwrap()).collect();
-        all_sends_completed(it, got, &done_rx, &rx);
+        all_sends_completed(it, got, &done_rx, &rx, |_| "send");
         for h in senders {
             h.join().unwrap();
         }
@@ -159,7 +174,14 @@ fn thread_receive_race(cap: usize, iters: usize, mixed: bool) {
             })
             .collect();
         let got = receivers.into_iter().map(|h| h.join().unwrap()).collect();
-        all_sends_completed(it, got, &done_rx, &rx);
+        let kind = |s: u64| {
+            if mixed && (s + it as u64) % 2 == 0 {
+                "select send"
+            } else {
+                "send"
+            }
+        };
+        all_sends_completed(it, got, &done_rx, &rx, kind);
         for h in senders {
             h.join().unwrap();
         }

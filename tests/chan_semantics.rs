@@ -308,11 +308,14 @@ fn spawn_seen_parked<R: Send + 'static>(
 /// Go's `recv` with a waiting sender: a receive from a full buffer with a
 /// plain sender parked on it moves that sender's value into the buffer
 /// before it returns, so the send has completed even if the last receiver
-/// goes right after (the value is then dropped with the buffer). The
-/// sender is seen parked before the receive, and nobody else sends, so
-/// the outcome is deterministic: `Ok` every time, for every way of
-/// receiving (`recv`, `select!`, `select!` with `default`, `try_recv`),
-/// and every value dropped exactly once.
+/// goes right after (the value is then dropped with the buffer). A parked
+/// `select!` send case gets the freed slot reserved instead (its value is
+/// evaluated only once it runs), so its send completes too: the last
+/// receiver's drop waits for that write. The sender is seen parked before
+/// the receive, and nobody else sends, so the outcome is deterministic:
+/// `Ok` every time, for every way of receiving (`recv`, `select!`,
+/// `select!` with `default`, `try_recv`), and every value dropped exactly
+/// once.
 #[test]
 fn receive_from_full_channel_completes_the_parked_send() {
     let name = "receive_from_full_channel_completes_the_parked_send";
@@ -325,24 +328,34 @@ fn receive_from_full_channel_completes_the_parked_send() {
                     RecvBy::SelectDefault,
                     RecvBy::TryRecv,
                 ] {
-                    for cap in [1usize, 2, 5] {
+                    for (cap, by_select) in [(1usize, false), (2, false), (5, false), (1, true), (3, true)] {
                         let counts = Counts::new();
                         let (tx, rx) = full_channel(&counts, cap);
                         let c2 = counts.clone();
-                        let who = format!("parked sender {round} {by:?} {cap}");
-                        let sender = spawn_seen_parked(&who, "chan send", move || {
-                            tx.send(Tracked::new(&c2, 100))
-                                .map_err(|e| e.into_inner().id)
+                        let who = format!("parked sender {round} {by:?} {cap} {by_select}");
+                        let reason = if by_select { "select" } else { "chan send" };
+                        let sender = spawn_seen_parked(&who, reason, move || {
+                            if by_select {
+                                select! {
+                                    send(tx, Tracked::new(&c2, 100)) -> r => r.map_err(|e| e.into_inner().id)
+                                }
+                            } else {
+                                tx.send(Tracked::new(&c2, 100))
+                                    .map_err(|e| e.into_inner().id)
+                            }
                         });
                         let got = receive_by(&rx, by).expect("the buffer is full");
                         assert_eq!(got.id, 0, "FIFO: the oldest value comes first");
-                        assert!(rx.is_full(), "{by:?}, cap {cap}: the parked value moved in");
+                        if !by_select {
+                            assert!(rx.is_full(), "{by:?}, cap {cap}: the parked value moved in");
+                        }
                         drop(got);
                         drop(rx); // the last receiver: drops the buffer at once
                         assert_eq!(
                             sender.join().unwrap(),
                             Ok(()),
-                            "{by:?}, cap {cap}: the parked send completed with the receive"
+                            "{by:?}, cap {cap}, select {by_select}: the parked send completed \
+                             with the receive"
                         );
                         assert_eq!(counts.made(), cap + 1);
                         assert_eq!(counts.live(), 0, "every value dropped, once");

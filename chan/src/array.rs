@@ -134,9 +134,6 @@ pub(crate) struct Array<T> {
     one_lap: usize,
     mark_bit: usize,
     senders: SyncWaiters,
-    /// Wake-ups spent by senders that then found no room (rule W2 in
-    /// `array/blocking.rs`).
-    lost_wakes: AtomicUsize,
     receivers: SyncWaiters,
 }
 
@@ -169,7 +166,6 @@ impl<T> Array<T> {
             one_lap,
             mark_bit,
             senders: SyncWaiters::new(),
-            lost_wakes: AtomicUsize::new(0),
             receivers: SyncWaiters::new(),
         }
     }
@@ -230,6 +226,16 @@ impl<T> Array<T> {
                 // the 4x4 throughput on two cores: the spinner and the
                 // receiver fight over the slot's line, where parking lets
                 // the receivers drain a batch.
+                return false;
+            } else if stamp.wrapping_add(self.one_lap) == tail
+                && self.tail.load(Ordering::Relaxed) == tail
+            {
+                // A sender of the previous lap claimed this slot and has not
+                // written it yet, and `tail` is still here: the ring is full.
+                // Spinning would wait on a party that may not be running (a
+                // `select!` send case woken with a reserved slot, rule H2 in
+                // `array/blocking.rs`, or one evaluating its value), on our
+                // own worker maybe.
                 return false;
             } else {
                 // Another sender claimed this position; look again.

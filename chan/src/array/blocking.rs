@@ -101,7 +101,8 @@
 use std::mem::ManuallyDrop;
 use std::time::Instant;
 
-use super::{Array, Token, waiter};
+use super::{Array, Slot, Token, waiter};
+use crate::waiter::Unparker;
 use crate::context::{ABORTED, Context, Entry, FIRST_OPER, WAITING};
 use crate::error::{SendTimeoutError, TrySendError};
 use std::sync::atomic::Ordering;
@@ -109,6 +110,19 @@ use std::sync::atomic::Ordering;
 /// Pause instructions a blocked sender spins through, at most, before it
 /// parks (a few microseconds; see the module docs).
 const SEND_SPINS: usize = 200;
+
+/// What one round of [`Array::hand_room`] did, under the list's lock.
+enum Handed {
+    /// Nobody waits (any room claimed for a select that went another way
+    /// is still held: give it back).
+    Nobody,
+    /// A sender waits, and `tail` has no room (or the channel is closed).
+    NoRoom,
+    /// A select! send case got a reserved slot (wake it).
+    Reserved(Unparker),
+    /// A plain send's value moved into the ring (wake it and a receiver).
+    Moved(Unparker),
+}
 
 impl<T> Array<T> {
     /// Blocking send, optionally until `deadline`.
@@ -204,71 +218,93 @@ impl<T> Array<T> {
     }
 
     /// Rule H1: while a sender waits and `tail` has room, claim that room
-    /// and move the first waiting plain sender's value into it, completing
-    /// its send; a waiting `select!` send case is woken instead (one per
-    /// call: it claims room itself, rule W1). Ends when nobody waits, the
-    /// tail has no room (full, or its slot still being read: that slot's
-    /// reader hands on when it frees it), or the channel is closed (the
-    /// close wakes everyone).
+    /// for the first waiting sender, in FIFO order: a plain `send`'s value
+    /// is moved in at once (its send is complete); a `select!` send case
+    /// gets the claimed slot in its entry (`packet`, rule H2) and writes it
+    /// when it runs. Ends when nobody waits, the tail has no room (full, or
+    /// its slot still being read: that slot's reader hands on when it frees
+    /// it), or the channel is closed (the close wakes everyone).
     #[cold]
     fn hand_room(&self) {
         loop {
             let mut token = Token::default();
+            // Whether `token` holds room that nobody has taken yet.
+            let mut holding = false;
             // SAFETY: under the list's lock: linked entries are alive (rule
             // 1); a value entry seen `WAITING` is claimed by us only (V2).
-            let woke = self.senders.with_list(|l| unsafe {
+            let handed = self.senders.with_list(|l| unsafe {
                 loop {
-                    let e = l.first_waiting()?;
-                    if (*e).value.is_null() {
-                        // A select! send case: wake it (rule W1); if its
-                        // select was claimed elsewhere, try the next one.
-                        if let Some(u) = l.unlink_and_claim(e) {
-                            return Some((u, false));
+                    let Some(e) = l.first_waiting() else {
+                        return Handed::Nobody;
+                    };
+                    if !holding {
+                        if !self.start_send(&mut token) || token.array_slot.is_null() {
+                            return Handed::NoRoom;
                         }
-                        continue;
+                        holding = true;
                     }
-                    if !self.start_send(&mut token) || token.array_slot.is_null() {
-                        return None;
+                    if (*e).value.is_null() {
+                        // A select! send case: reserve the slot for it (rule
+                        // H2), written before the claim (rule 2).
+                        (*e).packet = token.array_slot as *mut u8;
+                        if let Some(u) = l.unlink_and_claim(e) {
+                            holding = false;
+                            return Handed::Reserved(u);
+                        }
+                        // Its select went another way: offer the room on.
+                        continue;
                     }
                     // V3: the value is read-only while linked, and our claim
                     // below lands (V2), so it moves to us now.
                     let msg = std::ptr::read((*e).value as *const T);
                     self.fill(&token, msg);
-                    return Some((l.unlink_and_claim_value(e), true));
+                    holding = false;
+                    return Handed::Moved(l.unlink_and_claim_value(e));
                 }
             });
-            match woke {
-                None => return,
-                Some((u, moved)) => {
-                    u.unpark_into();
-                    if !moved {
-                        return;
+            match handed {
+                Handed::NoRoom => return,
+                Handed::Nobody => {
+                    if holding {
+                        // Room claimed for a select that went another way,
+                        // and nobody else waits: give it back.
+                        // SAFETY: a successful claim, completed once.
+                        unsafe { self.abandon_send(&mut token) };
                     }
-                    // The slot we filled was published: wake a receiver.
+                    return;
+                }
+                Handed::Reserved(u) => u.unpark_into(),
+                Handed::Moved(u) => {
+                    u.unpark_into();
+                    // The slot we filled is published: wake a receiver.
                     self.published();
                 }
             }
         }
     }
 
-    /// Rule W2: called by a sender that was woken and has just claimed
-    /// room. If a wake-up was lost, room is left at `tail` and another
-    /// sender waits, wake it.
-    #[inline]
-    pub(crate) fn wake_next_sender(&self) {
-        // Take one lost wake-up, if any (a plain load when there is none).
-        let took = self
-            .lost_wakes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if took.is_ok() && self.senders.has_waiters() && self.send_ready() {
-            self.hand_room();
+    /// A `select!` send case woken by [`Array::hand_room`] (rule H2): the
+    /// slot reserved for it becomes its claim, completed by `write` (or
+    /// `abandon_send` if its value expression panics).
+    ///
+    /// # Safety
+    /// `slot` is the `packet` of this case's entry, read after the claim
+    /// of its context for this case.
+    pub(crate) unsafe fn accept_reserved(&self, token: &mut Token, slot: *mut u8) -> bool {
+        if slot.is_null() {
+            // Not reserved (every claimer reserves; kept total).
+            return self.start_send(token);
         }
-    }
-
-    /// Rule W2: a woken sender found no room (before it registers again).
-    #[cold]
-    pub(crate) fn lost_wake(&self) {
-        self.lost_wakes.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: a reserved slot is claimed for us: nobody else touches
+        // its stamp until our write publishes it, and the claim's
+        // compare-exchange (acquire on our side) ordered the reserver's
+        // accesses before ours. Its stamp is still its position.
+        let stamp = unsafe { &*(slot as *const Slot<T>) }
+            .stamp
+            .load(Ordering::Relaxed);
+        token.array_slot = slot;
+        token.array_stamp = stamp + 1;
+        true
     }
 
     /// A blocked sender's spin before parking (module docs): `true` when
