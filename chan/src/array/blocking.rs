@@ -183,20 +183,28 @@ impl<T> Array<T> {
             // SAFETY: `entry` stays in this frame until it is unlinked: by a
             // claimer, or by `withdraw` below.
             unsafe { self.senders.register(&mut entry) };
-            let state = if self.send_ready() {
-                // Room opened before a receiver could see us: withdraw and
-                // claim it ourselves, unless a receiver moved the value
-                // meanwhile (rule H2).
-                // SAFETY: registered above; `cx` is its context.
-                unsafe { self.senders.withdraw(&mut entry, &cx) }
-            } else {
-                match cx.wait_for_claim("chan send", deadline) {
+            let mut state = WAITING;
+            if self.send_ready() {
+                // Room opened before a receiver could see us (rule H3):
+                // hand it out ourselves, in FIFO order like a receiver
+                // would; it may go to a sender that waited before us.
+                self.hand_room();
+                if self.is_closed() {
+                    // Closed, perhaps after the close's sweep of the list
+                    // (nobody would claim us): withdraw, keeping any claim
+                    // that came first.
+                    // SAFETY: registered above; `cx` is its context.
+                    state = unsafe { self.senders.withdraw(&mut entry, &cx) };
+                }
+            }
+            if state == WAITING {
+                state = match cx.wait_for_claim("chan send", deadline) {
                     // Out of time: withdraw under the lock (rule V2).
                     // SAFETY: as above.
                     WAITING => unsafe { self.senders.withdraw(&mut entry, &cx) },
                     s => s,
-                }
-            };
+                };
+            }
             if state == FIRST_OPER {
                 // A receive moved the value into the ring (rule H1): the
                 // send is complete, and the value is no longer ours.
