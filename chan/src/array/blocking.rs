@@ -118,10 +118,12 @@ enum Handed {
     Nobody,
     /// A sender waits, and `tail` has no room (or the channel is closed).
     NoRoom,
-    /// A select! send case got a reserved slot (wake it).
-    Reserved(Unparker),
+    /// A select! send case got a reserved slot (wake it). `bool`: whether
+    /// another sender waits and `tail` has room (hand again).
+    Reserved(Unparker, bool),
     /// A plain send's value moved into the ring (wake it and a receiver).
-    Moved(Unparker),
+    /// `bool`: as for `Reserved`.
+    Moved(Unparker, bool),
 }
 
 impl<T> Array<T> {
@@ -257,7 +259,7 @@ impl<T> Array<T> {
                         (*e).packet = token.array_slot as *mut u8;
                         if let Some(u) = l.unlink_and_claim(e) {
                             holding = false;
-                            return Handed::Reserved(u);
+                            return Handed::Reserved(u, self.more_to_hand(l));
                         }
                         // Its select went another way: offer the room on.
                         continue;
@@ -267,7 +269,8 @@ impl<T> Array<T> {
                     let msg = std::ptr::read((*e).value as *const T);
                     self.fill(&token, msg);
                     holding = false;
-                    return Handed::Moved(l.unlink_and_claim_value(e));
+                    let u = l.unlink_and_claim_value(e);
+                    return Handed::Moved(u, self.more_to_hand(l));
                 }
             });
             match handed {
@@ -281,14 +284,35 @@ impl<T> Array<T> {
                     }
                     return;
                 }
-                Handed::Reserved(u) => u.unpark_into(),
-                Handed::Moved(u) => {
+                Handed::Reserved(u, more) => {
+                    u.unpark_into();
+                    if !more {
+                        return;
+                    }
+                }
+                Handed::Moved(u, more) => {
                     u.unpark_into();
                     // The slot we filled is published: wake a receiver.
                     self.published();
+                    if !more {
+                        return;
+                    }
                 }
             }
         }
+    }
+
+    /// Whether [`Array::hand_room`] should hand again: another sender waits
+    /// and `tail` has room now. Asked under the list's lock, so a sender
+    /// registering later sees the room itself (rule H3), and room freed
+    /// later is handed by whoever frees it: one lock round trip per
+    /// hand-off when nothing more can be handed, the common case.
+    ///
+    /// # Safety
+    /// `l` is this channel's sender list, locked by the caller.
+    unsafe fn more_to_hand(&self, l: &crate::context::Waiters) -> bool {
+        // SAFETY: caller contract.
+        unsafe { l.first_waiting() }.is_some() && self.send_ready()
     }
 
     /// A `select!` send case woken by [`Array::hand_room`] (rule H2): the
