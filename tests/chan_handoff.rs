@@ -1,7 +1,7 @@
-//! Adversarial stress of the buffered channel's wake-ups of parked senders
-//! (`chan/src/array/blocking.rs`, rules W1, W2): several receives racing on
-//! a full ring while several senders are parked, with fresh senders and
-//! `select!` parties mixed in.
+//! Adversarial stress of the buffered channel's hand-off of freed room to
+//! parked senders (`chan/src/array/blocking.rs`, rules H1–H3): several
+//! receives racing on a full ring while several senders are parked, with
+//! fresh senders and `select!` parties mixed in.
 //!
 //! Invariants checked: once as many receives as parked senders have
 //! returned, there is room for every one of those sends, so each of them
@@ -75,10 +75,12 @@ fn all_sends_completed(
 /// exactly the senders' values.
 ///
 /// The race this catches: receiver B frees a slot that is not the tail's
-/// while receiver A still holds the tail's slot; B's wake-up reaches a
-/// sender that finds the tail slot held and parks again, so when A frees
-/// the tail slot one wake-up is left for two free slots (rule W2 hands it
-/// on).
+/// while receiver A still holds the tail's slot, so B finds no room at
+/// `tail` to hand on; when A frees the tail slot, A must hand room to
+/// every sender it fits, B's slot included (rule H1 loops until no room
+/// or nobody waits). (Under the earlier wake-and-claim design, B's
+/// wake-up was spent on a sender that found the tail held, and one
+/// wake-up was left for two free slots.)
 fn concurrent_receives_complete_every_parked_send(cap: usize, iters: usize) {
     for it in 0..iters {
         let (tx, rx) = chan::<u64>(cap);
@@ -217,10 +219,11 @@ fn mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck() {
 /// and a fresh send released at once (plain threads). After both receives
 /// there is room for both sends, so both complete without a third
 /// receive, whoever takes which slot. The race: the fresh sender takes
-/// the slot the first receive freed and woke the parked one for, while the
-/// other slot was freed behind the held tail slot; without rule W2 the
-/// parked sender stayed stuck in about one round in 10^4 (on main before
-/// issue 12 too).
+/// the slot the first receive freed, while the other slot was freed
+/// behind the held tail slot; the parked sender must still get room (rule
+/// H1: the tail slot's reader hands on when it frees it). Under the
+/// earlier wake-and-claim design the parked sender stayed stuck in about
+/// one round in 10^4 until rule W2 was added.
 #[test]
 fn fresh_sender_racing_with_a_hand_off_leaves_no_sender_stuck() {
     common::watchdog(

@@ -3,11 +3,11 @@
 //! * non-blocking operations (`try_recv`, `try_send`, `select!` with
 //!   `default`, timed operations with a zero timeout) are linearizable with
 //!   completed operations on the same channel;
-//! * a receive from a full buffer with a parked sender loses nothing when
-//!   the last receiver goes right after: the sender either got the room or
-//!   gets its value back (Go would always complete that send: not done, see
-//!   `chan/src/array/blocking.rs`); a woken `select!` sender whose value
-//!   expression panics gives its slot back;
+//! * a receive from a full buffer with a parked sender completes that
+//!   sender's send before it returns (Go's `recv` with a waiting sender;
+//!   `chan/src/array/blocking.rs`, rules H1–H3), so the send succeeds even
+//!   if the last receiver goes right after; a woken `select!` sender whose
+//!   value expression panics gives its reserved slot back;
 //! * dropping the last `Receiver` drops the buffered values at once, and
 //!   parked senders get theirs back; nothing is lost, leaked or dropped
 //!   twice (drop-counted values, `Weak`);
@@ -235,12 +235,13 @@ fn receive_by(rx: &Receiver<Tracked>, by: RecvBy) -> Option<Tracked> {
     }
 }
 
-/// A receive from a full buffer wakes the parked sender; the last receiver
-/// is dropped right after. The sender either claimed the room first (its
-/// send returns `Ok` and its value is dropped with the buffer) or met the
+/// A receive from a full buffer with a sender that was given time to park
+/// (not seen parked: see
+/// [`receive_from_full_channel_completes_the_parked_send`] for that); the
+/// last receiver is dropped right after. If the sender had registered, the
+/// receive completed its send (`Ok`, its value dropped with the buffer);
+/// one that had not yet registered on a loaded machine may instead meet the
 /// close (its own value comes back). Every value is dropped exactly once.
-/// (Go moves the sender's value in during the receive, so its send always
-/// succeeds here; goro does not yet: `chan/src/array/blocking.rs`.)
 #[test]
 fn receive_from_full_channel_then_last_receiver_dropped_loses_nothing() {
     let name = "receive_from_full_channel_then_last_receiver_dropped_loses_nothing";
@@ -328,7 +329,13 @@ fn receive_from_full_channel_completes_the_parked_send() {
                     RecvBy::SelectDefault,
                     RecvBy::TryRecv,
                 ] {
-                    for (cap, by_select) in [(1usize, false), (2, false), (5, false), (1, true), (3, true)] {
+                    for (cap, by_select) in [
+                        (1usize, false),
+                        (2, false),
+                        (5, false),
+                        (1, true),
+                        (3, true),
+                    ] {
                         let counts = Counts::new();
                         let (tx, rx) = full_channel(&counts, cap);
                         let c2 = counts.clone();
@@ -397,7 +404,10 @@ fn receives_complete_parked_sends_in_fifo_order() {
                 }
                 got.extend(left);
                 let want: Vec<u64> = (0..cap as u64).chain(100..103).collect();
-                assert_eq!(got, want, "cap {cap}: buffer order, then the senders' in FIFO order");
+                assert_eq!(
+                    got, want,
+                    "cap {cap}: buffer order, then the senders' in FIFO order"
+                );
                 drop(rx);
                 for h in senders {
                     assert_eq!(h.join().unwrap(), Ok(()), "cap {cap}");
@@ -657,7 +667,7 @@ fn last_receiver_racing_with_senders_loses_nothing() {
 }
 
 /// Senders with tiny timeouts race with receives that move parked
-/// senders' values into the ring (`array/blocking.rs`, rules M2, M3; a
+/// senders' values into the ring (`array/blocking.rs`, rule H1; a
 /// timed-out sender withdraws under the wait list's lock, `context.rs`
 /// rule V2): every send either returned `Ok` and its value is received
 /// exactly once, or timed out and got its own value back, which is never

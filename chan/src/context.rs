@@ -440,7 +440,10 @@ impl Waiters {
         // `WAITING` and only lock holders claim it (rule V2), so this
         // compare-exchange lands; it is our last access to the frame.
         let landed = unsafe { &*entry.cx }.try_claim(entry.oper).is_ok();
-        debug_assert!(landed, "rule V2: a value entry is claimed under the lock only");
+        debug_assert!(
+            landed,
+            "rule V2: a value entry is claimed under the lock only"
+        );
         unparker
     }
 

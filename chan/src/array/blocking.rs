@@ -1,27 +1,69 @@
-//! Blocking operations on the buffered ring (`array.rs`): parking, waking,
-//! and the drain when the last receiver goes. The ring itself, its stamps
-//! and the non-blocking claims (rule L1) are in `array.rs`.
+//! Blocking operations on the buffered ring (`array.rs`): parking, the
+//! hand-off of freed room to parked senders, and the drain when the last
+//! receiver goes. The ring itself, its stamps and the non-blocking claims
+//! (rule L1) are in `array.rs`.
 //!
-//! # Not done: a receive does not complete a parked sender's send
+//! # A receive completes a parked sender's send (rules H1–H3)
 //!
 //! Go's receive from a full channel with a parked sender moves that
-//! sender's value into the freed slot before it returns. Here the receive
-//! frees the slot and wakes the sender, which claims room itself when it
-//! runs: if the channel is closed in between (say, by the last receiver's
-//! drop), the send fails with its value back where Go would have delivered
-//! it. Two implementations of Go's way were measured and rejected (issue
-//! 12, `docs/benchmarks.md`):
+//! sender's value into the buffer before it returns, so the send has
+//! completed even if the channel is closed right after (say, by the last
+//! receiver's drop). Here:
 //!
-//! - reserving the freed slot for the parked sender, which writes it when
-//!   it runs: the slot sat claimed but unwritten until then, receivers
-//!   reaching it parked, and `chan_4x4` fell to a sixth;
-//! - the receiver copying the parked sender's value into the ring under
-//!   the sender list's lock (Go's `recv` with a waiting sudog): on one
-//!   worker it was faster, but with two workers the hand-offs keep the ring
-//!   full while any sender is parked, a woken sender finds no room and
-//!   parks again, and the batches that the sender's spin below relies on
-//!   never form: `chan_4x4` at `GOMAXPROCS=2` fell from about 30 to 8–15
-//!   Mmsg/s.
+//! - **H1 (hand the room on).** Whoever frees a slot — a receive (`read`),
+//!   or a passed abandoned claim — frees it first (`SeqCst` stamp store)
+//!   and then looks at the sender list (one `SeqCst` load when nobody
+//!   waits: [`Array::wake_senders`]). If a sender waits, it takes the
+//!   list's lock and, while a sender waits and `tail` has room, claims
+//!   that room with the ordinary blocking claim (`start_send`) for the
+//!   first waiting sender in FIFO order ([`Array::hand_room`]). A parked
+//!   plain `send` left a pointer to its value in its entry: the value is
+//!   moved into the claimed slot and published, and the sender is woken
+//!   with its send complete (`FIRST_OPER`; rules V1–V3 in `context.rs`
+//!   say why the copy may come before the claim).
+//! - **H2 (select! send cases get a reservation).** A parked `select!` send
+//!   case has no value yet (it is evaluated only if the case wins): the
+//!   claimed slot goes into its entry's `packet`, written before the claim
+//!   (rule 2 of `context.rs`), and the woken case completes that claim
+//!   (`accept_reserved`; `write`, or `abandon_send` if its value expression
+//!   panics). If its select was claimed elsewhere meanwhile, the room is
+//!   offered to the next waiting sender, or given back (`abandon_send`).
+//!   Until the case runs, the slot is claimed and unwritten: blocking
+//!   receivers park on it, non-blocking ones wait for it only when a later
+//!   slot holds a completed send (rule L2), and a blocking claim that finds
+//!   it at `tail` a lap later answers "full" instead of spinning.
+//! - **H3 (a registered sender is served like any other).** A plain sender
+//!   registers, then re-checks for room (`send_ready`, the Dekker pairing
+//!   below). If it sees room, it does not withdraw: it runs
+//!   [`Array::hand_room`] itself, which serves the waiting senders in FIFO
+//!   order, itself included. So once a sender is registered, its send is
+//!   completed by whoever frees room first, and a receive that frees room
+//!   after the registration never returns before that send completes
+//!   (loom: `loom_models::*_completes_registered_send`). Its only
+//!   withdrawals are a deadline and a close that came after the close's
+//!   sweep of the list, both under the lock (rule V2).
+//!
+//! Every hand-off carries its room, so no wake-up is spent without room
+//! and nothing needs to hand a wake-up on (the lost-wake-up count of the
+//! wake-and-claim design, W2, is gone; `tests/chan_handoff.rs` still
+//! checks that no sender is left parked beside free room). `hand_room`
+//! decides under the lock whether more can be handed (another sender
+//! waits and `tail` has room), so the common hand-off is one lock round
+//! trip.
+//!
+//! Why this design and not the two measured before it (issue 12,
+//! `docs/benchmarks.md`): it frees the slot *before* it looks for senders
+//! and claims room through the same `tail` compare-exchange as a sender,
+//! so the fast paths are untouched and the blocked senders' batch spin
+//! (below) works as before. The receive-side copy of the second landing
+//! looked for senders *before* freeing its slot (the freed slot handed
+//! straight to the sender, the slot held across the lock) and spun and
+//! claimed differently: `chan_4x4` on two workers fell to 8–15 Mmsg/s
+//! from about 30, and 1.17× main's time at best after making its other
+//! choices like main's (branch `handoff2`). Reserving room for every woken
+//! sender (the first landing) left slots unwritten until the sender ran
+//! (`chan_4x4` at a sixth). Reservations remain for `select!` send cases
+//! only, which are rare on hot channels.
 //!
 //! # Blocking
 //!
@@ -53,8 +95,9 @@
 //! ([`SEND_SPINS`] pauses, when `waiter::can_spin` says another CPU is at
 //! work and nothing else wants ours), waiting for a *batch* of room (an
 //! eighth of the ring) and not for one slot. Parking costs a wake-up per
-//! freed slot when producers are ahead: the receiver frees a slot and wakes
-//! the sender, which refills it and parks again. A sender that spins needs
+//! freed slot when producers are ahead: the receiver frees a slot, moves
+//! the parked sender's value in (H1) and wakes it, and the sender's next
+//! send finds the ring full and parks again. A sender that spins needs
 //! no wake-up, and waiting for a batch keeps it from trading the slot's
 //! cache line with the receiver message by message. If the batch does not
 //! come within the spin, one free slot is enough again, and the sender
@@ -62,49 +105,24 @@
 //! microseconds at most and changes nothing else. (`select4`: 130 → 82 ns
 //! per operation on two workers; measurements in `docs/benchmarks.md`.)
 //!
-//! # Waking senders (rules W1, W2)
-//!
-//! - **W1.** A receive frees its slot (`SeqCst` store) and then wakes one
-//!   parked sender, if any (one `SeqCst` load when nobody waits). The
-//!   woken sender — a plain `send`, or a `select!` send case whose context
-//!   the wake-up claims — claims room itself with `start_send`; if another
-//!   sender took the room first, it registers again.
-//! - **W2 (hand the wake-up on).** A wake-up can be spent without room
-//!   being taken: a receive that frees a slot *behind* the tail's (another
-//!   receiver is still reading the tail slot) wakes a sender that then finds
-//!   the tail slot held and parks again. When the tail slot is freed, one
-//!   sender is woken for two free slots. So a woken sender that finds no
-//!   room counts a *lost* wake-up ([`Array::lost_wake`], before it
-//!   registers again), and a woken sender that claims room while lost
-//!   wake-ups are counted takes one off and, if room is left at `tail` and
-//!   a sender waits, wakes the next one ([`Array::wake_next_sender`]). All
-//!   three accesses are `SeqCst`: either the claimer sees the count, or the
-//!   lost sender's re-check after it registers sees the claim's moved
-//!   `tail` and the room behind it. No sender stays parked beside free room
-//!   (`tests/chan_handoff.rs`: two receives racing with a fresh send left
-//!   the parked sender stuck about once in 10^4 rounds without it, on the
-//!   pre-issue-12 code too). Fresh senders never need to: the receive that
-//!   freed the tail slot they took woke someone already. Waking on after
-//!   *every* woken claim instead woke all parked senders at once whenever
-//!   room opened, and the extra contention cost `chan_4x4` about 10% on
-//!   two workers.
-//!
 //! # The last receiver
 //!
 //! Dropping the last `Receiver` closes the channel and drops every
 //! buffered message at once (`disconnect_receivers`; crossbeam-channel does
 //! the same): nobody can receive them any more. Senders that had claimed a
 //! slot before the close finish writing it (their send returns `Ok`) and
-//! the drain waits for them (rule L1); parked senders are woken by the close
-//! and get their values back in `SendError`.
+//! the drain waits for them (rule L1), `select!` send cases holding a
+//! reserved slot (H2) included; parked senders whose sends no receive
+//! completed are woken by the close and get their values back in
+//! `SendError`.
 
 use std::mem::ManuallyDrop;
 use std::time::Instant;
 
 use super::{Array, Slot, Token, waiter};
-use crate::waiter::Unparker;
 use crate::context::{ABORTED, Context, Entry, FIRST_OPER, WAITING};
 use crate::error::{SendTimeoutError, TrySendError};
+use crate::waiter::Unparker;
 use std::sync::atomic::Ordering;
 
 /// Pause instructions a blocked sender spins through, at most, before it
