@@ -124,20 +124,12 @@ impl Context {
     /// itself unless someone claimed first). Returns the final state.
     #[inline]
     pub(crate) fn wait_until(&self, reason: &'static str, deadline: Option<Instant>) -> usize {
-        loop {
-            let s = self.state();
-            if s != WAITING {
-                return s;
-            }
-            if let Some(d) = deadline
-                && Instant::now() >= d
-            {
-                return match self.try_claim(ABORTED) {
-                    Ok(()) => ABORTED,
-                    Err(s) => s,
-                };
-            }
-            waiter::park(reason, deadline, || self.state() == WAITING);
+        match self.wait_for_claim(reason, deadline) {
+            WAITING => match self.try_claim(ABORTED) {
+                Ok(()) => ABORTED,
+                Err(s) => s,
+            },
+            s => s,
         }
     }
 
