@@ -309,6 +309,10 @@ impl<T> Array<T> {
                     }
                 }
                 Handed::Moved(u, more) => {
+                    // This may wake the caller itself (rule H3: it served its
+                    // own entry): a wake-up of a running party leaves a
+                    // token, its next park returns at once, and every park
+                    // here re-checks its condition, so that is harmless.
                     u.unpark_into();
                     // The slot we filled is published: wake a receiver.
                     self.published();
