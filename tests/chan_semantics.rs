@@ -320,7 +320,7 @@ fn spawn_seen_parked<R: Send + 'static>(
 #[test]
 fn receive_from_full_channel_completes_the_parked_send() {
     let name = "receive_from_full_channel_completes_the_parked_send";
-    common::for_each_procs(name, LIMIT, || {
+    common::for_procs(name, &[1, 2, 8], LIMIT, || {
         goro::run(|| {
             for round in 0..5 {
                 for by in [
@@ -380,7 +380,7 @@ fn receive_from_full_channel_completes_the_parked_send() {
 #[test]
 fn receives_complete_parked_sends_in_fifo_order() {
     let name = "receives_complete_parked_sends_in_fifo_order";
-    common::for_each_procs(name, LIMIT, || {
+    common::for_procs(name, &[1, 2, 8], LIMIT, || {
         goro::run(|| {
             for cap in [1usize, 3] {
                 let (tx, rx) = chan::<u64>(cap);
