@@ -1,7 +1,7 @@
-//! Adversarial stress of the buffered channel's wake-ups of parked senders
-//! (`chan/src/array/blocking.rs`, rules W1, W2): several receives racing on
-//! a full ring while several senders are parked, with fresh senders and
-//! `select!` parties mixed in.
+//! Adversarial stress of the buffered channel's hand-off of freed room to
+//! parked senders (`chan/src/array/blocking.rs`, rules H1–H3): several
+//! receives racing on a full ring while several senders are parked, with
+//! fresh senders and `select!` parties mixed in.
 //!
 //! Invariants checked: once as many receives as parked senders have
 //! returned, there is room for every one of those sends, so each of them
@@ -31,18 +31,33 @@ const STUCK: Duration = Duration::from_secs(10);
 /// parked on it: the receives got the buffered values, every sender
 /// reports done on `done_rx` (none is left parked beside free room), and
 /// the ring holds exactly their values, which this drains.
-fn all_sends_completed(it: usize, mut got: Vec<u64>, done_rx: &Receiver<u64>, rx: &Receiver<u64>) {
+/// `kind(s)` names sender `s`'s kind of send, for the failure message.
+fn all_sends_completed(
+    it: usize,
+    mut got: Vec<u64>,
+    done_rx: &Receiver<u64>,
+    rx: &Receiver<u64>,
+    kind: impl Fn(u64) -> &'static str,
+) {
     let cap = rx.cap();
     got.sort_unstable();
     assert_eq!(got, (0..cap as u64).collect::<Vec<_>>(), "iteration {it}");
+    let mut done = Vec::new();
     for k in 0..cap {
-        if done_rx.recv_timeout(STUCK).is_err() {
-            panic!(
-                "iteration {it}, cap {cap}: {} of {cap} parked senders still blocked \
-                 {STUCK:?} after {cap} receives from the full buffer (len now {})",
-                cap - k,
-                rx.len()
-            );
+        match done_rx.recv_timeout(STUCK) {
+            Ok(s) => done.push(s),
+            Err(_) => {
+                let stuck: Vec<_> = (0..cap as u64)
+                    .filter(|s| !done.contains(s))
+                    .map(|s| (s, kind(s)))
+                    .collect();
+                panic!(
+                    "iteration {it}, cap {cap}: {} of {cap} parked senders still blocked \
+                     {STUCK:?} after {cap} receives from the full buffer (len now {}): {stuck:?}",
+                    cap - k,
+                    rx.len()
+                );
+            }
         }
     }
     let mut left: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
@@ -60,10 +75,12 @@ fn all_sends_completed(it: usize, mut got: Vec<u64>, done_rx: &Receiver<u64>, rx
 /// exactly the senders' values.
 ///
 /// The race this catches: receiver B frees a slot that is not the tail's
-/// while receiver A still holds the tail's slot; B's wake-up reaches a
-/// sender that finds the tail slot held and parks again, so when A frees
-/// the tail slot one wake-up is left for two free slots (rule W2 hands it
-/// on).
+/// while receiver A still holds the tail's slot, so B finds no room at
+/// `tail` to hand on; when A frees the tail slot, A must hand room to
+/// every sender it fits, B's slot included (rule H1 loops until no room
+/// or nobody waits). (Under the earlier wake-and-claim design, B's
+/// wake-up was spent on a sender that found the tail held, and one
+/// wake-up was left for two free slots.)
 fn concurrent_receives_complete_every_parked_send(cap: usize, iters: usize) {
     for it in 0..iters {
         let (tx, rx) = chan::<u64>(cap);
@@ -96,7 +113,7 @@ fn concurrent_receives_complete_every_parked_send(cap: usize, iters: usize) {
             .collect();
         drop(go_tx); // releases every receiver at once
         let got = receivers.into_iter().map(|h| h.join().unwrap()).collect();
-        all_sends_completed(it, got, &done_rx, &rx);
+        all_sends_completed(it, got, &done_rx, &rx, |_| "send");
         for h in senders {
             h.join().unwrap();
         }
@@ -159,7 +176,14 @@ fn thread_receive_race(cap: usize, iters: usize, mixed: bool) {
             })
             .collect();
         let got = receivers.into_iter().map(|h| h.join().unwrap()).collect();
-        all_sends_completed(it, got, &done_rx, &rx);
+        let kind = |s: u64| {
+            if mixed && (s + it as u64) % 2 == 0 {
+                "select send"
+            } else {
+                "send"
+            }
+        };
+        all_sends_completed(it, got, &done_rx, &rx, kind);
         for h in senders {
             h.join().unwrap();
         }
@@ -195,10 +219,11 @@ fn mixed_select_and_plain_parties_on_a_full_ring_leave_no_sender_stuck() {
 /// and a fresh send released at once (plain threads). After both receives
 /// there is room for both sends, so both complete without a third
 /// receive, whoever takes which slot. The race: the fresh sender takes
-/// the slot the first receive freed and woke the parked one for, while the
-/// other slot was freed behind the held tail slot; without rule W2 the
-/// parked sender stayed stuck in about one round in 10^4 (on main before
-/// issue 12 too).
+/// the slot the first receive freed, while the other slot was freed
+/// behind the held tail slot; the parked sender must still get room (rule
+/// H1: the tail slot's reader hands on when it frees it). Under the
+/// earlier wake-and-claim design the parked sender stayed stuck in about
+/// one round in 10^4 until rule W2 was added.
 #[test]
 fn fresh_sender_racing_with_a_hand_off_leaves_no_sender_stuck() {
     common::watchdog(

@@ -3,11 +3,11 @@
 //! * non-blocking operations (`try_recv`, `try_send`, `select!` with
 //!   `default`, timed operations with a zero timeout) are linearizable with
 //!   completed operations on the same channel;
-//! * a receive from a full buffer with a parked sender loses nothing when
-//!   the last receiver goes right after: the sender either got the room or
-//!   gets its value back (Go would always complete that send: not done, see
-//!   `chan/src/array/blocking.rs`); a woken `select!` sender whose value
-//!   expression panics gives its slot back;
+//! * a receive from a full buffer with a parked sender completes that
+//!   sender's send before it returns (Go's `recv` with a waiting sender;
+//!   `chan/src/array/blocking.rs`, rules H1–H3), so the send succeeds even
+//!   if the last receiver goes right after; a woken `select!` sender whose
+//!   value expression panics gives its reserved slot back;
 //! * dropping the last `Receiver` drops the buffered values at once, and
 //!   parked senders get theirs back; nothing is lost, leaked or dropped
 //!   twice (drop-counted values, `Weak`);
@@ -235,12 +235,13 @@ fn receive_by(rx: &Receiver<Tracked>, by: RecvBy) -> Option<Tracked> {
     }
 }
 
-/// A receive from a full buffer wakes the parked sender; the last receiver
-/// is dropped right after. The sender either claimed the room first (its
-/// send returns `Ok` and its value is dropped with the buffer) or met the
+/// A receive from a full buffer with a sender that was given time to park
+/// (not seen parked: see
+/// [`receive_from_full_channel_completes_the_parked_send`] for that); the
+/// last receiver is dropped right after. If the sender had registered, the
+/// receive completed its send (`Ok`, its value dropped with the buffer);
+/// one that had not yet registered on a loaded machine may instead meet the
 /// close (its own value comes back). Every value is dropped exactly once.
-/// (Go moves the sender's value in during the receive, so its send always
-/// succeeds here; goro does not yet: `chan/src/array/blocking.rs`.)
 #[test]
 fn receive_from_full_channel_then_last_receiver_dropped_loses_nothing() {
     let name = "receive_from_full_channel_then_last_receiver_dropped_loses_nothing";
@@ -277,6 +278,139 @@ fn receive_from_full_channel_then_last_receiver_dropped_loses_nothing() {
                         assert_eq!(counts.made(), cap + 1);
                         assert_eq!(counts.live(), 0, "every value dropped, once");
                     }
+                }
+            }
+        });
+    });
+}
+
+/// Spawns `send` as a coroutine named `name` and returns once it is
+/// parked on `reason` (seen through `goro::coroutines()`): registered on
+/// the channel, not merely started. No timing is involved.
+fn spawn_seen_parked<R: Send + 'static>(
+    name: &str,
+    reason: &str,
+    send: impl FnOnce() -> R + Send + 'static,
+) -> goro::JoinHandle<R> {
+    let h = goro::Builder::new().name(name).spawn(send);
+    loop {
+        let parked = goro::coroutines().into_iter().any(|c| {
+            c.name.as_deref() == Some(name)
+                && c.state == goro::CoroutineState::Waiting
+                && c.wait_reason == Some(reason)
+        });
+        if parked {
+            return h;
+        }
+        nap(Duration::from_millis(1));
+    }
+}
+
+/// Go's `recv` with a waiting sender: a receive from a full buffer with a
+/// plain sender parked on it moves that sender's value into the buffer
+/// before it returns, so the send has completed even if the last receiver
+/// goes right after (the value is then dropped with the buffer). A parked
+/// `select!` send case gets the freed slot reserved instead (its value is
+/// evaluated only once it runs), so its send completes too: the last
+/// receiver's drop waits for that write. The sender is seen parked before
+/// the receive, and nobody else sends, so the outcome is deterministic:
+/// `Ok` every time, for every way of receiving (`recv`, `select!`,
+/// `select!` with `default`, `try_recv`), and every value dropped exactly
+/// once.
+#[test]
+fn receive_from_full_channel_completes_the_parked_send() {
+    let name = "receive_from_full_channel_completes_the_parked_send";
+    common::for_procs(name, &[1, 2, 8], LIMIT, || {
+        goro::run(|| {
+            for round in 0..5 {
+                for by in [
+                    RecvBy::Recv,
+                    RecvBy::Select,
+                    RecvBy::SelectDefault,
+                    RecvBy::TryRecv,
+                ] {
+                    for (cap, by_select) in [
+                        (1usize, false),
+                        (2, false),
+                        (5, false),
+                        (1, true),
+                        (3, true),
+                    ] {
+                        let counts = Counts::new();
+                        let (tx, rx) = full_channel(&counts, cap);
+                        let c2 = counts.clone();
+                        let who = format!("parked sender {round} {by:?} {cap} {by_select}");
+                        let reason = if by_select { "select" } else { "chan send" };
+                        let sender = spawn_seen_parked(&who, reason, move || {
+                            if by_select {
+                                select! {
+                                    send(tx, Tracked::new(&c2, 100)) -> r => r.map_err(|e| e.into_inner().id)
+                                }
+                            } else {
+                                tx.send(Tracked::new(&c2, 100))
+                                    .map_err(|e| e.into_inner().id)
+                            }
+                        });
+                        let got = receive_by(&rx, by).expect("the buffer is full");
+                        assert_eq!(got.id, 0, "FIFO: the oldest value comes first");
+                        if !by_select {
+                            assert!(rx.is_full(), "{by:?}, cap {cap}: the parked value moved in");
+                        }
+                        drop(got);
+                        drop(rx); // the last receiver: drops the buffer at once
+                        assert_eq!(
+                            sender.join().unwrap(),
+                            Ok(()),
+                            "{by:?}, cap {cap}, select {by_select}: the parked send completed \
+                             with the receive"
+                        );
+                        assert_eq!(counts.made(), cap + 1);
+                        assert_eq!(counts.live(), 0, "every value dropped, once");
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// Several plain senders parked on a full buffer, then as many receives:
+/// each receive completed the oldest parked send (FIFO among senders, as
+/// in Go), so the buffer holds exactly their values in order, and every
+/// sender returns `Ok` even though the last receiver goes before they run.
+#[test]
+fn receives_complete_parked_sends_in_fifo_order() {
+    let name = "receives_complete_parked_sends_in_fifo_order";
+    common::for_procs(name, &[1, 2, 8], LIMIT, || {
+        goro::run(|| {
+            for cap in [1usize, 3] {
+                let (tx, rx) = chan::<u64>(cap);
+                for i in 0..cap as u64 {
+                    tx.send(i).unwrap();
+                }
+                let senders: Vec<_> = (0..3u64)
+                    .map(|s| {
+                        let tx = tx.clone();
+                        let who = format!("fifo sender {cap} {s}");
+                        spawn_seen_parked(&who, "chan send", move || tx.send(100 + s))
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for _ in 0..3 {
+                    got.push(rx.recv().unwrap());
+                }
+                let mut left = Vec::new();
+                while let Ok(v) = rx.try_recv() {
+                    left.push(v);
+                }
+                got.extend(left);
+                let want: Vec<u64> = (0..cap as u64).chain(100..103).collect();
+                assert_eq!(
+                    got, want,
+                    "cap {cap}: buffer order, then the senders' in FIFO order"
+                );
+                drop(rx);
+                for h in senders {
+                    assert_eq!(h.join().unwrap(), Ok(()), "cap {cap}");
                 }
             }
         });
@@ -533,7 +667,7 @@ fn last_receiver_racing_with_senders_loses_nothing() {
 }
 
 /// Senders with tiny timeouts race with receives that move parked
-/// senders' values into the ring (`array/blocking.rs`, rules M2, M3; a
+/// senders' values into the ring (`array/blocking.rs`, rule H1; a
 /// timed-out sender withdraws under the wait list's lock, `context.rs`
 /// rule V2): every send either returned `Ok` and its value is received
 /// exactly once, or timed out and got its own value back, which is never

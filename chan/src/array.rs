@@ -134,9 +134,6 @@ pub(crate) struct Array<T> {
     one_lap: usize,
     mark_bit: usize,
     senders: SyncWaiters,
-    /// Wake-ups spent by senders that then found no room (rule W2 in
-    /// `array/blocking.rs`).
-    lost_wakes: AtomicUsize,
     receivers: SyncWaiters,
 }
 
@@ -169,7 +166,6 @@ impl<T> Array<T> {
             one_lap,
             mark_bit,
             senders: SyncWaiters::new(),
-            lost_wakes: AtomicUsize::new(0),
             receivers: SyncWaiters::new(),
         }
     }
@@ -230,6 +226,16 @@ impl<T> Array<T> {
                 // the 4x4 throughput on two cores: the spinner and the
                 // receiver fight over the slot's line, where parking lets
                 // the receivers drain a batch.
+                return false;
+            } else if stamp.wrapping_add(self.one_lap) == tail
+                && self.tail.load(Ordering::Relaxed) == tail
+            {
+                // A sender of the previous lap claimed this slot and has not
+                // written it yet, and `tail` is still here: the ring is full.
+                // Spinning would wait on a party that may not be running (a
+                // `select!` send case woken with a reserved slot, rule H2 in
+                // `array/blocking.rs`, or one evaluating its value), on our
+                // own worker maybe.
                 return false;
             } else {
                 // Another sender claimed this position; look again.
@@ -322,6 +328,20 @@ impl<T> Array<T> {
         if token.array_slot.is_null() {
             return Err(msg);
         }
+        // SAFETY: caller contract, and the slot is not null: a claim.
+        unsafe { self.fill(token, msg) };
+        self.published();
+        Ok(())
+    }
+
+    /// Writes `msg` into the slot `token` claimed and publishes it, without
+    /// waking anyone (the caller calls [`Array::published`]).
+    ///
+    /// # Safety
+    /// `token` holds a successful, not yet completed send claim on this
+    /// channel with a non-null slot; this completes it.
+    #[inline]
+    unsafe fn fill(&self, token: &Token, msg: T) {
         // SAFETY: the claim gives us exclusive use of the slot until we
         // publish its stamp.
         let slot = unsafe { &*(token.array_slot as *const Slot<T>) };
@@ -332,8 +352,6 @@ impl<T> Array<T> {
         }
         // SeqCst: pairs with a registering receiver's re-check (module docs).
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.published();
-        Ok(())
     }
 
     /// Wakes receivers after a slot was published. Normally one (the
@@ -370,7 +388,7 @@ impl<T> Array<T> {
             .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
         {
-            self.senders.notify();
+            self.wake_senders();
             return;
         }
         // Otherwise publish it empty; receivers skip it and free it.
@@ -389,7 +407,7 @@ impl<T> Array<T> {
         {
             slot.stamp
                 .store(pos.wrapping_add(self.one_lap), Ordering::SeqCst);
-            self.senders.notify();
+            self.wake_senders();
         }
         self.published();
     }
@@ -418,7 +436,7 @@ impl<T> Array<T> {
                             // An abandoned claim: free the slot, look on.
                             slot.stamp
                                 .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
-                            self.senders.notify();
+                            self.wake_senders();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
                         }
@@ -501,7 +519,7 @@ impl<T> Array<T> {
                             // An abandoned claim: free the slot, look on.
                             slot.stamp
                                 .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
-                            self.senders.notify();
+                            self.wake_senders();
                             head = self.head.load(Ordering::Relaxed);
                             continue;
                         }
@@ -587,7 +605,7 @@ impl<T> Array<T> {
         // Free, then look for parked senders: `SeqCst`, paired with a
         // registering sender's re-check (`send_ready`).
         slot.stamp.store(token.array_stamp, Ordering::SeqCst);
-        self.senders.notify();
+        self.wake_senders();
         Some(msg)
     }
 

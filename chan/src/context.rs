@@ -42,6 +42,33 @@
 //! Waiters park with a validate callback that re-reads `state` (see
 //! `waiter.rs`), so a claim that lands between registering and sleeping is
 //! never missed.
+//!
+//! # Value entries (rules V1–V3)
+//!
+//! A parked plain `send` on a buffered channel leaves a pointer to its
+//! value in its entry ([`Entry::value`], Go's sudog `elem`), so that the
+//! receive that frees room moves the value into the ring itself and the
+//! send has completed when that receive returns (`array/blocking.rs`, rule
+//! H1). The mover must copy the value *before* it claims (after the claim
+//! the waiter may return and its frame be gone, rule 2) and must not copy
+//! it at all if the claim could then fail. So:
+//!
+//! 4. **V1 (one list, one operation).** A value entry is the only entry of
+//!    its context (a plain send, never a `select!` case), so nobody outside
+//!    its list can claim it.
+//! 5. **V2 (claimed only under the lock).** Every claim of a value entry's
+//!    context is made holding its list's lock: the mover's
+//!    ([`Waiters::unlink_and_claim_value`]), the close's
+//!    ([`Waiters::disconnect_all`]) and the waiter's own withdrawal
+//!    ([`SyncWaiters::withdraw`]: a deadline, or room it found itself; it
+//!    waits with [`Context::wait_for_claim`], which never claims). So a
+//!    lock holder that sees it `WAITING` knows its claim will land, and
+//!    may copy the value out first. [`Waiters::claim_one`] never claims a
+//!    value entry (it would claim the operation without moving the value).
+//! 6. **V3 (the value is read-only while linked).** The waiter neither
+//!    reads nor moves its value while the entry is linked; after a claim
+//!    for its operation (`FIRST_OPER`) the value belongs to the mover and
+//!    the waiter forgets its copy; after any other claim it still owns it.
 
 use std::time::Instant;
 
@@ -97,6 +124,20 @@ impl Context {
     /// itself unless someone claimed first). Returns the final state.
     #[inline]
     pub(crate) fn wait_until(&self, reason: &'static str, deadline: Option<Instant>) -> usize {
+        match self.wait_for_claim(reason, deadline) {
+            WAITING => match self.try_claim(ABORTED) {
+                Ok(()) => ABORTED,
+                Err(s) => s,
+            },
+            s => s,
+        }
+    }
+
+    /// Parks until claimed, or until `deadline` passes: then returns
+    /// `WAITING` *without* claiming (the caller withdraws under its list's
+    /// lock, rule V2). Returns the state otherwise.
+    #[inline]
+    pub(crate) fn wait_for_claim(&self, reason: &'static str, deadline: Option<Instant>) -> usize {
         loop {
             let s = self.state();
             if s != WAITING {
@@ -105,10 +146,7 @@ impl Context {
             if let Some(d) = deadline
                 && Instant::now() >= d
             {
-                return match self.try_claim(ABORTED) {
-                    Ok(()) => ABORTED,
-                    Err(s) => s,
-                };
+                return WAITING;
             }
             waiter::park(reason, deadline, || self.state() == WAITING);
         }
@@ -154,6 +192,9 @@ pub(crate) struct Entry {
     pub(crate) cx: *const Context,
     /// Rendezvous channels: where the value goes / comes from.
     pub(crate) packet: *mut u8,
+    /// Buffered channels, plain `send`: the value waiting to be sent, in
+    /// the waiter's frame (rules V1–V3); null for every other entry.
+    pub(crate) value: *const u8,
     /// Taken by whoever claims the entry (or disconnects it).
     unparker: Option<Unparker>,
     prev: *mut Entry,
@@ -186,6 +227,7 @@ impl Entry {
             exclusive,
             cx: cx.id(),
             packet,
+            value: std::ptr::null(),
             unparker: Some(unparker),
             prev: std::ptr::null_mut(),
             next: std::ptr::null_mut(),
@@ -305,7 +347,8 @@ impl Waiters {
             // SAFETY: linked entries are valid under the mutex (rule 1).
             let entry = unsafe { &mut *e };
             let next = entry.next;
-            if Some(entry.cx) != me {
+            // Never a value entry (rule V2): its claim must move the value.
+            if Some(entry.cx) != me && entry.value.is_null() {
                 // SAFETY: linked in this list.
                 unsafe { self.unlink(e) };
                 let packet = entry.packet;
@@ -323,6 +366,77 @@ impl Waiters {
             e = next;
         }
         None
+    }
+
+    /// The first entry, in FIFO order, whose context is still waiting.
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list.
+    pub(crate) unsafe fn first_waiting(&self) -> Option<*mut Entry> {
+        let mut e = self.head;
+        while !e.is_null() {
+            // SAFETY: linked entries are valid under the mutex (rule 1).
+            let entry = unsafe { &*e };
+            // SAFETY: as above.
+            if unsafe { entry.cx() }.state() == WAITING {
+                return Some(e);
+            }
+            e = entry.next;
+        }
+        None
+    }
+
+    /// Unlinks `e`, takes its unparker, then claims its context for its
+    /// operation: the claim is the last access to the waiter's frame (rule
+    /// 2). Returns the unparker if the claim landed; if it failed, the
+    /// entry stays unlinked (its owner's `remove` sees that).
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list, and `e` is linked in
+    /// it and not a value entry (rule V2).
+    pub(crate) unsafe fn unlink_and_claim(&mut self, e: *mut Entry) -> Option<Unparker> {
+        // SAFETY: caller contract.
+        unsafe { self.unlink(e) };
+        // SAFETY: linked until just now, under the mutex (rule 1).
+        let entry = unsafe { &mut *e };
+        debug_assert!(entry.value.is_null(), "not a value entry (rule V2)");
+        let unparker = entry
+            .unparker
+            .take()
+            .expect("a linked entry has its unparker");
+        let (oper, exclusive, cx) = (entry.oper, entry.exclusive, entry.cx);
+        // SAFETY: the context outlives its linked entries (rule 1); this
+        // claim is our last access to the waiter's frame.
+        unsafe { Self::claim(cx, oper, exclusive) }.then_some(unparker)
+    }
+
+    /// Unlinks the value entry `e`, takes its unparker, and claims its
+    /// context for its operation: the last access to the waiter's frame
+    /// (rule 2). The claim cannot fail (rule V2), so the caller has moved
+    /// the value out already (rule V3).
+    ///
+    /// # Safety
+    /// The caller holds the mutex guarding this list; `e` is a value entry
+    /// linked in it, seen `WAITING` under this same lock hold.
+    pub(crate) unsafe fn unlink_and_claim_value(&mut self, e: *mut Entry) -> Unparker {
+        // SAFETY: caller contract.
+        unsafe { self.unlink(e) };
+        // SAFETY: linked until just now, under the mutex (rule 1).
+        let entry = unsafe { &mut *e };
+        debug_assert!(!entry.value.is_null(), "a value entry");
+        let unparker = entry
+            .unparker
+            .take()
+            .expect("a linked entry has its unparker");
+        // SAFETY: the context outlives its linked entries (rule 1); it was
+        // `WAITING` and only lock holders claim it (rule V2), so this
+        // compare-exchange lands; it is our last access to the frame.
+        let landed = unsafe { &*entry.cx }.try_claim(entry.oper).is_ok();
+        debug_assert!(
+            landed,
+            "rule V2: a value entry is claimed under the lock only"
+        );
+        unparker
     }
 
     /// Tries to claim context `cx` for operation `oper`.
@@ -491,6 +605,37 @@ impl SyncWaiters {
         if let Some(c) = c {
             c.unparker.unpark_into();
         }
+    }
+
+    /// Runs `f` on the list under its lock, then updates the lock-free
+    /// "anyone there?" flag before unlocking. Wake whoever `f` claimed
+    /// after this returns (rule 3).
+    #[inline]
+    pub(crate) fn with_list<R>(&self, f: impl FnOnce(&mut Waiters) -> R) -> R {
+        let mut l = self.lock();
+        let r = f(&mut l);
+        self.is_empty.store(l.is_empty(), Ordering::SeqCst);
+        r
+    }
+
+    /// The owner of value entry `e` gives up waiting (a deadline, or room
+    /// it found itself): under the lock, claims `cx` as `ABORTED` unless
+    /// someone claimed it first, and unlinks `e`. Returns the final state:
+    /// `ABORTED`, or the earlier claim (rule V2: a mover's `FIRST_OPER`
+    /// means the value is gone).
+    ///
+    /// # Safety
+    /// `e` was registered here (or is no longer linked); `cx` is its context.
+    pub(crate) unsafe fn withdraw(&self, e: *mut Entry, cx: &Context) -> usize {
+        self.with_list(|l| {
+            let s = match cx.try_claim(ABORTED) {
+                Ok(()) => ABORTED,
+                Err(s) => s,
+            };
+            // SAFETY: caller contract; we hold the mutex.
+            unsafe { l.remove(e) };
+            s
+        })
     }
 
     /// Wakes everyone as `DISCONNECTED`.

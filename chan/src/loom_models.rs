@@ -222,9 +222,9 @@ fn full_ring_and_sender() -> (
 /// the last receiver dropped (which drops the buffer): the sender either
 /// got room before the drop (its send returns `Ok` and its value is dropped
 /// with the buffer) or met the close (its value comes back). Nothing is
-/// lost or dropped twice. (Go would always complete the parked send: not
-/// done here, see `array/blocking.rs`.) `via_select`: the receive is a
-/// `select!` case.
+/// lost or dropped twice. (Once the sender is registered its send always
+/// completes: [`receive_completes_registered_send`].) `via_select`: the
+/// receive is a `select!` case.
 fn receive_from_full_then_last_receiver_dropped(via_select: bool) {
     model(move || {
         let (drops, tx, rx, s) = full_ring_and_sender();
@@ -294,7 +294,8 @@ fn recv_from_full_races_with_close() {
 }
 
 /// A plain sender and a `select!` send case both wait on a full ring;
-/// two receives make room for both (each woken party claims it itself). Every message arrives exactly
+/// two receives make room for both (the plain value is moved in, the
+/// select case gets a slot reserved: rules H1, H2). Every message arrives exactly
 /// once, in some order, and both sends return `Ok`.
 #[test]
 fn plain_and_select_senders_on_full_ring() {
@@ -319,7 +320,7 @@ fn plain_and_select_senders_on_full_ring() {
 }
 
 /// A `select!` send case waits on a full ring: the receive that frees
-/// room wakes it, and it claims the room and writes its value.
+/// room reserves it for the case (rule H2), which then writes its value.
 #[test]
 fn select_send_case_on_full_ring() {
     model(|| {
@@ -358,4 +359,62 @@ fn two_receives_from_full_ring_complete_two_parked_sends() {
         got.sort_unstable();
         assert_eq!(got, [1, 2, 3, 4]);
     });
+}
+
+/// Whether a sender is registered on `rx`'s buffered channel (the model
+/// waits for it to stand for "parked").
+fn sender_registered<T>(rx: &crate::Receiver<T>) -> bool {
+    match &rx.chan {
+        crate::channel::Flavor::Array(a) => a.senders().has_waiters(),
+        _ => false,
+    }
+}
+
+/// How [`receive_completes_registered_send`] receives.
+#[derive(Clone, Copy)]
+enum RecvBy {
+    Recv,
+    Select,
+    TryRecv,
+}
+
+/// Go's `recv` with a waiting sender (`array/blocking.rs`, rules H1, H3):
+/// once a plain sender is registered on a full ring, a receive completes
+/// its send before it returns, whoever of the two takes the list's lock
+/// first (the receiver's hand-off, or the sender's own re-check that saw
+/// the room). So after the receive the last receiver is dropped, and the
+/// send still returns `Ok`, its value dropped with the buffer; every
+/// value is dropped exactly once.
+fn receive_completes_registered_send(by: RecvBy) {
+    model(move || {
+        let (drops, _tx, rx, s) = full_ring_and_sender();
+        while !sender_registered(&rx) {
+            thread::yield_now();
+        }
+        let got = match by {
+            RecvBy::Recv => rx.recv(),
+            RecvBy::Select => crate::select! { recv(rx) -> v => v },
+            RecvBy::TryRecv => rx.try_recv().ok(),
+        };
+        assert_eq!(got.as_ref().map(|c| c.0), Some(1));
+        drop(got);
+        drop(rx);
+        assert_eq!(s.join().unwrap(), Ok(()), "the registered send completed");
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 2);
+    });
+}
+
+#[test]
+fn recv_completes_registered_send() {
+    receive_completes_registered_send(RecvBy::Recv);
+}
+
+#[test]
+fn select_recv_completes_registered_send() {
+    receive_completes_registered_send(RecvBy::Select);
+}
+
+#[test]
+fn try_recv_completes_registered_send() {
+    receive_completes_registered_send(RecvBy::TryRecv);
 }

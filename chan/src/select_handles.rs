@@ -170,18 +170,10 @@ impl<T> SelectHandle for Sender<T> {
 
     unsafe fn accept(&self, token: &mut Token, entry: &mut Entry) -> bool {
         match &self.chan {
-            // Woken by a receiver that freed room: claim it like any
-            // ready case, and hand the wake-up on if more room waits
-            // (`array/blocking.rs`, rule W2).
-            Flavor::Array(a) => {
-                let claimed = a.start_send(token);
-                if claimed {
-                    a.wake_next_sender();
-                } else {
-                    a.lost_wake();
-                }
-                claimed
-            }
+            // Woken by a receiver that freed room and reserved it for us
+            // (`array/blocking.rs`, rule H2).
+            // SAFETY: forwarded contract: claimed for this case.
+            Flavor::Array(a) => unsafe { a.accept_reserved(token, entry.packet) },
             // SAFETY: forwarded contract.
             Flavor::Zero(z) => unsafe { z.accept_send(token, entry.packet) },
             Flavor::Never(_) => false,

@@ -1,27 +1,69 @@
-//! Blocking operations on the buffered ring (`array.rs`): parking, waking,
-//! and the drain when the last receiver goes. The ring itself, its stamps
-//! and the non-blocking claims (rule L1) are in `array.rs`.
+//! Blocking operations on the buffered ring (`array.rs`): parking, the
+//! hand-off of freed room to parked senders, and the drain when the last
+//! receiver goes. The ring itself, its stamps and the non-blocking claims
+//! (rule L1) are in `array.rs`.
 //!
-//! # Not done: a receive does not complete a parked sender's send
+//! # A receive completes a parked sender's send (rules H1–H3)
 //!
 //! Go's receive from a full channel with a parked sender moves that
-//! sender's value into the freed slot before it returns. Here the receive
-//! frees the slot and wakes the sender, which claims room itself when it
-//! runs: if the channel is closed in between (say, by the last receiver's
-//! drop), the send fails with its value back where Go would have delivered
-//! it. Two implementations of Go's way were measured and rejected (issue
-//! 12, `docs/benchmarks.md`):
+//! sender's value into the buffer before it returns, so the send has
+//! completed even if the channel is closed right after (say, by the last
+//! receiver's drop). Here:
 //!
-//! - reserving the freed slot for the parked sender, which writes it when
-//!   it runs: the slot sat claimed but unwritten until then, receivers
-//!   reaching it parked, and `chan_4x4` fell to a sixth;
-//! - the receiver copying the parked sender's value into the ring under
-//!   the sender list's lock (Go's `recv` with a waiting sudog): on one
-//!   worker it was faster, but with two workers the hand-offs keep the ring
-//!   full while any sender is parked, a woken sender finds no room and
-//!   parks again, and the batches that the sender's spin below relies on
-//!   never form: `chan_4x4` at `GOMAXPROCS=2` fell from about 30 to 8–15
-//!   Mmsg/s.
+//! - **H1 (hand the room on).** Whoever frees a slot — a receive (`read`),
+//!   or a passed abandoned claim — frees it first (`SeqCst` stamp store)
+//!   and then looks at the sender list (one `SeqCst` load when nobody
+//!   waits: [`Array::wake_senders`]). If a sender waits, it takes the
+//!   list's lock and, while a sender waits and `tail` has room, claims
+//!   that room with the ordinary blocking claim (`start_send`) for the
+//!   first waiting sender in FIFO order ([`Array::hand_room`]). A parked
+//!   plain `send` left a pointer to its value in its entry: the value is
+//!   moved into the claimed slot and published, and the sender is woken
+//!   with its send complete (`FIRST_OPER`; rules V1–V3 in `context.rs`
+//!   say why the copy may come before the claim).
+//! - **H2 (select! send cases get a reservation).** A parked `select!` send
+//!   case has no value yet (it is evaluated only if the case wins): the
+//!   claimed slot goes into its entry's `packet`, written before the claim
+//!   (rule 2 of `context.rs`), and the woken case completes that claim
+//!   (`accept_reserved`; `write`, or `abandon_send` if its value expression
+//!   panics). If its select was claimed elsewhere meanwhile, the room is
+//!   offered to the next waiting sender, or given back (`abandon_send`).
+//!   Until the case runs, the slot is claimed and unwritten: blocking
+//!   receivers park on it, non-blocking ones wait for it only when a later
+//!   slot holds a completed send (rule L2), and a blocking claim that finds
+//!   it at `tail` a lap later answers "full" instead of spinning.
+//! - **H3 (a registered sender is served like any other).** A plain sender
+//!   registers, then re-checks for room (`send_ready`, the Dekker pairing
+//!   below). If it sees room, it does not withdraw: it runs
+//!   [`Array::hand_room`] itself, which serves the waiting senders in FIFO
+//!   order, itself included. So once a sender is registered, its send is
+//!   completed by whoever frees room first, and a receive that frees room
+//!   after the registration never returns before that send completes
+//!   (loom: `loom_models::*_completes_registered_send`). Its only
+//!   withdrawals are a deadline and a close that came after the close's
+//!   sweep of the list, both under the lock (rule V2).
+//!
+//! Every hand-off carries its room, so no wake-up is spent without room
+//! and nothing needs to hand a wake-up on (the lost-wake-up count of the
+//! wake-and-claim design, W2, is gone; `tests/chan_handoff.rs` still
+//! checks that no sender is left parked beside free room). `hand_room`
+//! decides under the lock whether more can be handed (another sender
+//! waits and `tail` has room), so the common hand-off is one lock round
+//! trip.
+//!
+//! Why this design and not the two measured before it (issue 12,
+//! `docs/benchmarks.md`): it frees the slot *before* it looks for senders
+//! and claims room through the same `tail` compare-exchange as a sender,
+//! so the fast paths are untouched and the blocked senders' batch spin
+//! (below) works as before. The receive-side copy of the second landing
+//! looked for senders *before* freeing its slot (the freed slot handed
+//! straight to the sender, the slot held across the lock) and spun and
+//! claimed differently: `chan_4x4` on two workers fell to 8–15 Mmsg/s
+//! from about 30, and 1.17× main's time at best after making its other
+//! choices like main's (branch `handoff2`). Reserving room for every woken
+//! sender (the first landing) left slots unwritten until the sender ran
+//! (`chan_4x4` at a sixth). Reservations remain for `select!` send cases
+//! only, which are rare on hot channels.
 //!
 //! # Blocking
 //!
@@ -53,8 +95,9 @@
 //! ([`SEND_SPINS`] pauses, when `waiter::can_spin` says another CPU is at
 //! work and nothing else wants ours), waiting for a *batch* of room (an
 //! eighth of the ring) and not for one slot. Parking costs a wake-up per
-//! freed slot when producers are ahead: the receiver frees a slot and wakes
-//! the sender, which refills it and parks again. A sender that spins needs
+//! freed slot when producers are ahead: the receiver frees a slot, moves
+//! the parked sender's value in (H1) and wakes it, and the sender's next
+//! send finds the ring full and parks again. A sender that spins needs
 //! no wake-up, and waiting for a batch keeps it from trading the slot's
 //! cache line with the receiver message by message. If the batch does not
 //! come within the spin, one free slot is enough again, and the sender
@@ -62,52 +105,44 @@
 //! microseconds at most and changes nothing else. (`select4`: 130 → 82 ns
 //! per operation on two workers; measurements in `docs/benchmarks.md`.)
 //!
-//! # Waking senders (rules W1, W2)
-//!
-//! - **W1.** A receive frees its slot (`SeqCst` store) and then wakes one
-//!   parked sender, if any (one `SeqCst` load when nobody waits). The
-//!   woken sender — a plain `send`, or a `select!` send case whose context
-//!   the wake-up claims — claims room itself with `start_send`; if another
-//!   sender took the room first, it registers again.
-//! - **W2 (hand the wake-up on).** A wake-up can be spent without room
-//!   being taken: a receive that frees a slot *behind* the tail's (another
-//!   receiver is still reading the tail slot) wakes a sender that then finds
-//!   the tail slot held and parks again. When the tail slot is freed, one
-//!   sender is woken for two free slots. So a woken sender that finds no
-//!   room counts a *lost* wake-up ([`Array::lost_wake`], before it
-//!   registers again), and a woken sender that claims room while lost
-//!   wake-ups are counted takes one off and, if room is left at `tail` and
-//!   a sender waits, wakes the next one ([`Array::wake_next_sender`]). All
-//!   three accesses are `SeqCst`: either the claimer sees the count, or the
-//!   lost sender's re-check after it registers sees the claim's moved
-//!   `tail` and the room behind it. No sender stays parked beside free room
-//!   (`tests/chan_handoff.rs`: two receives racing with a fresh send left
-//!   the parked sender stuck about once in 10^4 rounds without it, on the
-//!   pre-issue-12 code too). Fresh senders never need to: the receive that
-//!   freed the tail slot they took woke someone already. Waking on after
-//!   *every* woken claim instead woke all parked senders at once whenever
-//!   room opened, and the extra contention cost `chan_4x4` about 10% on
-//!   two workers.
-//!
 //! # The last receiver
 //!
 //! Dropping the last `Receiver` closes the channel and drops every
 //! buffered message at once (`disconnect_receivers`; crossbeam-channel does
 //! the same): nobody can receive them any more. Senders that had claimed a
 //! slot before the close finish writing it (their send returns `Ok`) and
-//! the drain waits for them (rule L1); parked senders are woken by the close
-//! and get their values back in `SendError`.
+//! the drain waits for them (rule L1), `select!` send cases holding a
+//! reserved slot (H2) included; parked senders whose sends no receive
+//! completed are woken by the close and get their values back in
+//! `SendError`.
 
+use std::mem::ManuallyDrop;
 use std::time::Instant;
 
-use super::{Array, Token, waiter};
-use crate::context::{ABORTED, Context, Entry, FIRST_OPER};
+use super::{Array, Slot, Token, waiter};
+use crate::context::{ABORTED, Context, Entry, FIRST_OPER, WAITING};
 use crate::error::{SendTimeoutError, TrySendError};
+use crate::waiter::Unparker;
 use std::sync::atomic::Ordering;
 
 /// Pause instructions a blocked sender spins through, at most, before it
 /// parks (a few microseconds; see the module docs).
 const SEND_SPINS: usize = 200;
+
+/// What one round of [`Array::hand_room`] did, under the list's lock.
+enum Handed {
+    /// Nobody waits (any room claimed for a select that went another way
+    /// is still held: give it back).
+    Nobody,
+    /// A sender waits, and `tail` has no room (or the channel is closed).
+    NoRoom,
+    /// A select! send case got a reserved slot (wake it). `bool`: whether
+    /// another sender waits and `tail` has room (hand again).
+    Reserved(Unparker, bool),
+    /// A plain send's value moved into the ring (wake it and a receiver).
+    /// `bool`: as for `Reserved`.
+    Moved(Unparker, bool),
+}
 
 impl<T> Array<T> {
     /// Blocking send, optionally until `deadline`.
@@ -117,23 +152,38 @@ impl<T> Array<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut token = Token::default();
+        if self.start_send(&mut token) {
+            // SAFETY: fresh successful claim, completed once.
+            return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
+        }
+        self.send_blocked(msg, deadline)
+    }
+
+    /// [`Array::send`] after its first claim found no room: spin, then
+    /// park with the value in the wait entry until a receive moves it into
+    /// the ring (rule H1), room turns up for us to claim ourselves, the
+    /// channel closes, or `deadline` passes.
+    #[cold]
+    fn send_blocked(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut token = Token::default();
+        // The value stays here, at one address, while an entry points at it
+        // (rule V3); a receiver that moves it claims our context for
+        // `FIRST_OPER`, and then it is no longer ours to drop.
+        let msg = ManuallyDrop::new(msg);
         // One spin per call: if the room it saw is gone again (taken by
         // another sender, or the oldest slot is still being read), park.
         let mut spun = false;
-        // Whether a receiver's wake-up got us here (rule W2).
-        let mut woken = false;
         loop {
             if self.start_send(&mut token) {
-                if woken {
-                    self.wake_next_sender();
-                }
+                // SAFETY: not linked anywhere now (rule V3): ours to move,
+                // once, and `msg` is not used again.
+                let msg = unsafe { std::ptr::read(&*msg) };
                 // SAFETY: fresh successful claim, completed once.
                 return unsafe { self.write(&mut token, msg) }.map_err(SendTimeoutError::Closed);
             }
-            if std::mem::take(&mut woken) {
-                self.lost_wake();
-            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
+                // SAFETY: as above.
+                let msg = unsafe { std::ptr::read(&*msg) };
                 // Out of time: one last look that waits out a receiver in
                 // the middle of freeing room (rule L1).
                 return self.try_send(msg).map_err(|e| match e {
@@ -149,39 +199,166 @@ impl<T> Array<T> {
             }
             let cx = Context::new();
             let mut entry = Entry::new(FIRST_OPER, &cx, std::ptr::null_mut(), false);
+            entry.value = &*msg as *const T as *const u8;
             // SAFETY: `entry` stays in this frame until it is unlinked: by a
-            // notifier's claim, or by `unregister` below.
+            // claimer, or by `withdraw` below.
             unsafe { self.senders.register(&mut entry) };
+            let mut state = WAITING;
             if self.send_ready() {
-                let _ = cx.try_claim(ABORTED);
+                // Room opened before a receiver could see us (rule H3):
+                // hand it out ourselves, in FIFO order like a receiver
+                // would; it may go to a sender that waited before us.
+                self.hand_room();
+                if self.is_closed() {
+                    // Closed, perhaps after the close's sweep of the list
+                    // (nobody would claim us): withdraw, keeping any claim
+                    // that came first.
+                    // SAFETY: registered above; `cx` is its context.
+                    state = unsafe { self.senders.withdraw(&mut entry, &cx) };
+                }
             }
-            if cx.wait_until("chan send", deadline) == FIRST_OPER {
-                woken = true;
-            } else {
-                // SAFETY: registered above.
-                unsafe { self.senders.unregister(&mut entry) };
+            if state == WAITING {
+                state = match cx.wait_for_claim("chan send", deadline) {
+                    // Out of time: withdraw under the lock (rule V2).
+                    // SAFETY: as above.
+                    WAITING => unsafe { self.senders.withdraw(&mut entry, &cx) },
+                    s => s,
+                };
             }
+            if state == FIRST_OPER {
+                // A receive moved the value into the ring (rule H1): the
+                // send is complete, and the value is no longer ours.
+                return Ok(());
+            }
+            // ABORTED (room, or the deadline) or DISCONNECTED (closed): the
+            // claim above says which. The entry is unlinked either way.
         }
     }
 
-    /// Rule W2: called by a sender that was woken and has just claimed
-    /// room. If a wake-up was lost, room is left at `tail` and another
-    /// sender waits, wake it.
+    /// After a slot was freed (a receive, or an abandoned claim passed):
+    /// hands the room to parked senders, if any (rule H1). One `SeqCst`
+    /// load when nobody waits.
     #[inline]
-    pub(crate) fn wake_next_sender(&self) {
-        // Take one lost wake-up, if any (a plain load when there is none).
-        let took = self
-            .lost_wakes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if took.is_ok() && self.senders.has_waiters() && self.send_ready() {
-            self.senders.notify();
+    pub(crate) fn wake_senders(&self) {
+        if self.senders.has_waiters() {
+            self.hand_room();
         }
     }
 
-    /// Rule W2: a woken sender found no room (before it registers again).
+    /// Rule H1: while a sender waits and `tail` has room, claim that room
+    /// for the first waiting sender, in FIFO order: a plain `send`'s value
+    /// is moved in at once (its send is complete); a `select!` send case
+    /// gets the claimed slot in its entry (`packet`, rule H2) and writes it
+    /// when it runs. Ends when nobody waits, the tail has no room (full, or
+    /// its slot still being read: that slot's reader hands on when it frees
+    /// it), or the channel is closed (the close wakes everyone).
     #[cold]
-    pub(crate) fn lost_wake(&self) {
-        self.lost_wakes.fetch_add(1, Ordering::SeqCst);
+    fn hand_room(&self) {
+        loop {
+            let mut token = Token::default();
+            // Whether `token` holds room that nobody has taken yet.
+            let mut holding = false;
+            // SAFETY: under the list's lock: linked entries are alive (rule
+            // 1); a value entry seen `WAITING` is claimed by us only (V2).
+            let handed = self.senders.with_list(|l| unsafe {
+                loop {
+                    let Some(e) = l.first_waiting() else {
+                        return Handed::Nobody;
+                    };
+                    if !holding {
+                        if !self.start_send(&mut token) || token.array_slot.is_null() {
+                            return Handed::NoRoom;
+                        }
+                        holding = true;
+                    }
+                    if (*e).value.is_null() {
+                        // A select! send case: reserve the slot for it (rule
+                        // H2), written before the claim (rule 2).
+                        (*e).packet = token.array_slot as *mut u8;
+                        if let Some(u) = l.unlink_and_claim(e) {
+                            holding = false;
+                            return Handed::Reserved(u, self.more_to_hand(l));
+                        }
+                        // Its select went another way: offer the room on.
+                        continue;
+                    }
+                    // V3: the value is read-only while linked, and our claim
+                    // below lands (V2), so it moves to us now.
+                    let msg = std::ptr::read((*e).value as *const T);
+                    self.fill(&token, msg);
+                    holding = false;
+                    let u = l.unlink_and_claim_value(e);
+                    return Handed::Moved(u, self.more_to_hand(l));
+                }
+            });
+            match handed {
+                Handed::NoRoom => return,
+                Handed::Nobody => {
+                    if holding {
+                        // Room claimed for a select that went another way,
+                        // and nobody else waits: give it back.
+                        // SAFETY: a successful claim, completed once.
+                        unsafe { self.abandon_send(&mut token) };
+                    }
+                    return;
+                }
+                Handed::Reserved(u, more) => {
+                    u.unpark_into();
+                    if !more {
+                        return;
+                    }
+                }
+                Handed::Moved(u, more) => {
+                    // This may wake the caller itself (rule H3: it served its
+                    // own entry): a wake-up of a running party leaves a
+                    // token, its next park returns at once, and every park
+                    // here re-checks its condition, so that is harmless.
+                    u.unpark_into();
+                    // The slot we filled is published: wake a receiver.
+                    self.published();
+                    if !more {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether [`Array::hand_room`] should hand again: another sender waits
+    /// and `tail` has room now. Asked under the list's lock, so a sender
+    /// registering later sees the room itself (rule H3), and room freed
+    /// later is handed by whoever frees it: one lock round trip per
+    /// hand-off when nothing more can be handed, the common case.
+    ///
+    /// # Safety
+    /// `l` is this channel's sender list, locked by the caller.
+    unsafe fn more_to_hand(&self, l: &crate::context::Waiters) -> bool {
+        // SAFETY: caller contract.
+        unsafe { l.first_waiting() }.is_some() && self.send_ready()
+    }
+
+    /// A `select!` send case woken by [`Array::hand_room`] (rule H2): the
+    /// slot reserved for it becomes its claim, completed by `write` (or
+    /// `abandon_send` if its value expression panics).
+    ///
+    /// # Safety
+    /// `slot` is the `packet` of this case's entry, read after the claim
+    /// of its context for this case.
+    pub(crate) unsafe fn accept_reserved(&self, token: &mut Token, slot: *mut u8) -> bool {
+        if slot.is_null() {
+            // Not reserved (every claimer reserves; kept total).
+            return self.start_send(token);
+        }
+        // SAFETY: a reserved slot is claimed for us: nobody else touches
+        // its stamp until our write publishes it, and the claim's
+        // compare-exchange (acquire on our side) ordered the reserver's
+        // accesses before ours. Its stamp is still its position.
+        let stamp = unsafe { &*(slot as *const Slot<T>) }
+            .stamp
+            .load(Ordering::Relaxed);
+        token.array_slot = slot;
+        token.array_stamp = stamp + 1;
+        true
     }
 
     /// A blocked sender's spin before parking (module docs): `true` when
