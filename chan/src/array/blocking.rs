@@ -126,8 +126,13 @@ use crate::waiter::Unparker;
 use std::sync::atomic::Ordering;
 
 /// Pause instructions a blocked sender spins through, at most, before it
-/// parks (a few microseconds; see the module docs).
-const SEND_SPINS: usize = 200;
+/// parks (a few microseconds; see the module docs). 800, not the 200 of
+/// before the hand-off: a park now costs the receiver more (it moves the
+/// parked sender's value in, H1), so fewer parks pay. Quiet, against main
+/// before the hand-off (`compare.py --runs 21`, twice): `select4` 1.00 and
+/// 1.01 with 800, 1.04 with 200; chan_4x4 1.00 / 1.01, chan_1x1 0.96 / 0.99,
+/// pingpong 1.01.
+const SEND_SPINS: usize = 800;
 
 /// What one round of [`Array::hand_room`] did, under the list's lock.
 enum Handed {
