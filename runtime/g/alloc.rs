@@ -435,7 +435,11 @@ mod tests {
 
     #[test]
     fn blocks_freed_on_another_thread_come_back_whole() {
-        let l = Layout::from_size_align(200, 8).unwrap();
+        // The largest class: no other test of this crate allocates it, so
+        // the global list holds only this test's chains (tests run in
+        // parallel in one process, and coroutine tasks are a few hundred
+        // bytes).
+        let l = Layout::from_size_align(1000, 8).unwrap();
         let n = 10 * BATCH + 7;
         for _round in 0..3 {
             let ps: Vec<usize> = std::thread::spawn(move || {
@@ -461,8 +465,8 @@ mod tests {
                 (0..n)
                     .map(|_| {
                         let p = alloc_task(l).unwrap();
-                        // SAFETY: a fresh block of at least 200 bytes.
-                        unsafe { p.as_ptr().add(199).write(0xCD) };
+                        // SAFETY: a fresh block of at least 1000 bytes.
+                        unsafe { p.as_ptr().add(999).write(0xCD) };
                         p.as_ptr() as usize
                     })
                     .collect()
