@@ -195,8 +195,13 @@ struct Seen {
 
 fn run(rt: &'static Runtime) -> ! {
     let mut seen: Vec<Option<Seen>> = Vec::new();
-    let mut delay = MIN_DELAY;
-    let mut quiet = 0u32;
+    // Start backed off: nothing can have stalled yet, and sampling every
+    // 20 µs while a program starts up cost `chan_4x4` (eight coroutines on
+    // two CPUs) 6-9% against no monitor thread at all; starting at
+    // MAX_DELAY, about 3% (`docs/benchmarks.md`, third session). The pace
+    // quickens to MIN_DELAY once the monitor has acted.
+    let mut delay = MAX_DELAY;
+    let mut quiet = QUIET_BEFORE_BACKOFF;
     let mut wait = delay;
     let mut idle_since: Option<Instant> = None;
     let mut limit_read = Instant::now();
