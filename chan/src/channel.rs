@@ -206,32 +206,11 @@ fn deadline_after(d: Duration) -> Option<Instant> {
 }
 
 impl<T> Sender<T> {
-    /// A hint before [`close`](Self::close): starts loading the wait
-    /// records of the coroutines parked on this unbuffered channel into the
-    /// cache, so that a loop closing many channels (a context cancelling
-    /// its descendants) overlaps those cache misses instead of taking them
-    /// one after the other. Has no effect on what the channel does; a no-op
-    /// on buffered channels.
-    ///
-    /// ```
-    /// let (tx, rx) = goro_chan::chan::<()>(0);
-    /// tx.prefetch_waiters();
-    /// tx.close();
-    /// assert_eq!(rx.recv(), None);
-    /// ```
-    #[doc(hidden)]
-    pub fn prefetch_waiters(&self) {
-        if let Flavor::Zero(z) = &self.chan {
-            z.prefetch_waiters();
-        }
-    }
-
     /// The address of the entry a `close` would wake first (a parked
     /// receiver's, else a parked sender's), or 0 if none is parked or the
     /// channel is buffered: a hint for a caller that issues the prefetches
     /// of many channels' waiters back to back, so that their address
-    /// translations overlap ([`Sender::prefetch_waiters`] makes one prefetch
-    /// per call, behind the channel's lock). The address must not be
+    /// translations overlap. The address must not be
     /// dereferenced: the waiter may have left by the time it is used.
     ///
     /// ```

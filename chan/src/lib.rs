@@ -69,21 +69,6 @@ pub use future::RecvFuture;
 pub use iter::{IntoIter, Iter, TryIter};
 pub use select::{Select, SelectedOperation};
 
-/// Asks the CPU to start loading the cache line at `p` (x86-64; a no-op
-/// elsewhere). A hint: `p` is not dereferenced, and may be null or dangling
-/// (a prefetch never faults).
-#[inline(always)]
-pub(crate) fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` reads no memory architecturally; SSE is part of
-    // the x86-64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// Items the `select!` macro expands to. Not a stable API.
 #[doc(hidden)]
 pub mod internal {

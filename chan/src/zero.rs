@@ -681,17 +681,6 @@ impl<T> Zero<T> {
         self.lock().closed
     }
 
-    /// Starts loading the first parked receiver's and sender's entries
-    /// into the cache (they live on their coroutines' stacks, usually cold
-    /// by the time a `close` reaches them). A hint: nothing is read through
-    /// the pointers, and a prefetch of an address that is gone by then
-    /// does not fault.
-    pub(crate) fn prefetch_waiters(&self) {
-        let g = self.lock();
-        crate::prefetch(g.receivers.first());
-        crate::prefetch(g.senders.first());
-    }
-
     /// The address of the first parked receiver's entry, else the first
     /// parked sender's, else 0: where a `close` will look first, for a
     /// caller that batches its prefetches. A hint: the entry may be gone by
