@@ -72,7 +72,7 @@ const CLASSES: usize = 16;
 #[cfg(test)]
 const LOCAL_MAX: usize = 2 * BATCH;
 /// Blocks moved between a thread and the global list at a time.
-pub(crate) const BATCH: usize = 32;
+const BATCH: usize = 32;
 /// Bytes carved per chunk.
 const CHUNK: usize = 64 << 10;
 

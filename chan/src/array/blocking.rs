@@ -178,8 +178,11 @@ impl<T> Array<T> {
         // One spin per call: if the room it saw is gone again (taken by
         // another sender, or the oldest slot is still being read), park.
         let mut spun = false;
+        // The caller's claim has just failed: look again only after the
+        // spin, a park, or a withdrawal.
+        let mut look = false;
         loop {
-            if self.start_send(&mut token) {
+            if std::mem::replace(&mut look, true) && self.start_send(&mut token) {
                 // SAFETY: not linked anywhere now (rule V3): ours to move,
                 // once, and `msg` is not used again.
                 let msg = unsafe { std::ptr::read(&*msg) };
