@@ -39,6 +39,20 @@
 //! `vm.max_map_count` (65530 by default) near 32K live stacks. When the kernel
 //! refuses, the error names the limit instead of a bare `ENOMEM`.
 //!
+//! ## Rule P1: guard pages go in without the pool's lock
+//!
+//! A taker that finds no free stack *claims* a run of fresh ones (up to
+//! [`GUARD_BATCH_MAX`]) under the lock: the run leaves every list and the
+//! slab's unclaimed tail. Until it *settles* the run (under the lock again:
+//! what it needs to its cache, the rest to the `fresh` list, any the kernel
+//! refused to `unguarded`), only the claimer knows those addresses, so the
+//! `process_madvise` runs without the lock and two takers install disjoint
+//! runs at once. Installing under the lock (the rule until 2026-12-03) made
+//! the other worker wait for each 1,024-guard call and for any heap growth
+//! the call's buffers needed: 20% of the workers' context switches in
+//! `ctxtree` at n = 1M were that lock; claiming cut the build by 8%
+//! (`docs/benchmarks.md`, fourth session).
+//!
 //! # Recycling (steady-state spawn makes no system call)
 //!
 //! * A stack is taken when a coroutine first runs and given back when it
@@ -361,11 +375,15 @@ struct Class {
     low_water: usize,
     /// Released stacks (no memory behind them).
     cold: Vec<Stack>,
-    /// Unused tail of the newest slab: `[next, end)`; stacks below
-    /// `guarded` already have their guard page.
+    /// Never-used stacks with their guard page installed, lowest address
+    /// last (what one install produced beyond what its taker needed).
+    fresh: Vec<Stack>,
+    /// Stacks whose guard install failed part-way; retried one at a time.
+    unguarded: Vec<Stack>,
+    /// Unused, unclaimed tail of the newest slab: `[next, end)`, no guard
+    /// pages yet.
     next: usize,
     end: usize,
-    guarded: usize,
     /// Bytes the next slab reserves.
     slab_bytes: usize,
     /// Guards the next install covers (at most the slab's rest): doubles
@@ -380,21 +398,34 @@ impl Class {
             hot: Vec::new(),
             low_water: 0,
             cold: Vec::new(),
+            fresh: Vec::new(),
+            unguarded: Vec::new(),
             next: 0,
             end: 0,
-            guarded: 0,
             slab_bytes: SLAB_BYTES,
             guard_batch: GUARD_BATCH,
         }
     }
 
-    fn take(&mut self) -> io::Result<Stack> {
+    /// A stack that needs no system call: hot, cold, or fresh and guarded.
+    fn take_ready(&mut self) -> Option<Stack> {
         if let Some(s) = self.hot.pop() {
             self.low_water = self.low_water.min(self.hot.len());
-            return Ok(s);
+            return Some(s);
         }
-        if let Some(s) = self.cold.pop() {
-            return Ok(s);
+        self.cold.pop().or_else(|| self.fresh.pop())
+    }
+
+    /// Claims the next run of stacks that need their guard page (rule P1):
+    /// a stack whose install failed before, else up to `guard_batch` from
+    /// the slab's tail, mapping a new slab first when it is used up.
+    fn claim(&mut self) -> io::Result<Claim> {
+        if let Some(s) = self.unguarded.pop() {
+            return Ok(Claim {
+                lo: s.lo,
+                n: 1,
+                total: self.total,
+            });
         }
         if self.next == self.end {
             let n = (self.slab_bytes / self.total).max(1);
@@ -402,24 +433,48 @@ impl Class {
             self.next = map_slab(bytes)?;
             self.slab_bytes = (self.slab_bytes * 2).min(SLAB_MAX_BYTES);
             self.end = self.next + bytes;
-            self.guarded = self.next;
         }
-        if self.next == self.guarded {
-            // Guard the next few stacks with one system call where possible.
-            let n = ((self.end - self.next) / self.total).min(self.guard_batch);
-            let los: Vec<usize> = (0..n).map(|i| self.next + i * self.total).collect();
-            let done = install_guards(&los)?;
-            self.guarded = self.next + done * self.total;
-            if done == n {
-                self.guard_batch = (self.guard_batch * 2).min(GUARD_BATCH_MAX);
-            }
-        }
+        let n = ((self.end - self.next) / self.total).min(self.guard_batch);
         let lo = self.next;
-        self.next += self.total;
-        Ok(Stack {
+        self.next += n * self.total;
+        Ok(Claim {
             lo,
+            n,
             total: self.total,
         })
+    }
+
+    /// Takes back a claim whose first `done` stacks got their guard: up to
+    /// `want` of those go to `out`, lowest addresses first, the rest to
+    /// `fresh`; the unguarded rest to `unguarded`. A complete install
+    /// doubles the next one, up to [`GUARD_BATCH_MAX`].
+    fn settle(&mut self, c: Claim, done: usize, want: usize, out: &mut Vec<Stack>) {
+        let give = want.min(done);
+        out.extend((0..give).map(|i| c.stack(i)));
+        self.fresh.extend((give..done).rev().map(|i| c.stack(i)));
+        self.unguarded.extend((done..c.n).rev().map(|i| c.stack(i)));
+        if done == c.n && c.n == self.guard_batch {
+            self.guard_batch = (self.guard_batch * 2).min(GUARD_BATCH_MAX);
+        }
+    }
+
+    /// One stack, the guard install under the caller's exclusive access
+    /// (the pool installs outside its lock instead: [`StackPool::take_batch`]).
+    #[cfg(test)]
+    fn take(&mut self) -> io::Result<Stack> {
+        if let Some(s) = self.take_ready() {
+            return Ok(s);
+        }
+        let c = self.claim()?;
+        let done = c.install();
+        let mut out = Vec::with_capacity(1);
+        self.settle(c, *done.as_ref().unwrap_or(&0), 1, &mut out);
+        match out.pop() {
+            Some(s) => Ok(s),
+            None => Err(done
+                .err()
+                .unwrap_or_else(|| io::Error::other("no guard page"))),
+        }
     }
 
     fn give(&mut self, stacks: impl IntoIterator<Item = Stack>) {
@@ -437,6 +492,30 @@ impl Class {
         let idle: Vec<Stack> = self.hot.drain(..k).collect();
         self.low_water = self.hot.len();
         idle
+    }
+}
+
+/// A run of `n` stacks, `total` bytes apart from `lo` up, taken out of the
+/// pool to get their guard pages (rule P1).
+struct Claim {
+    lo: usize,
+    n: usize,
+    total: usize,
+}
+
+impl Claim {
+    fn stack(&self, i: usize) -> Stack {
+        Stack {
+            lo: self.lo + i * self.total,
+            total: self.total,
+        }
+    }
+
+    /// Installs the run's guard pages: how many of the leading stacks got
+    /// theirs, or the error if not even the first did.
+    fn install(&self) -> io::Result<usize> {
+        let los: Vec<usize> = (0..self.n).map(|i| self.lo + i * self.total).collect();
+        install_guards(&los)
     }
 }
 
@@ -490,28 +569,49 @@ impl StackPool {
 
     /// A stack with `usable` bytes (already rounded by [`round_size`]).
     pub(crate) fn take(&self, usable: usize) -> io::Result<Stack> {
-        let total = usable + page_size();
-        let mut g = self.lock();
-        g.classes
-            .entry(total)
-            .or_insert_with(|| Class::new(total))
-            .take()
+        let mut out = Vec::with_capacity(1);
+        self.take_batch(usable, 1, &mut out)?;
+        Ok(out.pop().expect("take_batch returned at least one stack"))
     }
 
     /// Up to `n` stacks of `usable` bytes into `out`; fails only if not even
-    /// one could be had.
+    /// one could be had. Guard pages are installed without the lock (rule
+    /// P1), so a taker that needs fresh stacks delays nobody else.
     fn take_batch(&self, usable: usize, n: usize, out: &mut Vec<Stack>) -> io::Result<()> {
         let total = usable + page_size();
-        let mut g = self.lock();
-        let class = g.classes.entry(total).or_insert_with(|| Class::new(total));
-        for i in 0..n {
-            match class.take() {
-                Ok(s) => out.push(s),
-                Err(e) if i == 0 => return Err(e),
-                Err(_) => break,
+        let start = out.len();
+        let claim = {
+            let mut g = self.lock();
+            let class = g.classes.entry(total).or_insert_with(|| Class::new(total));
+            while out.len() - start < n {
+                match class.take_ready() {
+                    Some(s) => out.push(s),
+                    None => break,
+                }
             }
+            if out.len() - start == n {
+                return Ok(());
+            }
+            match class.claim() {
+                Ok(c) => c,
+                Err(_) if out.len() > start => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        };
+        // P1: the run is ours alone until settled; the system call (which
+        // may wait for the address-space lock) runs without the pool's.
+        let done = claim.install();
+        let want = n - (out.len() - start);
+        let mut g = self.lock();
+        let class = g
+            .classes
+            .get_mut(&total)
+            .expect("classes are never removed");
+        class.settle(claim, *done.as_ref().unwrap_or(&0), want, out);
+        match done {
+            Err(e) if out.len() == start => Err(e),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Returns stacks to the pool; starts or signals the scavenger if their
@@ -820,21 +920,69 @@ mod tests {
         let mut c = Class::new(total);
         let mut seen = Vec::new();
         let mut v = Vec::new();
-        // Enough takes for several installs (each runs when `next` reaches
-        // `guarded`); the guarded run never lags the stacks handed out.
+        let mut breaks = 0;
+        // Enough takes for several installs (each runs when the fresh,
+        // guarded stacks run out); stacks come out in address order.
         for _ in 0..5000 {
             let before = c.guard_batch;
-            v.push(c.take().unwrap());
-            assert!(c.guarded >= c.next, "a stack was handed out unguarded");
+            let s = c.take().unwrap();
+            if v.last().is_some_and(|p: &Stack| p.lo + total != s.lo) {
+                breaks += 1;
+            }
+            v.push(s);
             if c.guard_batch != before {
                 seen.push(c.guard_batch);
             }
         }
         assert_eq!(seen, [2 * GUARD_BATCH, GUARD_BATCH_MAX]);
+        // One break per new slab at most (64 MiB doubling: five slabs).
+        assert!(breaks <= 4, "{breaks} breaks in address order");
         for s in &v {
             // SAFETY: the top usable byte belongs to this stack.
             unsafe { *((s.top() - 1) as *mut u8) = 5 };
         }
+    }
+
+    /// Rule P1: takers that install guards at the same time get disjoint
+    /// runs, and nothing is lost between claim and settle.
+    #[test]
+    fn concurrent_claims_hand_out_disjoint_stacks() {
+        let pool = leaked(SCAVENGE_PERIOD);
+        let size = round_size(20 * 1024);
+        let per_thread = 3000;
+        let all: Vec<Stack> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut out = Vec::new();
+                        while out.len() < per_thread {
+                            pool.take_batch(size, BATCH, &mut out).unwrap();
+                        }
+                        out
+                    })
+                })
+                .collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        let mut v = all;
+        v.sort_by_key(|s| s.lo);
+        for w in v.windows(2) {
+            assert!(
+                w[0].top() <= w[1].bottom(),
+                "two takers got overlapping stacks"
+            );
+        }
+        for s in &v {
+            // SAFETY: the top usable byte belongs to this stack.
+            unsafe { *((s.top() - 1) as *mut u8) = 9 };
+        }
+        // Whatever the claims produced beyond the takes waits, guarded, in
+        // `fresh`, and comes out before any new claim.
+        let n = v.len();
+        let fresh = pool.lock().classes[&(size + page_size())].fresh.len();
+        pool.give(v);
+        assert_eq!(pool.free_counts(size).0, n);
+        assert!(fresh < 4 * GUARD_BATCH_MAX);
     }
 
     #[test]
