@@ -58,7 +58,7 @@
 //!    its list can claim it.
 //! 5. **V2 (claimed only under the lock).** Every claim of a value entry's
 //!    context is made holding its list's lock: the mover's
-//!    ([`Waiters::unlink_and_claim_value`]), the close's
+//!    ([`Waiters::unlink_and_claim`]), the close's
 //!    ([`Waiters::disconnect_all`]) and the waiter's own withdrawal
 //!    ([`SyncWaiters::withdraw`]: a deadline, or room it found itself; it
 //!    waits with [`Context::wait_for_claim`], which never claims). So a
@@ -389,17 +389,19 @@ impl Waiters {
     /// Unlinks `e`, takes its unparker, then claims its context for its
     /// operation: the claim is the last access to the waiter's frame (rule
     /// 2). Returns the unparker if the claim landed; if it failed, the
-    /// entry stays unlinked (its owner's `remove` sees that).
+    /// entry stays unlinked (its owner's `remove` sees that). For a value
+    /// entry seen `WAITING` under this same lock hold the claim always
+    /// lands (rule V2), so the caller may have moved its value out first
+    /// (rule V3).
     ///
     /// # Safety
     /// The caller holds the mutex guarding this list, and `e` is linked in
-    /// it and not a value entry (rule V2).
+    /// it.
     pub(crate) unsafe fn unlink_and_claim(&mut self, e: *mut Entry) -> Option<Unparker> {
         // SAFETY: caller contract.
         unsafe { self.unlink(e) };
         // SAFETY: linked until just now, under the mutex (rule 1).
         let entry = unsafe { &mut *e };
-        debug_assert!(entry.value.is_null(), "not a value entry (rule V2)");
         let unparker = entry
             .unparker
             .take()
@@ -408,35 +410,6 @@ impl Waiters {
         // SAFETY: the context outlives its linked entries (rule 1); this
         // claim is our last access to the waiter's frame.
         unsafe { Self::claim(cx, oper, exclusive) }.then_some(unparker)
-    }
-
-    /// Unlinks the value entry `e`, takes its unparker, and claims its
-    /// context for its operation: the last access to the waiter's frame
-    /// (rule 2). The claim cannot fail (rule V2), so the caller has moved
-    /// the value out already (rule V3).
-    ///
-    /// # Safety
-    /// The caller holds the mutex guarding this list; `e` is a value entry
-    /// linked in it, seen `WAITING` under this same lock hold.
-    pub(crate) unsafe fn unlink_and_claim_value(&mut self, e: *mut Entry) -> Unparker {
-        // SAFETY: caller contract.
-        unsafe { self.unlink(e) };
-        // SAFETY: linked until just now, under the mutex (rule 1).
-        let entry = unsafe { &mut *e };
-        debug_assert!(!entry.value.is_null(), "a value entry");
-        let unparker = entry
-            .unparker
-            .take()
-            .expect("a linked entry has its unparker");
-        // SAFETY: the context outlives its linked entries (rule 1); it was
-        // `WAITING` and only lock holders claim it (rule V2), so this
-        // compare-exchange lands; it is our last access to the frame.
-        let landed = unsafe { &*entry.cx }.try_claim(entry.oper).is_ok();
-        debug_assert!(
-            landed,
-            "rule V2: a value entry is claimed under the lock only"
-        );
-        unparker
     }
 
     /// Tries to claim context `cx` for operation `oper`.

@@ -198,8 +198,10 @@ fn run(rt: &'static Runtime) -> ! {
     // Start backed off: nothing can have stalled yet, and sampling every
     // 20 µs while a program starts up cost `chan_4x4` (eight coroutines on
     // two CPUs) 6-9% against no monitor thread at all; starting at
-    // MAX_DELAY, about 3% (`docs/benchmarks.md`, third session). The pace
-    // quickens to MIN_DELAY once the monitor has acted.
+    // MAX_DELAY, nothing measurable (150 alternating runs: -1.7%, 95%
+    // interval -5.2% to +1.9%; the monitor's own CPU time 0.04% of the
+    // run, `docs/benchmarks.md`, fourth session). The pace quickens to
+    // MIN_DELAY once the monitor has acted.
     let mut delay = MAX_DELAY;
     let mut quiet = QUIET_BEFORE_BACKOFF;
     let mut wait = delay;

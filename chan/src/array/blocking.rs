@@ -295,7 +295,11 @@ impl<T> Array<T> {
                     let msg = std::ptr::read((*e).value as *const T);
                     self.fill(&token, msg);
                     holding = false;
-                    let u = l.unlink_and_claim_value(e);
+                    // Carrying on after a failed claim would leave the
+                    // value owned twice: stop instead (cannot happen, V2).
+                    let u = l
+                        .unlink_and_claim(e)
+                        .expect("rule V2: a value entry seen waiting is ours to claim");
                     return Handed::Moved(u, self.more_to_hand(l));
                 }
             });
