@@ -16,6 +16,10 @@
 //! 4. A replica's panic is caught at its boundary and re-raised from
 //!    `replicate` once all replicas have returned, whether or not another
 //!    replica answered.
+//! 5. No answer and the caller's context ended: the result is
+//!    [`Error::Context`], even when every replica's report came in before
+//!    the end was seen (the replicas fail *because* the context ended, and
+//!    their reports race its done channel in the `select!`).
 //!
 //! Alternatives rejected: returning the answer before the losers end (a
 //! caller could not rely on their side effects being over, and a leak of
@@ -77,8 +81,10 @@ enum Report<T, E> {
 ///
 /// # Errors
 ///
-/// [`Error::Context`] if `ctx` ends before any answer, [`Error::AllFailed`]
-/// if every replica returned an error.
+/// [`Error::Context`] if `ctx` ends before any answer (also when every
+/// replica then returned an error: they most likely failed because it
+/// ended), [`Error::AllFailed`] if every replica returned an error while
+/// `ctx` was live.
 ///
 /// # Panics
 ///
@@ -150,6 +156,14 @@ where
             }
             recv(parent_done) -> _ => ended = Some(ctx.err().unwrap_or(context::Error::Canceled)),
         }
+    }
+    if answer.is_none() && ended.is_none() {
+        // Every replica failed. If the caller's context has ended, they
+        // most likely failed because of it: its close wakes them, and their
+        // reports can win every `select!` above against `parent_done`
+        // (both ready, picked at random). Report the context's error then,
+        // as Go code that checks `ctx.Err()` first would (rule 5).
+        ended = ctx.err();
     }
     cancel.cancel(); // rule 1
     wg.wait(); // rule 3
