@@ -24,7 +24,8 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with the defaults: no name, the runtime's stack size
-    /// (`GORO_STACK_SIZE`, default 256 KiB), not pinned.
+    /// (`GORO_STACK_SIZE`, default 128 KiB, 256 KiB in debug builds), not
+    /// pinned.
     pub fn new() -> Self {
         Self::default()
     }
@@ -38,7 +39,8 @@ impl Builder {
 
     /// Usable stack bytes, rounded up to whole pages. Memory is committed
     /// only as the stack is touched, so generous sizes are cheap. Default:
-    /// the runtime's (`GORO_STACK_SIZE`, 256 KiB unless set).
+    /// the runtime's (`GORO_STACK_SIZE`; unless set, 128 KiB, or 256 KiB in
+    /// builds with debug assertions).
     ///
     /// # Panics
     ///

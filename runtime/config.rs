@@ -3,7 +3,7 @@
 //! | variable          | meaning                          | default |
 //! |-------------------|----------------------------------|---------|
 //! | `GOMAXPROCS`      | worker threads (1..=1024)        | CPU affinity count capped by the cgroup CPU limit (`cgroup.rs`) |
-//! | `GORO_STACK_SIZE` | usable bytes per coroutine stack | 256 KiB |
+//! | `GORO_STACK_SIZE` | usable bytes per coroutine stack | 128 KiB (256 KiB with debug assertions: unoptimized frames are larger) |
 //! | `GORO_MAX_THREADS` | threads that run coroutines: workers plus spares that took over a stuck worker's processor (`GOMAXPROCS..=1024`) | 1024 |
 //! | `GORO_MAX_BLOCKING_THREADS` | threads of the [`spawn_blocking`](crate::spawn_blocking) pool (1..=65536) | 512 |
 //! | `GORO_DEBUG`      | comma list of `key=value` diagnostics settings (Go's `GODEBUG`), below | empty |

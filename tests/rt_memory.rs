@@ -18,10 +18,13 @@ fn address_space_limit_is_one_cause_line_and_a_count() {
     const N: usize = 5000;
     if common::is_child(NAME) {
         goro::init().unwrap();
-        goro::go!(|| ()).join().unwrap();
-        // Room for a few 64 MiB slabs of 256 KiB stacks: far fewer than N.
+        // The default stack (128 KiB optimized, 256 KiB in debug builds).
+        let kib = goro::go!(|| goro::current().unwrap().stack_size() >> 10)
+            .join()
+            .unwrap();
+        // Room for a few 64 MiB slabs of such stacks: far fewer than N.
         common::limit_address_space(200 << 20);
-        let failed = goro::run(|| {
+        let failed = goro::run(move || {
             let gate = WaitGroup::new();
             gate.add(1);
             let hs: Vec<_> = (0..N)
@@ -50,10 +53,10 @@ fn address_space_limit_is_one_cause_line_and_a_count() {
             let mut failed = 0;
             for h in hs {
                 if let Err(p) = h.join() {
+                    let m = p.message().unwrap();
                     assert!(
-                        p.message()
-                            .unwrap()
-                            .contains("cannot allocate a 256 KiB stack")
+                        m.contains(&format!("cannot allocate a {kib} KiB stack")),
+                        "{m}"
                     );
                     failed += 1;
                 }

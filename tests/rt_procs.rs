@@ -144,6 +144,22 @@ fn bad_stack_size_env_is_a_clear_error() {
     }
 }
 
+/// Unset, the default is 128 KiB, or 256 KiB in builds with debug
+/// assertions (`DEFAULT_STACK_SIZE` in `g/stack.rs`).
+#[test]
+fn the_default_stack_size_follows_the_build() {
+    const NAME: &str = "the_default_stack_size_follows_the_build";
+    if common::is_child(NAME) {
+        let size = goro::go!(|| goro::current().unwrap().stack_size())
+            .join()
+            .unwrap();
+        let want = if cfg!(debug_assertions) { 256 } else { 128 };
+        assert_eq!(size, want * 1024);
+        return;
+    }
+    common::assert_child_passes(NAME, &[("GORO_STACK_SIZE", "")], LIMIT);
+}
+
 #[test]
 fn stack_size_env_sets_the_default() {
     const NAME: &str = "stack_size_env_sets_the_default";

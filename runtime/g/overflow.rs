@@ -7,7 +7,7 @@
 //! whose address falls in that range prints
 //!
 //! ```text
-//! goro: coroutine 17 (parser) overflowed its 256 KiB stack (spawned at src/main.rs:9:5)
+//! goro: coroutine 17 (parser) overflowed its 128 KiB stack (spawned at src/main.rs:9:5)
 //! ```
 //!
 //! and aborts. Rust functions with frames larger than a page probe each

@@ -105,8 +105,33 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Default usable stack size: generous, and free until touched.
-pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+/// Default usable stack size: 128 KiB, or 256 KiB when goro is built with
+/// debug assertions (the dev profile); free until touched either way.
+///
+/// * **Why not larger.** The size is address space, but the page tables
+///   over it are memory: each parked coroutine touches one page at the top
+///   of its stack, and every 2 MiB of address space holding such a page
+///   costs a page-table page. At 256 KiB (plus the guard) that is one
+///   table per eight coroutines, 512 bytes each (a million parked: 0.5 GB
+///   of page tables); at 128 KiB, one per sixteen. Each table is also a
+///   zeroed, charged page the spawning worker allocates: `ctxtree` at a
+///   million coroutines built 10–12% faster at 128 KiB than at 256 KiB
+///   (and the same at 64 KiB; `docs/benchmarks.md`, fifth session).
+/// * **Why not smaller.** Optimized code rarely needs more than a few KiB
+///   per coroutine, but unoptimized frames are several times larger: the
+///   same channel test (4 KiB values sent by value) needs 16–24 KiB of
+///   stack optimized and 96–128 KiB unoptimized, where every layer of the
+///   send keeps its own copies of the value. So debug builds, where tests
+///   run, keep 256 KiB: code that fits there fits the optimized default
+///   with room to spare.
+/// * Go starts at 2 KiB and grows; a fixed stack cannot (`Alternatives
+///   rejected` above), so the default is a trade, and `GORO_STACK_SIZE` or
+///   `Builder::stack_size` changes it.
+pub(crate) const DEFAULT_STACK_SIZE: usize = if cfg!(debug_assertions) {
+    256 * 1024
+} else {
+    128 * 1024
+};
 /// Smallest stack a coroutine may ask for (usable bytes).
 pub(crate) const MIN_STACK_SIZE: usize = 16 * 1024;
 /// Largest stack a coroutine may ask for (usable bytes).

@@ -58,7 +58,8 @@ pub struct ChildOutput {
 }
 
 /// Runs the current test binary's test `name` in a child process with
-/// extra environment variables, killing it after `limit`.
+/// extra environment variables (an empty value removes the variable),
+/// killing it after `limit`.
 pub fn run_child(name: &str, env: &[(&str, &str)], limit: Duration) -> ChildOutput {
     let exe = std::env::current_exe().expect("current test binary");
     let mut cmd = Command::new(exe);
@@ -67,7 +68,11 @@ pub fn run_child(name: &str, env: &[(&str, &str)], limit: Duration) -> ChildOutp
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
-        cmd.env(k, v);
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
     }
     let mut child = cmd.spawn().expect("spawn child test process");
     let mut out = child.stdout.take().unwrap();
