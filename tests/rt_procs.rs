@@ -157,7 +157,7 @@ fn the_default_stack_size_follows_the_build() {
         assert_eq!(size, want * 1024);
         return;
     }
-    common::assert_child_passes(NAME, &[("GORO_STACK_SIZE", "")], LIMIT);
+    common::assert_child_passes(NAME, &[("GORO_STACK_SIZE", common::UNSET)], LIMIT);
 }
 
 #[test]

@@ -57,9 +57,14 @@ pub struct ChildOutput {
     pub timed_out: bool,
 }
 
+/// An environment value for [`run_child`] that removes the variable from
+/// the child's environment instead of setting it (no real value holds a
+/// NUL byte).
+pub const UNSET: &str = "\0unset";
+
 /// Runs the current test binary's test `name` in a child process with
-/// extra environment variables (an empty value removes the variable),
-/// killing it after `limit`.
+/// extra environment variables (a value of [`UNSET`] removes the
+/// variable), killing it after `limit`.
 pub fn run_child(name: &str, env: &[(&str, &str)], limit: Duration) -> ChildOutput {
     let exe = std::env::current_exe().expect("current test binary");
     let mut cmd = Command::new(exe);
@@ -68,7 +73,7 @@ pub fn run_child(name: &str, env: &[(&str, &str)], limit: Duration) -> ChildOutp
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
-        if v.is_empty() {
+        if *v == UNSET {
             cmd.env_remove(k);
         } else {
             cmd.env(k, v);
