@@ -144,33 +144,34 @@ fn bad_stack_size_env_is_a_clear_error() {
     }
 }
 
+/// Checks, in a child process with `GORO_STACK_SIZE` set to `value` (or
+/// [`common::UNSET`]), that a plain `go!` gets a `want`-byte stack.
+fn default_stack_is(name: &str, value: &str, want: usize) {
+    if common::is_child(name) {
+        let size = goro::go!(|| goro::current().unwrap().stack_size())
+            .join()
+            .unwrap();
+        assert_eq!(size, want);
+        return;
+    }
+    common::assert_child_passes(name, &[("GORO_STACK_SIZE", value)], LIMIT);
+}
+
 /// Unset, the default is 128 KiB, or 256 KiB in builds with debug
 /// assertions (`DEFAULT_STACK_SIZE` in `g/stack.rs`).
 #[test]
 fn the_default_stack_size_follows_the_build() {
-    const NAME: &str = "the_default_stack_size_follows_the_build";
-    if common::is_child(NAME) {
-        let size = goro::go!(|| goro::current().unwrap().stack_size())
-            .join()
-            .unwrap();
-        let want = if cfg!(debug_assertions) { 256 } else { 128 };
-        assert_eq!(size, want * 1024);
-        return;
-    }
-    common::assert_child_passes(NAME, &[("GORO_STACK_SIZE", common::UNSET)], LIMIT);
+    let kib = if cfg!(debug_assertions) { 256 } else { 128 };
+    default_stack_is(
+        "the_default_stack_size_follows_the_build",
+        common::UNSET,
+        kib * 1024,
+    );
 }
 
 #[test]
 fn stack_size_env_sets_the_default() {
-    const NAME: &str = "stack_size_env_sets_the_default";
-    if common::is_child(NAME) {
-        let size = goro::go!(|| goro::current().unwrap().stack_size())
-            .join()
-            .unwrap();
-        assert_eq!(size, 64 * 1024);
-        return;
-    }
-    common::assert_child_passes(NAME, &[("GORO_STACK_SIZE", "64K")], LIMIT);
+    default_stack_is("stack_size_env_sets_the_default", "64K", 64 * 1024);
 }
 
 /// Shrink and grow the worker count while coroutines are busy; nothing is
