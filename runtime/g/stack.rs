@@ -112,8 +112,8 @@ use std::time::{Duration, Instant};
 ///   over it are memory: each parked coroutine touches one page at the top
 ///   of its stack, and every 2 MiB of address space holding such a page
 ///   costs a page-table page. At 256 KiB (plus the guard) that is one
-///   table per eight coroutines, 512 bytes each (a million parked: 0.5 GB
-///   of page tables); at 128 KiB, one per sixteen. Each table is also a
+///   table per eight coroutines, 512 bytes of page table each (a million
+///   parked: 0.5 GB); at 128 KiB, one per sixteen (0.25 GB). Each table is also a
 ///   zeroed, charged page the spawning worker allocates: `ctxtree` at a
 ///   million coroutines built 10–12% faster at 128 KiB than at 256 KiB
 ///   (and the same at 64 KiB; `docs/benchmarks.md`, fifth session).
