@@ -27,8 +27,8 @@
 //! (`/proc/self/statm`) is the honest measure. Each coroutine reserves a
 //! fixed stack of address space (128 KiB by default, 256 KiB in debug
 //! builds) but only the pages it touches become resident, so the resident
-//! cost is a few KiB. The parked
-//! coroutines are released at the end by closing their channel.
+//! cost is a few KiB. The parked coroutines are released at the end by
+//! closing their channel.
 
 use std::time::Instant;
 
