@@ -49,6 +49,9 @@ compile_error!(
 
 mod loom;
 
+#[macro_use]
+mod report;
+
 #[cfg(not(loom))]
 mod block_on;
 #[cfg(not(loom))]

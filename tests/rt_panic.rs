@@ -109,6 +109,54 @@ fn unjoined_panic_is_reported() {
     );
 }
 
+/// Unjoined panics on several workers at once, with backtraces on: every
+/// report reaches stderr in one piece, whatever the panic hook prints from
+/// the other threads meanwhile (`report.rs`). Written piece by piece, a
+/// report was once cut by a backtrace frame in a CI run.
+#[test]
+fn concurrent_unjoined_panic_reports_stay_whole_lines() {
+    const NAME: &str = "concurrent_unjoined_panic_reports_stay_whole_lines";
+    const N: usize = 200;
+    if common::is_child(NAME) {
+        for k in 0..N {
+            drop(
+                goro::Builder::new()
+                    .name(format!("p{k}"))
+                    .spawn(move || panic!("boom {k}")),
+            );
+        }
+        while goro::num_goroutine() != 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        println!("ALL-EXITED");
+        return;
+    }
+    let out = common::run_child(NAME, &[("GOMAXPROCS", "4"), ("RUST_BACKTRACE", "1")], LIMIT);
+    assert!(
+        out.status.success() && out.stdout.contains("ALL-EXITED"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    for k in 0..N {
+        // The report may start after a piece of a backtrace line that the
+        // hook was printing (it writes a line in pieces), but it is one
+        // piece itself, to the end of its line.
+        let whole = out.stderr.lines().any(|l| {
+            l.find("goro: coroutine ").is_some_and(|at| {
+                let r = &l[at..];
+                r.contains(&format!(" (p{k}) spawned at "))
+                    && r.ends_with(&format!("panicked and nobody joined it: boom {k}"))
+            })
+        });
+        assert!(
+            whole,
+            "no whole report line for p{k}; stderr:\n{}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn joined_panic_is_not_reported_as_unjoined() {
     const NAME: &str = "joined_panic_is_not_reported_as_unjoined";

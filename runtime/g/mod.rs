@@ -326,7 +326,7 @@ unsafe fn complete(h: NonNull<Header>, panicked: bool) {
 /// panics again is leaked rather than dropped a second time.
 #[cold]
 fn report_drop_panic(h: &Header, payload: Box<dyn Any + Send>) {
-    eprintln!(
+    report!(
         "goro: coroutine {}: dropping its unjoined result panicked: {}",
         describe(h),
         payload_message(&*payload).unwrap_or("<non-string panic payload>")
@@ -337,7 +337,7 @@ fn report_drop_panic(h: &Header, payload: Box<dyn Any + Send>) {
 }
 
 pub(crate) fn report_unjoined(h: &Header, msg: &str) {
-    eprintln!(
+    report!(
         "goro: coroutine {} panicked and nobody joined it: {msg}",
         describe(h)
     );

@@ -163,11 +163,11 @@ pub(crate) fn start_schedtrace(rt: &'static Runtime) {
                     std::thread::sleep(d);
                 }
                 next += period;
-                eprintln!("{}", sched_line(t0.elapsed().as_millis(), &metrics()));
+                report!("{}", sched_line(t0.elapsed().as_millis(), &metrics()));
             }
         });
     if let Err(e) = started {
-        eprintln!("goro: GORO_DEBUG=schedtrace: cannot start the trace thread: {e}");
+        report!("goro: GORO_DEBUG=schedtrace: cannot start the trace thread: {e}");
     }
 }
 

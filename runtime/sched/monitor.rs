@@ -168,7 +168,7 @@ pub(crate) fn start(rt: &'static Runtime) {
             run(rt);
         });
     if let Err(e) = r {
-        eprintln!(
+        report!(
             "goro: cannot start the monitor thread ({e}); a coroutine that blocks its worker will stall the coroutines queued behind it"
         );
     }
@@ -484,7 +484,7 @@ fn warn(running: usize, stalled: Duration, retaken: bool) {
     } else {
         ""
     };
-    eprintln!(
+    report!(
         "goro: coroutine {id}{name}{at} has run {} ms without yielding{tail}",
         stalled.as_millis()
     );
@@ -503,7 +503,7 @@ pub(crate) fn retake(rt: &'static Runtime, i: usize, tick: Option<u32>) -> bool 
     }
     let Some(j) = spare(rt, rt.config.max_threads, i) else {
         if !rt.monitor.bound_reported.swap(true, Ordering::Relaxed) {
-            eprintln!(
+            report!(
                 "goro: worker {i} is stuck in one coroutine, but all {} threads allowed (GORO_MAX_THREADS) are in use; the coroutines queued behind it wait until it yields",
                 rt.config.max_threads
             );
@@ -525,7 +525,7 @@ pub(crate) fn retake(rt: &'static Runtime, i: usize, tick: Option<u32>) -> bool 
             rt.monitor.stuck.fetch_sub(1, Ordering::SeqCst);
         }
         if !rt.monitor.bound_reported.swap(true, Ordering::Relaxed) {
-            eprintln!("goro: cannot start a spare thread for stuck worker {i}: {e}");
+            report!("goro: cannot start a spare thread for stuck worker {i}: {e}");
         }
         return false;
     }

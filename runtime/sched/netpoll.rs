@@ -342,7 +342,7 @@ impl Poller {
         if let Err(e) = poll.poll(events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {
-            eprintln!("goro: netpoller: epoll_wait failed: {e}");
+            report!("goro: netpoller: epoll_wait failed: {e}");
         }
         let slab = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         for ev in events.iter() {

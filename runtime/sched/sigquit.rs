@@ -79,7 +79,7 @@ pub(crate) fn install() {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: `fds` has room for the two descriptors.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        eprintln!(
+        report!(
             "goro: cannot create the SIGQUIT pipe: {}; SIGQUIT dumps are off",
             std::io::Error::last_os_error()
         );
@@ -102,7 +102,7 @@ pub(crate) fn install() {
         .name("goro-sigquit".into())
         .spawn(move || dump_loop(read_fd, chained, ready_tx));
     if let Err(e) = started {
-        eprintln!("goro: cannot start the SIGQUIT thread: {e}; SIGQUIT dumps are off");
+        report!("goro: cannot start the SIGQUIT thread: {e}; SIGQUIT dumps are off");
         return;
     }
     let _ = ready_rx.recv();

@@ -49,7 +49,7 @@ fn report_stack_failures(at_exit: bool) {
     }
     let n = STACK_FAILURES.swap(0, Ordering::Relaxed);
     if n > 0 {
-        eprintln!("goro: {n} more coroutines could not get a stack (same cause)");
+        report!("goro: {n} more coroutines could not get a stack (same cause)");
     }
 }
 
@@ -62,7 +62,7 @@ extern "C" fn report_stack_failures_at_exit() {
 #[cold]
 pub(crate) fn report(msg: &str) {
     if !STACK_FAILED.swap(true, Ordering::Relaxed) {
-        eprintln!(
+        report!(
             "{msg} (each coroutine that cannot get a stack fails with this panic; further failures are counted)"
         );
         STACK_SUMMARY_AT.store(super::timers::now_ns(), Ordering::Relaxed);

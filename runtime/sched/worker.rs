@@ -127,7 +127,7 @@ struct AbortOnPanic(usize);
 impl Drop for AbortOnPanic {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
+            report!(
                 "goro: worker {} panicked outside any coroutine; this is a goro bug; aborting",
                 self.0
             );

@@ -394,7 +394,7 @@ mod sweeper {
             {
                 Ok(h) => Some(h.thread().clone()),
                 Err(e) => {
-                    eprintln!("goro: cannot start the sync::Pool sweeper thread: {e}");
+                    report!("goro: cannot start the sync::Pool sweeper thread: {e}");
                     None
                 }
             }
