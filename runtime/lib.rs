@@ -49,6 +49,7 @@ compile_error!(
 
 mod loom;
 
+#[cfg(not(loom))]
 #[macro_use]
 mod report;
 
