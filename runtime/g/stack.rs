@@ -113,10 +113,11 @@ use std::time::{Duration, Instant};
 ///   of its stack, and every 2 MiB of address space holding such a page
 ///   costs a page-table page. At 256 KiB (plus the guard) that is one
 ///   table per eight coroutines, 512 bytes of page table each (a million
-///   parked: 0.5 GB); at 128 KiB, one per sixteen (0.25 GB). Each table is also a
-///   zeroed, charged page the spawning worker allocates: `ctxtree` at a
-///   million coroutines built 10–12% faster at 128 KiB than at 256 KiB
-///   (and the same at 64 KiB; `docs/benchmarks.md`, fifth session).
+///   parked: 0.5 GB); at 128 KiB, one per sixteen (0.25 GB). Each table
+///   is also a zeroed, charged page the spawning worker allocates:
+///   `ctxtree` at a million coroutines built 10–12% faster at 128 KiB than
+///   at 256 KiB (and the same at 64 KiB; `docs/benchmarks.md`, fifth
+///   session).
 /// * **Why not smaller.** Optimized code rarely needs more than a few KiB
 ///   per coroutine, but unoptimized frames are several times larger: the
 ///   same channel test (4 KiB values sent by value) needs 16–24 KiB of
@@ -164,9 +165,9 @@ const GUARD_BATCH: usize = 256;
 /// arenas) waits for it and sleeps; up to four times fewer, longer calls
 /// cut those sleeps (`ctxtree` at n = 1M: context switches 8.4k → 5.1k,
 /// build 0.97x in wall and CPU time; `docs/benchmarks.md`, 2026-12-03 third
-/// pass), while 4,096 at a time, the pool's lock held that much longer,
-/// measured slower. Starting at 256 keeps a small program's first take
-/// as cheap as before.
+/// pass); 4,096 at a time measured slower (then under the pool's lock;
+/// installs run outside it since rule P1, where 64–1,024 measured alike).
+/// Starting at 256 keeps a small program's first take as cheap as before.
 const GUARD_BATCH_MAX: usize = 1024;
 
 /// The system page size.
@@ -484,11 +485,13 @@ impl Class {
         })
     }
 
-    /// Takes back a claim whose first `done` stacks got their guard: up to
-    /// `want` of those go to `out`, lowest addresses first, the rest to
-    /// `fresh`; the unguarded rest to `unguarded`. A complete install
-    /// doubles the next one, up to [`GUARD_BATCH_MAX`].
-    fn settle(&mut self, c: Claim, done: usize, want: usize, out: &mut Vec<Stack>) {
+    /// Takes back a claim after its install (`done`: how many leading
+    /// stacks got their guard; none on an error): up to `want` of those go
+    /// to `out`, lowest addresses first, the rest to `fresh`; the unguarded
+    /// rest to `unguarded`. A complete install doubles the next one, up to
+    /// [`GUARD_BATCH_MAX`].
+    fn settle(&mut self, c: Claim, done: &io::Result<usize>, want: usize, out: &mut Vec<Stack>) {
+        let done = *done.as_ref().unwrap_or(&0);
         let give = want.min(done);
         out.extend((0..give).map(|i| c.stack(i)));
         self.fresh.extend((give..done).rev().map(|i| c.stack(i)));
@@ -508,7 +511,7 @@ impl Class {
         let c = self.claim()?;
         let done = c.install();
         let mut out = Vec::with_capacity(1);
-        self.settle(c, *done.as_ref().unwrap_or(&0), 1, &mut out);
+        self.settle(c, &done, 1, &mut out);
         match out.pop() {
             Some(s) => Ok(s),
             None => Err(done
@@ -646,7 +649,7 @@ impl StackPool {
             .classes
             .get_mut(&total)
             .expect("classes are never removed");
-        class.settle(claim, *done.as_ref().unwrap_or(&0), want, out);
+        class.settle(claim, &done, want, out);
         match done {
             Err(e) if out.len() == start => Err(e),
             _ => Ok(()),
